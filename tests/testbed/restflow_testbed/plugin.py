@@ -1,0 +1,94 @@
+"""pytest plugin of the test bed (loaded with ``-p restflow_testbed.plugin``).
+
+Fixtures:
+
+``redis_server``
+    The session's Redis server: the one named by ``RESTFLOW_TEST_REDIS_URL``, or a
+    private ``redis-server`` started on a free loopback port and stopped at the end.
+``redis_url``
+    ``redis://host:port/0`` of that server, flushed before the test.
+``private_redis``
+    A factory of extra private servers owned by one test (for outage tests that stop
+    and restart the server); each is removed after the test.
+``redis_caches``
+    ``CACHES`` settings pointing ``default`` at Django's ``RedisCache`` on ``redis_url``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from restflow_testbed.redis_server import ExternalRedis, RedisServer, given_redis_url
+
+# Worker processes started by tests inherit this and open the same SQLite files.
+os.environ.setdefault("RESTFLOW_TEST_RUN_ID", str(os.getpid()))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer | ExternalRedis]:
+    given = given_redis_url()
+    if given:
+        yield ExternalRedis(given)
+        return
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+def _flushdb(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer | ExternalRedis) -> str:
+    if isinstance(redis_server, RedisServer) and not redis_server.running:
+        redis_server.start()  # a previous test stopped it
+    url = redis_server.db_url(0)
+    _flushdb(url)
+    return url
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Callable[[], RedisServer]]:
+    servers: list[RedisServer] = []
+
+    def make() -> RedisServer:
+        server = RedisServer()
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.cleanup()
+
+
+def redis_cache_settings(url: str, backend: str = "django") -> dict[str, Any]:
+    """A ``CACHES["default"]`` entry for Django's RedisCache or django-redis."""
+    if backend == "django":
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if backend == "django_redis":
+        return {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    raise ValueError(f"unknown redis cache backend {backend!r}")
+
+
+@pytest.fixture
+def redis_caches(redis_url: str) -> dict[str, dict[str, Any]]:
+    return {"default": redis_cache_settings(redis_url)}
