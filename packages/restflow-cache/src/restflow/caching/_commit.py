@@ -1,0 +1,238 @@
+"""The work a save leaves for after its commit: custom invalidators and dispatches.
+
+A signal captures a :class:`CommitWork` (rules that passed their gates, the JSON kwargs
+of each, the instance's label and pk) and registers its :meth:`CommitWork.run` with
+``transaction.on_commit`` on the database alias that was written. ``run`` calls the
+custom invalidators in the committing process and hands the field-mapping rules to their
+dispatchers, one ``dispatch()`` per rule or per batch group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from asgiref.sync import async_to_sync
+
+from restflow.dispatch.base import Dispatcher, DispatchError, run_worker
+from restflow.log import log_throttled
+
+logger = logging.getLogger("restflow.caching.registry")
+
+#: Key of a dispatch log line throttled per dispatcher spec.
+_FALLBACK_LOG_INTERVAL = 60.0
+
+RuleEntry = dict[str, Any]
+Payload = dict[str, Any] | list[dict[str, Any]]
+
+
+def wrapper_name(wrapper: Any) -> str:
+    module = getattr(wrapper, "__module__", None) or ""
+    name = getattr(wrapper, "__qualname__", None) or getattr(wrapper, "__name__", None)
+    return f"{module}.{name}" if module and name else repr(wrapper)
+
+
+@dataclasses.dataclass(slots=True)
+class RuleWork:
+    """One rule that passed its gates; ``kwargs`` holds one dict per scope to drop."""
+
+    entry: RuleEntry
+    kwargs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def is_custom(self) -> bool:
+        return self.entry["invalidation_rule"].invalidator is not None
+
+
+@dataclasses.dataclass(slots=True)
+class CommitWork:
+    """Everything one signal (or one bulk helper call) leaves for the commit."""
+
+    items: list[RuleWork]
+    instance: Any
+    model_label: str
+    pk: Any
+    signal_type: Any
+    instance_created: bool = False
+    update_fields: frozenset[str] | None = None
+
+    def run(self) -> None:
+        for item in self.items:
+            if item.is_custom:
+                result = run_invalidator(
+                    item.entry,
+                    self.instance,
+                    signal_type=self.signal_type,
+                    instance_created=self.instance_created,
+                    update_fields=self.update_fields,
+                    pk=self.pk,
+                )
+                if result is not None:
+                    async_to_sync(_await)(result)
+        dispatch_rules(
+            [item for item in self.items if not item.is_custom],
+            {"model_label": self.model_label, "pk": self.pk, "signal_type": self.signal_type},
+        )
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+# --------------------------------------------------------------------- custom invalidators
+
+
+def _extras_for(target: Callable[..., Any], extras: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return dict(extras)
+    named = {
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    }
+    return {key: value for key, value in extras.items() if key in named}
+
+
+def run_invalidator(
+    entry: RuleEntry,
+    instance: Any,
+    *,
+    signal_type: Any,
+    instance_created: bool,
+    update_fields: frozenset[str] | None,
+    pk: Any = None,
+) -> Awaitable[None] | None:
+    """Call the rule's custom invalidator; a coroutine is returned for async targets."""
+    rule = entry["invalidation_rule"]
+    wrapper = entry["func"]
+    extras = {
+        "signal_type": signal_type,
+        "instance_created": instance_created,
+        "update_fields": update_fields,
+        "pk": pk,
+    }
+    try:
+        target = rule.resolve_invalidator()
+        result = target(wrapper, instance, **_extras_for(target, extras))
+    except Exception as exc:
+        _invalidator_failed(rule, wrapper, exc)
+        return None
+    if inspect.isawaitable(result):
+        return _guard_async(result, rule, wrapper)
+    return None
+
+
+async def _guard_async(awaitable: Awaitable[Any], rule: Any, wrapper: Any) -> None:
+    try:
+        await awaitable
+    except Exception as exc:
+        _invalidator_failed(rule, wrapper, exc)
+
+
+def _invalidator_failed(rule: Any, wrapper: Any, exc: Exception) -> None:
+    if rule.raise_exception:
+        raise exc
+    logger.warning("Custom invalidator failed for %s", wrapper_name(wrapper), exc_info=True)
+
+
+# --------------------------------------------------------------------- dispatch
+
+
+def _payload(kwargs: list[dict[str, Any]]) -> Payload:
+    return kwargs[0] if len(kwargs) == 1 else kwargs
+
+
+def _groupable(rule: Any, dispatcher: Dispatcher) -> bool:
+    if rule.batch and dispatcher.supports_batching:
+        return True
+    # The inline dispatcher runs the job right here: merging its rules changes nothing
+    # but the number of cache round trips.
+    return dispatcher.name == "inline" and not dispatcher.config
+
+
+def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
+    """Hand field-mapping rules to their dispatchers (invalidation.md §5 and §8)."""
+    groups: dict[Any, tuple[Dispatcher, list[str], dict[str, Payload]]] = {}
+    for item in items:
+        rule = item.entry["invalidation_rule"]
+        rule_id = item.entry["id"]
+        try:
+            dispatcher = rule.get_dispatcher()
+        except Exception as exc:
+            spec = rule.dispatcher_spec() if rule.dispatcher is None else rule.dispatcher
+            name = spec if isinstance(spec, str) else getattr(spec, "name", None)
+            run_fallback(name, [rule_id], {rule_id: _payload(item.kwargs)}, exc, context)
+            continue
+        if not _groupable(rule, dispatcher):
+            send(dispatcher, [rule_id], {rule_id: _payload(item.kwargs)}, context)
+            continue
+        key = dispatcher.batch_key()
+        _, ids, kwargs = groups.get(key, (dispatcher, [], {}))
+        if rule_id in kwargs:
+            merged = kwargs[rule_id]
+            previous = merged if isinstance(merged, list) else [merged]
+            kwargs[rule_id] = previous + item.kwargs
+        else:
+            ids.append(rule_id)
+            kwargs[rule_id] = _payload(item.kwargs)
+        groups[key] = (dispatcher, ids, kwargs)
+    for dispatcher, ids, kwargs in groups.values():
+        send(dispatcher, ids, kwargs, context)
+
+
+def send(
+    dispatcher: Dispatcher,
+    rule_ids: list[str],
+    rule_kwargs: dict[str, Payload],
+    context: dict[str, Any],
+) -> None:
+    try:
+        # A value may be a list of kwargs dicts (several scopes of one rule): JSON all the same.
+        dispatcher.dispatch(rule_ids=rule_ids, rule_kwargs=cast(Any, rule_kwargs), **context)
+    except DispatchError:
+        raise  # the dispatcher was told to raise instead of falling back
+    except Exception as exc:
+        if getattr(exc, "_restflow_worker_error", False):
+            raise  # the job ran and its error policy says raise
+        run_fallback(dispatcher.name, rule_ids, rule_kwargs, exc, context)
+
+
+def run_fallback(
+    dispatcher_name: str | None,
+    rule_ids: list[str],
+    rule_kwargs: dict[str, Payload],
+    exc: BaseException,
+    context: dict[str, Any],
+) -> None:
+    """Run a job that no dispatcher took, here and now, after an ERROR log."""
+    log_throttled(
+        logger,
+        f"dispatch-failed:{dispatcher_name}",
+        "restflow could not dispatch cache rules %s via dispatcher %r (%s: %s); running "
+        "them inline in this process instead (logged once per %d s while it lasts)",
+        rule_ids,
+        dispatcher_name,
+        type(exc).__name__,
+        exc,
+        int(_FALLBACK_LOG_INTERVAL),
+        level=logging.ERROR,
+        interval=_FALLBACK_LOG_INTERVAL,
+        exc_info=exc,
+    )
+    fallback_context: dict[str, Any] = {"fallback": "inline"}
+    fallback_context.update(
+        {key: context[key] for key in ("model_label", "pk") if key in context}
+    )
+    run_worker(
+        rule_ids,
+        cast(Any, rule_kwargs),
+        dispatcher_name=dispatcher_name,
+        context=fallback_context,
+    )

@@ -1,0 +1,130 @@
+"""System checks of the invalidation rules (tag ``caches``), run after discovery.
+
+* ``restflow_caching.E001``: a rule names a dispatcher nobody registered (or
+  ``DEFAULT_DISPATCHER`` does).
+* ``restflow_caching.W001``: a rule asks for ``rewarm`` but its function has required
+  parameters ``field_mapping`` does not supply, so the rewarm can never succeed.
+* ``restflow_caching.W002``: a ``watch_fields`` name is not a field of the rule's model.
+* ``restflow_caching.W003``: a ``field_mapping`` key is not a parameter of the function.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from django.core import checks
+
+from restflow.caching._commit import wrapper_name
+
+__all__ = ["check_invalidation_rules"]
+
+
+def _signature(wrapper: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(getattr(wrapper, "__wrapped__", wrapper))
+    except (TypeError, ValueError):
+        return None
+
+
+def _dispatcher_error(entry: dict[str, Any], known: set[str]) -> checks.CheckMessage | None:
+    rule = entry["invalidation_rule"]
+    if rule.invalidator is not None or not isinstance(rule.dispatcher_spec(), str):
+        return None
+    name = rule.dispatcher_name()
+    if name in known:
+        return None
+    source = "its 'dispatcher'" if rule.dispatcher is not None else "DEFAULT_DISPATCHER"
+    return checks.Error(
+        f"Cache rule {entry['id']} uses dispatcher {name!r} ({source}), which is not "
+        "registered.",
+        hint=(
+            f"Registered dispatchers: {', '.join(sorted(known))}. Install the plugin that "
+            "provides it (e.g. pip install restflow-dispatch-celery), register a class with "
+            "restflow.dispatch.registry.register_dispatcher, or fix the name."
+        ),
+        obj=entry["func"],
+        id="restflow_caching.E001",
+    )
+
+
+def _rewarm_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
+    rule = entry["invalidation_rule"]
+    signature = _signature(entry["func"])
+    if not rule.rewarm or signature is None:
+        return None
+    missing = [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and p.name not in rule.field_mapping
+    ]
+    if not missing:
+        return None
+    return checks.Warning(
+        f"Cache rule {entry['id']} has rewarm=True but {wrapper_name(entry['func'])} "
+        f"requires {', '.join(missing)}, which field_mapping does not supply; every "
+        "rewarm will fail and fall back to plain invalidation.",
+        hint="Map every required parameter in field_mapping, or set rewarm=False.",
+        obj=entry["func"],
+        id="restflow_caching.W001",
+    )
+
+
+def _watch_field_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
+    rule = entry["invalidation_rule"]
+    meta = getattr(rule.model, "_meta", None)
+    if meta is None or not rule.watch_fields:
+        return None
+    names = {f.name for f in meta.get_fields()} | {
+        getattr(f, "attname", f.name) for f in meta.get_fields()
+    }
+    unknown = [name for name in rule.watch_fields if name not in names]
+    if not unknown:
+        return None
+    return checks.Warning(
+        f"Cache rule {entry['id']} watches {', '.join(unknown)}, which "
+        f"{meta.label} does not have; a save(update_fields=...) can never name it.",
+        hint=f"Use field names of {meta.label} in watch_fields.",
+        obj=entry["func"],
+        id="restflow_caching.W002",
+    )
+
+
+def _mapping_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
+    rule = entry["invalidation_rule"]
+    signature = _signature(entry["func"])
+    if signature is None or not rule.field_mapping:
+        return None
+    parameters = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    names = {p.name for p in parameters}
+    unknown = [arg for arg in rule.field_mapping if arg not in names]
+    if not unknown:
+        return None
+    return checks.Warning(
+        f"Cache rule {entry['id']} maps {', '.join(unknown)}, which "
+        f"{wrapper_name(entry['func'])} does not accept.",
+        hint="field_mapping keys are parameter names of the cached function.",
+        obj=entry["func"],
+        id="restflow_caching.W003",
+    )
+
+
+def check_invalidation_rules(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from restflow.caching.registry import CacheRegister
+    from restflow.dispatch.registry import registered_dispatcher_names
+
+    known = set(registered_dispatcher_names())
+    messages: list[checks.CheckMessage] = []
+    for entry in CacheRegister.rules():
+        for check in (_rewarm_warning, _watch_field_warning, _mapping_warning):
+            message = check(entry)
+            if message is not None:
+                messages.append(message)
+        error = _dispatcher_error(entry, known)
+        if error is not None:
+            messages.append(error)
+    return messages

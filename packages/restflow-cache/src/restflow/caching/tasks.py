@@ -1,0 +1,112 @@
+"""Worker entries: what every dispatcher finally calls to run a job.
+
+``run_cache_rules`` (sync) and ``arun_cache_rules`` (async) run the rules of a job
+through :data:`restflow.caching.CacheRegister`. An error that escapes the rules is
+re-raised or logged according to the resolution order of ``RAISE_EXCEPTION``: the rules'
+own ``raise_exception`` (``True`` wins in a batch), then the dispatcher's block, then
+``CACHE_SETTINGS.DISPATCHER_RAISE_EXCEPTION``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+
+from restflow.dispatch.base import resolve_raise_exception
+
+__all__ = ["arun_cache_rules", "run_cache_rules", "task_run_cache_rules"]
+
+logger = logging.getLogger("restflow.caching.tasks")
+
+
+def _resolve_raise_errors(dispatcher_name: str | None, rule_ids: Iterable[str] = ()) -> bool:
+    """Whether an error of the job with ``rule_ids`` leaves the worker entry."""
+    from restflow.caching.registry import CacheRegister
+
+    flags = []
+    for rule_id in rule_ids:
+        entry = CacheRegister.get_rule(rule_id)
+        if entry is not None:
+            flags.append(entry["invalidation_rule"].raise_exception)
+    return resolve_raise_exception(dispatcher_name, flags)
+
+
+def _failed(
+    rule_ids: list[str], dispatcher_name: str | None, context: dict[str, Any] | None
+) -> None:
+    if _resolve_raise_errors(dispatcher_name, rule_ids):
+        raise  # re-raises the error being handled by the caller
+    logger.exception(
+        "restflow cache rules %s failed (dispatcher %r, context %r); the error is logged, "
+        "not raised (RAISE_EXCEPTION resolves to False)",
+        rule_ids,
+        dispatcher_name,
+        context or {},
+    )
+
+
+async def _await(awaitable: Awaitable[Any]) -> None:
+    await awaitable
+
+
+def run_cache_rules(
+    rule_ids: list[str],
+    rule_kwargs: dict[str, Any],
+    *,
+    dispatcher_name: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
+    from restflow.caching.registry import CacheRegister
+
+    ids = list(rule_ids)
+    try:
+        result = CacheRegister.run_cache_rules(rule_ids=ids, rule_kwargs=rule_kwargs)
+        if result is not None and inspect.isawaitable(result):
+            async_to_sync(_await)(result)
+    except Exception:
+        _failed(ids, dispatcher_name, context)
+
+
+async def arun_cache_rules(
+    rule_ids: list[str],
+    rule_kwargs: dict[str, Any],
+    *,
+    dispatcher_name: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Run a job on the running event loop."""
+    from restflow.caching.registry import CacheRegister
+
+    ids = list(rule_ids)
+    try:
+        result = CacheRegister.run_cache_rules(rule_ids=ids, rule_kwargs=rule_kwargs)
+        if result is not None and inspect.isawaitable(result):
+            await result
+    except Exception:
+        _failed(ids, dispatcher_name, context)
+
+
+def _plain_task_run_cache_rules(
+    *, rule_ids: list[str], rule_kwargs: dict[str, Any], **context: Any
+) -> None:
+    """The Celery task's body, as a plain function (when Celery is not installed)."""
+    run_cache_rules(rule_ids, rule_kwargs, dispatcher_name="celery", context=context)
+
+
+_plain_task_run_cache_rules.__name__ = "task_run_cache_rules"
+_plain_task_run_cache_rules.__qualname__ = "task_run_cache_rules"
+
+#: The Celery task when restflow-dispatch-celery is installed, else a plain function.
+task_run_cache_rules: Any = _plain_task_run_cache_rules
+
+try:
+    from restflow.dispatch.celery import task_run_cache_rules as _celery_task
+except ImportError:
+    pass
+else:
+    task_run_cache_rules = _celery_task
