@@ -1,0 +1,271 @@
+"""Automation for the restflow workspace: ``python3 -m nox -l`` lists the sessions.
+
+Distributions are discovered from ``packages/*/pyproject.toml``; nothing here names a
+package, so a new distribution is tested, type-checked, built and isolated as soon as
+its directory exists.
+
+Sessions
+    tests           every distribution (editable) + the whole suite on SQLite
+    tests-postgres  the same suite on PostgreSQL (``DATABASE_URL``)
+    lint            ``ruff check .``
+    typecheck       mypy over every package, installed non-editable (py.typed honoured)
+    dist            build wheels + sdists, check their contents, run the suite on the wheels
+    isolated        each distribution alone in its own venv, with its own tests
+    docs            ``mkdocs build --strict``
+    demo            a short scripted tour of what restflow does
+    version         ``nox -s version -- X.Y.Z`` rewrites every version and sibling pin
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import nox
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent
+PACKAGES = ROOT / "packages"
+PYTHON = "3.11"
+# uv when nox can find it (``pip install nox[uv]``), plain virtualenv otherwise.
+BACKEND = "uv|virtualenv"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/restflow"
+# What the shared test bed (tests/testbed) itself needs to run any test.
+HARNESS = ["pytest>=8", "pytest-django>=4.9"]
+# The workspace's own test tooling (top-level tests and fixtures).
+ROOT_TEST_TOOLS = [*HARNESS, "hypothesis>=6", "redis>=5", "django-redis>=5.4"]
+TYPING_TOOLS = ["mypy>=1.10", "django-stubs>=5.1", "djangorestframework-stubs>=3.15"]
+DOCS_TOOLS = ["mkdocs>=1.6", "mkdocs-material>=9.5"]
+PLUGIN_PREFIX = "restflow-dispatch-"
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.error_on_external_run = True
+nox.needs_version = ">=2025.2.9"
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _load_helper(name: str) -> ModuleType:
+    """A module of tests/packaging (shared with its tests; standard library only)."""
+    path = ROOT / "tests" / "packaging" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_restflow_{name}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"{path} is missing")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+distcheck = _load_helper("distcheck")  # imports tests/packaging/versioning.py too
+versioning = distcheck.versioning
+DISTS: list[str] = versioning.distributions()
+CHECKER = str(ROOT / "tests" / "packaging" / "distcheck.py")
+
+
+def _pyproject(dist: str) -> dict:
+    return versioning.load(PACKAGES / dist / "pyproject.toml")
+
+
+def _test_group(dist: str) -> list[str]:
+    data = _pyproject(dist)
+    if "test" not in data.get("dependency-groups", {}):
+        return []
+    return list(nox.project.dependency_groups(data, "test"))
+
+
+def _targets(
+    dists: list[str], reqs: list[str], where: Callable[[str], Path], *, editable: bool = False
+) -> list[str]:
+    """Install arguments: ``dists`` from ``where(dist)`` (a directory or a wheel) + ``reqs``.
+
+    A requirement on a workspace distribution (in a test group, say) never goes to the
+    package index: it is merged, with its extras, into that distribution's local target.
+    """
+    extras: dict[str, set[str]] = {d: set() for d in dists}
+    others: list[str] = []
+    for req in reqs:
+        parsed = Requirement(req)
+        name = distcheck.normalize(parsed.name)
+        if name in DISTS:
+            extras.setdefault(name, set()).update(parsed.extras)
+        else:
+            others.append(req)
+    args: list[str] = []
+    for name, chosen in extras.items():
+        suffix = f"[{','.join(sorted(chosen))}]" if chosen else ""
+        if editable:
+            args += ["-e", f"{where(name)}{suffix}"]
+        else:
+            args.append(f"{name}{suffix} @ {where(name).as_uri()}")
+    return args + others
+
+
+def _source(dist: str) -> Path:
+    return PACKAGES / dist
+
+
+def _local_closure(reqs: list[str]) -> list[str]:
+    """Workspace distributions reachable from ``reqs`` (dependencies and chosen extras)."""
+    found: list[str] = []
+    todo = [Requirement(r) for r in reqs]
+    while todo:
+        req = todo.pop()
+        name = distcheck.normalize(req.name)
+        if name not in DISTS:
+            continue
+        project = _pyproject(name)["project"]
+        nested = list(project.get("dependencies", []))
+        for extra in req.extras:
+            nested += project.get("optional-dependencies", {}).get(extra, [])
+        if name not in found:
+            found.append(name)
+        todo += [Requirement(n) for n in nested]
+    return found
+
+
+def _all_test_groups() -> list[str]:
+    return [r for dist in DISTS for r in _test_group(dist)]
+
+
+def _pytest(session: nox.Session, *args: str, install: str, env: dict[str, str] = {}) -> None:  # noqa: B006
+    session.run(
+        "pytest",
+        *args,
+        *session.posargs,
+        env={"RESTFLOW_TEST_INSTALL": install, "PYTHONDONTWRITEBYTECODE": "1", **env},
+    )
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def tests(session: nox.Session) -> None:
+    """The whole suite (every package's tests + tests/) on SQLite, packages editable."""
+    session.install(*_targets(DISTS, [*_all_test_groups(), *ROOT_TEST_TOOLS], _source, editable=True))
+    _pytest(session, install="editable", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
+
+
+@nox.session(name="tests-postgres", python=PYTHON, venv_backend=BACKEND, download_python="never")
+def tests_postgres(session: nox.Session) -> None:
+    """The whole suite on PostgreSQL (``DATABASE_URL``, default: local restflow DB)."""
+    reqs = [*_all_test_groups(), *ROOT_TEST_TOOLS, "psycopg[binary]>=3.1"]
+    session.install(*_targets(DISTS, reqs, _source, editable=True))
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    session.log(f"DATABASE_URL={url}")
+    _pytest(
+        session,
+        install="editable",
+        env={"DATABASE_URL": url, "RESTFLOW_TEST_REQUIRE_ALL": "1"},
+    )
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def lint(session: nox.Session) -> None:
+    """ruff over the whole repository (config: root pyproject.toml)."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def typecheck(session: nox.Session) -> None:
+    """mypy over every package, installed non-editable so py.typed markers count."""
+    session.install(*(str(PACKAGES / d) for d in DISTS), *TYPING_TOOLS)
+    targets: list[str] = []
+    for dist in DISTS:
+        for name in distcheck.modules_of(dist):
+            is_package = (PACKAGES / dist / "src" / name.replace(".", "/")).is_dir()
+            targets += ["-p" if is_package else "-m", name]
+    # From the repository root (for the [tool.mypy] config) but against site-packages:
+    # nothing on the search path points at packages/*/src.
+    session.run("mypy", *targets, *session.posargs, env={"MYPYPATH": ""})
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def dist(session: nox.Session) -> None:
+    """Build every wheel + sdist, check them, install the wheels, run the suite on them."""
+    out = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    backends = {r for d in DISTS for r in _pyproject(d).get("build-system", {}).get("requires", [])}
+    session.install("build>=1.2", *sorted(backends))
+    for name in DISTS:
+        # sdist first, then the wheel built from that sdist (proves the sdist is whole).
+        session.run(
+            "python",
+            "-m",
+            "build",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(PACKAGES / name),
+            silent=True,
+        )
+    session.run("python", CHECKER, "artifacts", str(out))
+    wheels = {distcheck.Wheel.read(w).name: w for w in out.glob("*.whl")}
+    # Sibling pins resolve to the wheels given on the same command line.
+    session.install(*_targets(DISTS, [*_all_test_groups(), *ROOT_TEST_TOOLS], wheels.__getitem__))
+    session.run("python", CHECKER, "installed", str(out))
+    _pytest(session, install="wheel", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+@nox.parametrize("dist", DISTS)
+def isolated(session: nox.Session, dist: str) -> None:
+    """One distribution alone (non-editable), with what its metadata declares."""
+    declared = [dist]
+    if dist.startswith(PLUGIN_PREFIX) and "restflow-cache" in DISTS:
+        # Plugins depend on core only, but they exist to run next to restflow-cache.
+        declared.append("restflow-cache")
+    group = _test_group(dist)
+    local = _local_closure([*declared, *group])
+    session.install(*_targets(local, [*group, *HARNESS], _source))
+    session.run("python", CHECKER, "isolated", ",".join(sorted(local)))
+    _pytest(session, str(PACKAGES / dist / "tests"), install="wheel")
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def docs(session: nox.Session) -> None:
+    """Build the documentation with mkdocs in strict mode (warnings are errors)."""
+    session.install(*DOCS_TOOLS)
+    site = Path(session.create_tmp()) / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs)
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def demo(session: nox.Session) -> None:
+    """A scripted tour: settings, dispatchers, a JWT and a cache miss then hit."""
+    session.install(*(str(PACKAGES / d) for d in DISTS))
+    session.run("python", str(ROOT / "docs" / "example" / "tour.py"), *session.posargs)
+
+
+# --------------------------------------------------------------------------- version
+
+
+@nox.session(python=False)
+def version(session: nox.Session) -> None:
+    """``nox -s version -- X.Y.Z``: one version for every distribution."""
+    if len(session.posargs) != 1:
+        session.error(f"usage: nox -s version -- X.Y.Z   (current: {versioning.root_version()})")
+    try:
+        changed = versioning.set_version(session.posargs[0])
+    except (ValueError, RuntimeError) as exc:
+        session.error(str(exc))
+    for path in changed:
+        session.log(f"updated {path.relative_to(ROOT)}")
+    if not changed:
+        session.log("nothing to change")
+    problems = versioning.version_problems()
+    if problems:
+        session.error("versions still disagree:\n" + "\n".join(problems))
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience for `python noxfile.py`
+    sys.exit("run `python3 -m nox -l` to list the sessions")
