@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from restflow.caching import _discovery
+from restflow.caching import _discovery, storage
 from restflow.caching._commit import wrapper_name
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def run_rules(
     registry: CacheRegistry, rule_ids: Iterable[str], rule_kwargs: dict[str, Any]
 ) -> Awaitable[None] | None:
     awaitables: list[Awaitable[Any]] = []
+    sync_jobs: list[tuple[RuleEntry, dict[str, Any]]] = []
     for rule_id in rule_ids:
         entry = registry.get_rule(rule_id) or _recover(registry, rule_id, awaitables)
         if entry is None:
@@ -42,12 +43,53 @@ def run_rules(
         if payload is None:
             continue
         for func_kwargs in _kwargs_sets(payload):
-            result = registry.process_rule(entry, func_kwargs)
-            if result is not None:
-                awaitables.append(result)
+            if _is_async(entry["func"]):
+                result = registry.process_rule(entry, func_kwargs)
+                if result is not None:
+                    awaitables.append(result)
+            else:
+                sync_jobs.append((entry, func_kwargs))
+    if len(sync_jobs) == 1:
+        registry.process_rule(*sync_jobs[0])
+    elif sync_jobs:
+        _process_batch(sync_jobs)
     if not awaitables:
         return None
     return _await_all(awaitables)
+
+
+def _process_batch(jobs: list[tuple[RuleEntry, dict[str, Any]]]) -> None:
+    """Several sync scopes: bump them all with one ``set_many`` per cache, then rewarm.
+
+    The per-rule error policy is kept: a scope that cannot even be computed fails alone;
+    a failed write fails every rule of the batch (re-raised if one of them asks for it).
+    """
+    targets: list[Any] = []
+    owners: list[RuleEntry] = []
+    for entry, func_kwargs in jobs:
+        target_of = getattr(entry["func"], "invalidation_target", None)
+        if target_of is None:
+            _invalidate_step(entry, func_kwargs)
+            continue
+        try:
+            targets.append(target_of((), func_kwargs))
+        except Exception:
+            _delete_failed(entry)
+            continue
+        owners.append(entry)
+    if targets:
+        try:
+            storage.bump_targets(targets)
+        except Exception:
+            if any(entry["invalidation_rule"].raise_exception for entry in owners):
+                raise
+            for entry in owners:
+                logger.warning(
+                    "Cache delete failed for %s", wrapper_name(entry["func"]), exc_info=True
+                )
+    for entry, func_kwargs in jobs:
+        if entry["invalidation_rule"].rewarm:
+            _rewarm_step(entry, func_kwargs)
 
 
 async def _await_all(awaitables: list[Awaitable[Any]]) -> None:
@@ -92,49 +134,52 @@ def _is_async(wrapper: Any) -> bool:
     return _is_async_wrapper(wrapper)
 
 
+def _delete_failed(entry: RuleEntry) -> None:
+    if entry["invalidation_rule"].raise_exception:
+        raise  # re-raises the error being handled by the caller
+    logger.warning("Cache delete failed for %s", wrapper_name(entry["func"]), exc_info=True)
+
+
+def _invalidate_step(entry: RuleEntry, func_kwargs: dict[str, Any]) -> None:
+    try:
+        entry["func"].delete_by_prefix(**func_kwargs)
+    except Exception:
+        _delete_failed(entry)
+
+
+def _rewarm_step(entry: RuleEntry, func_kwargs: dict[str, Any]) -> None:
+    try:
+        entry["func"].refresh(**func_kwargs)
+    except Exception:
+        _rewarm_failed(entry, func_kwargs)
+
+
+def _rewarm_failed(entry: RuleEntry, func_kwargs: dict[str, Any]) -> None:
+    if entry["invalidation_rule"].raise_exception:
+        raise  # re-raises the error being handled by the caller
+    logger.warning(
+        "Re-warm failed for %s with %s; the scope stays invalidated",
+        wrapper_name(entry["func"]),
+        func_kwargs,
+        exc_info=True,
+    )
+
+
 def process_rule_sync(rule: RuleEntry, func_kwargs: dict[str, Any]) -> None:
-    wrapper = rule["func"]
-    spec = rule["invalidation_rule"]
-    try:
-        wrapper.delete_by_prefix(**func_kwargs)
-    except Exception:
-        if spec.raise_exception:
-            raise
-        logger.warning("Cache delete failed for %s", wrapper_name(wrapper), exc_info=True)
-    if not spec.rewarm:
-        return
-    try:
-        wrapper.refresh(**func_kwargs)
-    except Exception:
-        if spec.raise_exception:
-            raise
-        logger.warning(
-            "Re-warm failed for %s with %s; the scope stays invalidated",
-            wrapper_name(wrapper),
-            func_kwargs,
-            exc_info=True,
-        )
+    _invalidate_step(rule, func_kwargs)
+    if rule["invalidation_rule"].rewarm:
+        _rewarm_step(rule, func_kwargs)
 
 
 async def aprocess_rule(rule: RuleEntry, func_kwargs: dict[str, Any]) -> None:
     wrapper = rule["func"]
-    spec = rule["invalidation_rule"]
     try:
         await wrapper.adelete_by_prefix(**func_kwargs)
     except Exception:
-        if spec.raise_exception:
-            raise
-        logger.warning("Cache delete failed for %s", wrapper_name(wrapper), exc_info=True)
-    if not spec.rewarm:
+        _delete_failed(rule)
+    if not rule["invalidation_rule"].rewarm:
         return
     try:
         await wrapper.arefresh(**func_kwargs)
     except Exception:
-        if spec.raise_exception:
-            raise
-        logger.warning(
-            "Re-warm failed for %s with %s; the scope stays invalidated",
-            wrapper_name(wrapper),
-            func_kwargs,
-            exc_info=True,
-        )
+        _rewarm_failed(rule, func_kwargs)

@@ -9,6 +9,7 @@ own ``raise_exception`` (``True`` wins in a batch), then the dispatcher's block,
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 from collections.abc import Awaitable, Iterable
@@ -101,12 +102,16 @@ def _plain_task_run_cache_rules(
 _plain_task_run_cache_rules.__name__ = "task_run_cache_rules"
 _plain_task_run_cache_rules.__qualname__ = "task_run_cache_rules"
 
-#: The Celery task when restflow-dispatch-celery is installed, else a plain function.
-task_run_cache_rules: Any = _plain_task_run_cache_rules
 
-try:
-    from restflow.dispatch.celery import task_run_cache_rules as _celery_task
-except ImportError:
-    pass
-else:
-    task_run_cache_rules = _celery_task
+
+def _celery_task() -> Any:
+    """The plugin's Celery task registered under this module's name, if installed."""
+    try:
+        plugin = importlib.import_module("restflow.dispatch.celery")
+    except ImportError:
+        return None
+    return getattr(plugin, "task_run_cache_rules", None)
+
+
+#: The Celery task when restflow-dispatch-celery is installed, else a plain function.
+task_run_cache_rules: Any = _celery_task() or _plain_task_run_cache_rules
