@@ -1,0 +1,80 @@
+"""``JWTAuthentication``: DRF authentication with restflow access tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.config import JWTConfig, get_config
+from restflow.authentication.exceptions import TokenError, translate_token_errors
+from restflow.authentication.tokens import AccessToken
+from restflow.authentication.users import aget_token_user, get_token_user
+
+__all__ = ["JWTAuthentication"]
+
+_BLACKLISTED = "Token has been blacklisted."
+
+
+def _raw_token(request: Any, config: JWTConfig) -> str | None:
+    """The token of the ``Authorization`` header, ``None`` when the header is not ours."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not header or not isinstance(header, str):
+        return None
+    parts = header.split()
+    if not parts or parts[0].lower() not in config.header_types_lower:
+        return None
+    if len(parts) != 2:
+        raise AuthenticationFailed(
+            f"Authorization header must be '{config.challenge_scheme} <token>'.",
+            code="invalid_authorization_header",
+        )
+    if not parts[1].isascii():
+        raise AuthenticationFailed("Token contains invalid characters.", code="invalid_token")
+    return parts[1]
+
+
+class JWTAuthentication(BaseAuthentication):
+    """Authenticate ``Authorization: Bearer <access token>``.
+
+    Per request: one signature check, one blacklist read (when enabled), one user query;
+    the user must still exist, be active (``CHECK_USER_IS_ACTIVE``), match the revoke
+    claim (``CHECK_REVOKE_TOKEN``) and pass ``USER_AUTHENTICATION_RULE``.
+    """
+
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Any) -> tuple[Any, AccessToken] | None:
+        config = get_config()
+        raw = _raw_token(request, config)
+        if raw is None:
+            return None
+        with translate_token_errors():
+            token = AccessToken.verify(raw)
+            if config.blacklist_enabled and TokenBlacklist.is_blacklisted(token.jti):
+                raise TokenError(_BLACKLISTED, code="token_blacklisted")
+            return self.get_user(token), token
+
+    async def aauthenticate(self, request: Any) -> tuple[Any, AccessToken] | None:
+        config = get_config()
+        raw = _raw_token(request, config)
+        if raw is None:
+            return None
+        with translate_token_errors():
+            token = AccessToken.verify(raw)
+            if config.blacklist_enabled and await TokenBlacklist.ais_blacklisted(token.jti):
+                raise TokenError(_BLACKLISTED, code="token_blacklisted")
+            return await self.aget_user(token), token
+
+    def authenticate_header(self, request: Any) -> str:
+        return f'{get_config().challenge_scheme} realm="{self.www_authenticate_realm}"'
+
+    def get_user(self, token: AccessToken) -> Any:
+        with translate_token_errors():
+            return get_token_user(token.payload)
+
+    async def aget_user(self, token: AccessToken) -> Any:
+        with translate_token_errors():
+            return await aget_token_user(token.payload)

@@ -1,0 +1,291 @@
+"""Revoked token ids: the backend interface, the cache and model backends, the facade.
+
+Entries are kept at least until the token's ``exp`` plus ``LEEWAY``: until then the
+token would still decode, so it must still be known as revoked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.core.cache import BaseCache, caches
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, router, transaction
+
+from restflow.authentication.config import get_config
+from restflow.authentication.constants import BLACKLIST_CACHE_PREFIX, LOCAL_CACHE_BACKEND_PATHS
+from restflow.authentication.exceptions import BlacklistUnavailableError, JWTConfigurationError
+
+if TYPE_CHECKING:
+    from restflow.authentication.models import BlacklistedToken
+
+__all__ = [
+    "BlacklistBackend",
+    "CacheBlacklistBackend",
+    "ModelBlacklistBackend",
+    "TokenBlacklist",
+    "get_blacklisted_token_model",
+    "get_token_blacklist_backend",
+    "resolve_token_blacklist_backend",
+]
+
+logger = logging.getLogger("restflow.authentication")
+
+
+def retention_deadline(expires_at: int) -> float:
+    """Unix time until which an entry for a token expiring at ``expires_at`` must live."""
+    return expires_at + get_config().leeway_seconds
+
+
+class BlacklistBackend:
+    """Where revoked ``jti`` values live.
+
+    Override at least one method of each pair (``blacklist``/``ablacklist``,
+    ``is_blacklisted``/``ais_blacklisted``); the base class bridges the other half.
+    Override ``consume`` (and/or ``aconsume``) with an atomic check-and-set so that a
+    refresh token can be redeemed only once under concurrency; the default is a
+    check-then-write, which is not atomic.
+    """
+
+    def _overrides(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(BlacklistBackend, name)
+
+    def _missing(self, pair: str) -> NotImplementedError:
+        return NotImplementedError(f"{type(self).__name__} must implement {pair}")
+
+    def blacklist(self, jti: str, *, expires_at: int) -> None:
+        if not self._overrides("ablacklist"):
+            raise self._missing("blacklist() or ablacklist()")
+        async_to_sync(self.ablacklist)(jti, expires_at=expires_at)
+
+    def is_blacklisted(self, jti: str) -> bool:
+        if not self._overrides("ais_blacklisted"):
+            raise self._missing("is_blacklisted() or ais_blacklisted()")
+        return async_to_sync(self.ais_blacklisted)(jti)
+
+    async def ablacklist(self, jti: str, *, expires_at: int) -> None:
+        if not self._overrides("blacklist"):
+            raise self._missing("blacklist() or ablacklist()")
+        await sync_to_async(self.blacklist, thread_sensitive=True)(jti, expires_at=expires_at)
+
+    async def ais_blacklisted(self, jti: str) -> bool:
+        if not self._overrides("is_blacklisted"):
+            raise self._missing("is_blacklisted() or ais_blacklisted()")
+        return await sync_to_async(self.is_blacklisted, thread_sensitive=True)(jti)
+
+    async def add(self, jti: str, *, expires_at: int) -> None:
+        """Alias of :meth:`ablacklist`."""
+        await self.ablacklist(jti, expires_at=expires_at)
+
+    def consume(self, jti: str, *, expires_at: int) -> bool:
+        """Blacklist ``jti``; True when this call did it, False when it already was."""
+        if self._overrides("aconsume"):
+            return async_to_sync(self.aconsume)(jti, expires_at=expires_at)
+        if self.is_blacklisted(jti):
+            return False
+        self.blacklist(jti, expires_at=expires_at)
+        return True
+
+    async def aconsume(self, jti: str, *, expires_at: int) -> bool:
+        if self._overrides("consume"):
+            return await sync_to_async(self.consume, thread_sensitive=True)(
+                jti, expires_at=expires_at
+            )
+        if await self.ais_blacklisted(jti):
+            return False
+        await self.ablacklist(jti, expires_at=expires_at)
+        return True
+
+
+def _backend_path(cache: BaseCache) -> str:
+    cls = type(cache)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class CacheBlacklistBackend(BlacklistBackend):
+    """Entries in a Django cache (``BLACKLIST_CACHE_ALIAS``); atomic ``consume`` via ``add``.
+
+    Refuses per-process or non-storing caches (``LocMemCache``, ``DummyCache``) unless
+    ``BLACKLIST_ALLOW_LOCMEM`` is true.
+    """
+
+    def __init__(self) -> None:
+        self._verified: type | None = None
+
+    def _cache(self) -> BaseCache:
+        cache = caches[get_config().blacklist_cache_alias]
+        if type(cache) is not self._verified:
+            self._verify(cache)
+        return cache
+
+    def _verify(self, cache: BaseCache) -> None:
+        path = _backend_path(cache)
+        if path in LOCAL_CACHE_BACKEND_PATHS and not get_config().blacklist_allow_locmem:
+            raise JWTConfigurationError(
+                f"CacheBlacklistBackend refuses {path} (cache alias "
+                f"{get_config().blacklist_cache_alias!r}): it is per-process or stores "
+                "nothing, so revoked tokens would stay valid in other workers. Point "
+                "BLACKLIST_CACHE_ALIAS at a shared cache (Redis, Memcached, database), "
+                "or set BLACKLIST_ALLOW_LOCMEM = True for tests and single-process servers."
+            )
+        self._verified = type(cache)
+
+    @staticmethod
+    def _key(jti: str) -> str:
+        return BLACKLIST_CACHE_PREFIX + jti
+
+    @staticmethod
+    def _timeout(expires_at: int) -> int:
+        return max(1, math.ceil(retention_deadline(expires_at) - time.time()))
+
+    def blacklist(self, jti: str, *, expires_at: int) -> None:
+        self._cache().set(self._key(jti), 1, self._timeout(expires_at))
+
+    def is_blacklisted(self, jti: str) -> bool:
+        return bool(self._cache().get(self._key(jti)))
+
+    def consume(self, jti: str, *, expires_at: int) -> bool:
+        return bool(self._cache().add(self._key(jti), 1, self._timeout(expires_at)))
+
+    async def ablacklist(self, jti: str, *, expires_at: int) -> None:
+        await self._cache().aset(self._key(jti), 1, self._timeout(expires_at))
+
+    async def ais_blacklisted(self, jti: str) -> bool:
+        return bool(await self._cache().aget(self._key(jti)))
+
+    async def aconsume(self, jti: str, *, expires_at: int) -> bool:
+        return bool(await self._cache().aadd(self._key(jti), 1, self._timeout(expires_at)))
+
+
+def get_blacklisted_token_model() -> type[BlacklistedToken]:
+    from restflow.authentication.models import BlacklistedToken
+
+    return BlacklistedToken
+
+
+def _expiry_datetime(expires_at: int) -> datetime:
+    return datetime.fromtimestamp(expires_at, tz=UTC)
+
+
+class ModelBlacklistBackend(BlacklistBackend):
+    """Rows of :class:`BlacklistedToken`; atomic ``consume`` through the unique ``jti``.
+
+    Needs ``restflow.authentication`` in ``INSTALLED_APPS`` and its migration.
+    """
+
+    def blacklist(self, jti: str, *, expires_at: int) -> None:
+        model = get_blacklisted_token_model()
+        model.objects.get_or_create(jti=jti, defaults={"expires_at": _expiry_datetime(expires_at)})
+
+    def is_blacklisted(self, jti: str) -> bool:
+        return get_blacklisted_token_model().objects.filter(jti=jti).exists()
+
+    def consume(self, jti: str, *, expires_at: int) -> bool:
+        model = get_blacklisted_token_model()
+        try:
+            with transaction.atomic(using=router.db_for_write(model)):
+                model.objects.create(jti=jti, expires_at=_expiry_datetime(expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+    async def ablacklist(self, jti: str, *, expires_at: int) -> None:
+        model = get_blacklisted_token_model()
+        await model.objects.aget_or_create(
+            jti=jti, defaults={"expires_at": _expiry_datetime(expires_at)}
+        )
+
+    async def ais_blacklisted(self, jti: str) -> bool:
+        return await get_blacklisted_token_model().objects.filter(jti=jti).aexists()
+
+
+def resolve_token_blacklist_backend(spec: Any) -> BlacklistBackend:
+    """A backend from an instance, a subclass or a dotted path (else the cache backend)."""
+    if isinstance(spec, BlacklistBackend):
+        return spec
+    if isinstance(spec, type) and issubclass(spec, BlacklistBackend):
+        return spec()
+    if isinstance(spec, str):
+        from django.utils.module_loading import import_string
+
+        try:
+            backend_class = import_string(spec)
+        except ImportError as exc:
+            raise JWTConfigurationError(
+                f"RESTFLOW_SETTINGS['JWT']['BLACKLIST_BACKEND'] = {spec!r} cannot be "
+                f"imported: {exc}"
+            ) from exc
+        return resolve_token_blacklist_backend(backend_class)
+    logger.warning(
+        "BLACKLIST_BACKEND %r is not a BlacklistBackend, subclass or dotted path; "
+        "using CacheBlacklistBackend",
+        spec,
+    )
+    return CacheBlacklistBackend()
+
+
+def get_token_blacklist_backend() -> BlacklistBackend:
+    """The configured backend (resolved again after any settings change)."""
+    return get_config().blacklist_backend
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Store failures become ``BlacklistUnavailableError``; configuration errors do not."""
+    try:
+        yield
+    except (ImproperlyConfigured, NotImplementedError):
+        raise
+    except Exception as exc:
+        raise BlacklistUnavailableError(f"token blacklist backend failed: {exc!r}") from exc
+
+
+class TokenBlacklist:
+    """Facade over the configured backend; store failures raise ``BlacklistUnavailableError``."""
+
+    @staticmethod
+    def blacklist(jti: str, *, expires_at: int) -> None:
+        with _store_errors():
+            get_token_blacklist_backend().blacklist(jti, expires_at=expires_at)
+
+    @staticmethod
+    def is_blacklisted(jti: str) -> bool:
+        if not jti:
+            return False
+        with _store_errors():
+            return get_token_blacklist_backend().is_blacklisted(jti)
+
+    @staticmethod
+    def consume(jti: str, *, expires_at: int) -> bool:
+        """Atomically blacklist ``jti``; False when it was blacklisted already."""
+        with _store_errors():
+            return get_token_blacklist_backend().consume(jti, expires_at=expires_at)
+
+    @staticmethod
+    async def ablacklist(jti: str, *, expires_at: int) -> None:
+        with _store_errors():
+            await get_token_blacklist_backend().ablacklist(jti, expires_at=expires_at)
+
+    @staticmethod
+    async def ais_blacklisted(jti: str) -> bool:
+        if not jti:
+            return False
+        with _store_errors():
+            return await get_token_blacklist_backend().ais_blacklisted(jti)
+
+    @staticmethod
+    async def aconsume(jti: str, *, expires_at: int) -> bool:
+        with _store_errors():
+            return await get_token_blacklist_backend().aconsume(jti, expires_at=expires_at)
+
+    @staticmethod
+    async def add(jti: str, *, expires_at: int) -> None:
+        """Alias of :meth:`ablacklist`."""
+        await TokenBlacklist.ablacklist(jti, expires_at=expires_at)

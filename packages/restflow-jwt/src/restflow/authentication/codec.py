@@ -1,0 +1,118 @@
+"""Encoding and decoding tokens with PyJWT, behind a strict JOSE header check.
+
+Decoding runs the cheap checks first (length, segment count, header JSON, ``alg``,
+forbidden and critical parameters, ``typ``) so a hostile token is refused before any
+key work, then makes exactly one ``jwt.decode`` call restricted to the configured
+algorithm.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection
+from typing import Any
+
+import jwt
+
+from restflow.authentication.config import get_config
+from restflow.authentication.constants import (
+    ACCESS_TOKEN_JOSE_TYPE,
+    ACCESS_TOKEN_TYPE,
+    FORBIDDEN_JOSE_HEADERS,
+    MAX_TOKEN_LENGTH,
+    REFRESH_TOKEN_JOSE_TYPE,
+    REFRESH_TOKEN_TYPE,
+)
+from restflow.authentication.exceptions import TokenError
+
+__all__ = ["JOSE_TYPES", "decode_token", "decode_typed", "encode_token", "read_header"]
+
+#: token_type claim -> JOSE ``typ`` header.
+JOSE_TYPES = {
+    ACCESS_TOKEN_TYPE: ACCESS_TOKEN_JOSE_TYPE,
+    REFRESH_TOKEN_TYPE: REFRESH_TOKEN_JOSE_TYPE,
+}
+_TOKEN_TYPES = {jose: claim for claim, jose in JOSE_TYPES.items()}
+
+
+def encode_token(payload: dict[str, Any]) -> str:
+    """Sign ``payload`` as given; the ``typ`` header follows its ``token_type`` claim."""
+    config = get_config()
+    key = config.signing_key  # validates ALGORITHM, SIGNING_KEY and its shape
+    headers = {"typ": JOSE_TYPES.get(payload.get("token_type", ""), "JWT")}
+    return jwt.encode(payload, key, algorithm=config.algorithm, headers=headers)
+
+
+def read_header(raw: str) -> dict[str, Any]:
+    """The JOSE header of ``raw`` after the checks that need no key."""
+    if not isinstance(raw, str) or not raw:
+        raise TokenError("Token is empty.")
+    if len(raw) > MAX_TOKEN_LENGTH:
+        raise TokenError(f"Token is longer than {MAX_TOKEN_LENGTH} characters.")
+    if not raw.isascii():
+        raise TokenError("Token contains invalid characters.")
+    if raw.count(".") != 2:
+        raise TokenError("Token is malformed: expected three dot-separated segments.")
+    segment = raw[: raw.index(".")]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError):
+        raise TokenError("Token header is not valid base64url-encoded JSON.") from None
+    if not isinstance(header, dict):
+        raise TokenError("Token header is not a JSON object.")
+    _check_header(header)
+    return header
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    if header.get("alg") != get_config().algorithm:
+        raise TokenError("Token signing algorithm is not accepted.")
+    forbidden = FORBIDDEN_JOSE_HEADERS.intersection(header)
+    if forbidden:
+        raise TokenError(f"Token header parameter '{sorted(forbidden)[0]}' is not accepted.")
+    if "crit" in header or "b64" in header:
+        raise TokenError("Token header declares critical extensions that are not supported.")
+
+
+def _decode_verified(raw: str) -> dict[str, Any]:
+    config = get_config()
+    try:
+        return jwt.decode(
+            raw,
+            config.verifying_key,
+            algorithms=[config.algorithm],
+            options=config.decode_options,  # type: ignore[arg-type]
+            issuer=config.issuer,
+            audience=config.audience,
+            leeway=config.leeway,
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("Token has expired.") from None
+    except jwt.InvalidTokenError as exc:
+        raise TokenError(str(exc) or "Token is invalid.") from None
+
+
+def _wrong_type(expected: Collection[str]) -> TokenError:
+    names = " or ".join(f"'{name}'" for name in expected)
+    return TokenError(f"Wrong token type, expected {names}.")
+
+
+def decode_typed(raw: str, expected: Collection[str]) -> dict[str, Any]:
+    """Verify ``raw`` and require its type (header ``typ`` and claim) to be in ``expected``."""
+    config = get_config()
+    _ = config.verifying_key  # configuration errors come before any token parsing
+    header = read_header(raw)
+    token_type = _TOKEN_TYPES.get(header.get("typ"))  # type: ignore[arg-type]
+    if token_type not in expected:
+        raise _wrong_type(expected)
+    payload = _decode_verified(raw)
+    if payload.get("token_type") != token_type:
+        raise _wrong_type(expected)
+    return payload
+
+
+def decode_token(raw: str) -> dict[str, Any]:
+    """Verify ``raw`` (signature, ``exp``, ``iat``, ``iss``, ``aud``, header, type)."""
+    return decode_typed(raw, (ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class JwtTestappConfig(AppConfig):
+    name = "jwt_testapp"
+    label = "jwt_testapp"

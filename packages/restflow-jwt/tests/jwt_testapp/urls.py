@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from jwt_testapp.views import MaybeAnonymousView, WhoAmIView
+
+urlpatterns = [
+    path("auth/", include("restflow.authentication.urls")),
+    path("whoami/", WhoAmIView.as_view()),
+    path("maybe/", MaybeAnonymousView.as_view()),
+]
