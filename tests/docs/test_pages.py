@@ -1,0 +1,53 @@
+"""The user-facing pages promise what the repository has."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packaging"))
+import versioning
+
+ROOT = versioning.ROOT
+DISTS = versioning.distributions()
+INSTALLATION = (ROOT / "docs" / "installation.md").read_text()
+README = (ROOT / "README.md").read_text()
+_LINK_RE = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("dist", DISTS)
+def test_installation_page_lists_every_distribution_and_extra(dist: str) -> None:
+    project = versioning.load(ROOT / "packages" / dist / "pyproject.toml")["project"]
+    assert f"**{dist}**" in INSTALLATION, f"docs/installation.md does not list {dist}"
+    for extra in project.get("optional-dependencies", {}):
+        assert f"{dist}[{extra}]" in INSTALLATION, (
+            f'docs/installation.md does not show `pip install "{dist}[{extra}]"`'
+        )
+
+
+def test_readme_has_the_two_fresh_machine_commands() -> None:
+    commands = re.findall(r"```bash\n(python3 .*)\n```", README)
+    assert len(commands) == 2
+    assert commands[0].endswith("python3 -m nox -s demo")
+    assert commands[1].endswith("python3 -m nox -s tests")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = re.findall(r"```bash\n(python3 .*nox -s tests)\n```", README)[0]
+    assert command in ci
+
+
+@pytest.mark.parametrize(
+    "page",
+    [ROOT / "README.md", *sorted((ROOT / "packages").glob("*/README.md"))],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_relative_links_of_readmes_point_to_existing_files(page: Path) -> None:
+    for target in _LINK_RE.findall(page.read_text()):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
