@@ -1,0 +1,306 @@
+"""``cache_response``: cache rendered DRF view responses, safely by default (caching.md §8).
+
+What is never stored (the response is returned, uncached):
+
+- responses whose status is not in ``statuses`` (default: only ``200``);
+- responses setting a cookie, saying ``Cache-Control: private``/``no-store``/``no-cache``,
+  or varying on ``Cookie``/``Authorization``/``*``;
+- responses that embed a CSRF token (the view called ``get_token``);
+- streaming and file responses.
+
+Requests that are not served from, nor written to, the cache:
+
+- methods other than ``methods`` (default ``GET``/``HEAD``);
+- requests authenticated as a user (or carrying ``request.auth``) unless the key
+  constructor has a user-scoped field (``RequestValueKeyField("user.id")``) or the
+  decorator says ``public=True``.
+
+The default key covers the URL kwargs (partition), the whole query string (hashed) and
+the negotiated renderer (format and media type).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+
+from restflow.caching._binding import parameter_names
+from restflow.caching.key_constructor import KeyConstructor
+from restflow.caching.key_fields import (
+    AcceptedRendererKeyField,
+    QueryParamsKeyField,
+    ViewKwargsKeyField,
+)
+from restflow.caching.wrapper import (
+    _NO_STORE,
+    CachedWrapper,
+    KeyConstructorSpec,
+    Metadata,
+    set_response_cache_header,
+)
+
+__all__ = [
+    "CachedResponseWrapper",
+    "ResponseCacheKeyConstructor",
+    "cache_response",
+    "extract_view_and_request",
+    "rebuild_http_response",
+    "render_view_response_async",
+    "render_view_response_sync",
+    "serialize_response",
+]
+
+logger = logging.getLogger("restflow.caching.cache_response")
+
+_COMMA = re.compile(r"\s*,\s*")
+_PRIVATE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
+_UNSAFE_VARY = frozenset({"*", "cookie", "authorization"})
+
+ResponseTriple = tuple[bytes, int, dict[str, str]]
+
+
+class ResponseCacheKeyConstructor(KeyConstructor):
+    """URL kwargs as the partition, the hashed query string and the negotiated format."""
+
+    query_params = QueryParamsKeyField("*", hash_value=True)
+    path_params = ViewKwargsKeyField("*", partition=True)
+    renderer = AcceptedRendererKeyField()
+
+    class Meta:
+        version = 1
+        namespace = "ResponseCache"
+
+
+def extract_view_and_request(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any | None, Any | None]:
+    """Locate the view instance and the request among a view function's arguments."""
+    names = parameter_names(func)
+    view = args[0] if names[:1] == ("self",) and args else None
+    request = kwargs.get("request")
+    if request is None:
+        if names[:2] == ("self", "request") and len(args) > 1:
+            request = args[1]
+        elif names[:1] == ("request",) and args:
+            request = args[0]
+    if view is None and request is not None:
+        context = getattr(request, "parser_context", None) or {}
+        view = context.get("view")
+    return view, request
+
+
+def _finalize(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], response: Any
+) -> Any:
+    view, request = extract_view_and_request(func, args, kwargs)
+    if view is None or request is None or not hasattr(view, "finalize_response"):
+        return response
+    rest = [a for a in args if a is not view and a is not request]
+    extra = {k: v for k, v in kwargs.items() if k != "request"}
+    return view.finalize_response(request, response, *rest, **extra)
+
+
+def render_view_response_sync(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Call the view, finalize it through DRF and render it."""
+    response = _finalize(func, args, kwargs, func(*args, **kwargs))
+    if not getattr(response, "streaming", False) and callable(getattr(response, "render", None)):
+        response.render()
+    return response
+
+
+async def render_view_response_async(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    response = _finalize(func, args, kwargs, await func(*args, **kwargs))
+    if getattr(response, "streaming", False):
+        return response
+    arender = getattr(response, "arender", None)
+    if callable(arender) and inspect.iscoroutinefunction(arender):
+        await arender()
+    elif callable(getattr(response, "render", None)):
+        response.render()
+    return response
+
+
+def serialize_response(response: Any) -> ResponseTriple:
+    content = getattr(response, "rendered_content", None)
+    if not isinstance(content, bytes):
+        content = response.content
+    return (bytes(content), int(response.status_code), dict(response.items()))
+
+
+def rebuild_http_response(triple: ResponseTriple) -> HttpResponse:
+    content, status, headers = triple
+    response = HttpResponse(content=content, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _refusal(response: Any, statuses: frozenset[int]) -> str | None:
+    """Why ``response`` must not be stored (``None`` when it may)."""
+    if not isinstance(response, HttpResponseBase) or getattr(response, "streaming", False):
+        return "not a complete HttpResponse"
+    if response.status_code not in statuses:
+        return f"status {response.status_code}"
+    if response.cookies or response.has_header("Set-Cookie"):
+        return "sets a cookie"
+    directives = {
+        d.split("=", 1)[0].strip().lower()
+        for d in _COMMA.split(response.get("Cache-Control", ""))
+        if d.strip()
+    }
+    if directives & _PRIVATE_DIRECTIVES:
+        return "Cache-Control forbids shared caching"
+    vary = {v.strip().lower() for v in _COMMA.split(response.get("Vary", "")) if v.strip()}
+    if vary & _UNSAFE_VARY:
+        return "varies on the user"
+    return None
+
+
+def _is_authenticated(request: Any) -> bool:
+    try:
+        user = getattr(request, "user", None)
+        auth = getattr(request, "auth", None)
+    except Exception:
+        return True  # authentication failed loudly: never share the answer
+    return bool(getattr(user, "is_authenticated", False)) or auth is not None
+
+
+class CachedResponseWrapper(CachedWrapper[Any, Any]):
+    """A cached view method (or plain ``@api_view`` function). See the module docstring."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        key_constructor: KeyConstructorSpec | None = None,
+        invalidates_on: list[Any] | None = None,
+        cache_if: Callable[[Any], Any] | None = None,
+        cache_unless: Callable[[Any], Any] | None = None,
+        ttl: int | None = 3600,
+        set_cache_headers: bool = False,
+        *,
+        public: bool = False,
+        statuses: Iterable[int] = (200,),
+        methods: Iterable[str] = ("GET", "HEAD"),
+        lock: bool = False,
+        lock_timeout: float = 10.0,
+        cache_alias: str = "default",
+    ) -> None:
+        super().__init__(
+            func,
+            ResponseCacheKeyConstructor if key_constructor is None else key_constructor,
+            ttl,
+            invalidates_on,
+            cache_if,
+            cache_unless,
+            lock=lock,
+            lock_timeout=lock_timeout,
+            cache_alias=cache_alias,
+        )
+        self.set_cache_headers = bool(set_cache_headers)
+        self._want_meta = self.set_cache_headers
+        self.public = bool(public)
+        self.statuses = frozenset(int(s) for s in statuses)
+        self.methods = frozenset(m.upper() for m in methods)
+        self._user_scoped = self.key_constructor.has_user_scoped_field
+
+    def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        _view, request = extract_view_and_request(self.func, args, kwargs)
+        if request is None:
+            return False
+        method = getattr(request, "method", None)
+        if method is not None and method.upper() not in self.methods:
+            return True
+        if self.public or self._user_scoped:
+            return False
+        if _is_authenticated(request):
+            logger.debug(
+                "%s: not caching a response for an authenticated request (add a user-scoped "
+                "key field or pass public=True)",
+                self.func.__qualname__,
+            )
+            return True
+        return False
+
+    def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._flag(args, kwargs, render_view_response_sync(self.func, args, kwargs))
+
+    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not self.is_async:
+            response = render_view_response_sync(self.func, args, kwargs)
+        else:
+            response = await render_view_response_async(self.func, args, kwargs)
+        return self._flag(args, kwargs, response)
+
+    def _flag(self, args: tuple[Any, ...], kwargs: dict[str, Any], response: Any) -> Any:
+        _view, request = extract_view_and_request(self.func, args, kwargs)
+        meta = getattr(request, "META", None) or {}
+        if meta.get("CSRF_COOKIE_NEEDS_UPDATE") and isinstance(response, HttpResponseBase):
+            response._restflow_csrf = True  # type: ignore[attr-defined]
+        return response
+
+    def _storable(self, result: Any) -> Any:
+        reason = _refusal(result, self.statuses)
+        if reason is None and getattr(result, "_restflow_csrf", False):
+            reason = "embeds a CSRF token"
+        if reason is not None:
+            logger.debug("%s: response not cached: %s", self.func.__qualname__, reason)
+            return _NO_STORE
+        return serialize_response(result)
+
+    def _from_stored(self, value: Any) -> Any:
+        return rebuild_http_response(value)
+
+    def _deliver(self, result: Any, metadata: Metadata | None) -> Any:
+        if self.set_cache_headers and metadata:
+            set_response_cache_header(result, metadata)
+        return result
+
+
+def cache_response(
+    key_constructor: KeyConstructorSpec | None = None,
+    ttl: int | None = 3600,
+    invalidates_on: list[Any] | None = None,
+    cache_if: Callable[[Any], Any] | None = None,
+    cache_unless: Callable[[Any], Any] | None = None,
+    set_cache_headers: bool = False,
+    *,
+    public: bool = False,
+    statuses: Iterable[int] = (200,),
+    methods: Iterable[str] = ("GET", "HEAD"),
+    lock: bool = False,
+    lock_timeout: float = 10.0,
+    cache_alias: str = "default",
+) -> Callable[[Callable[..., Any]], CachedResponseWrapper]:
+    """Cache a DRF view method's (or an ``@api_view`` function's) rendered response.
+
+    Put it *below* ``@api_view`` so it wraps the original function.
+    """
+
+    def decorate(func: Callable[..., Any]) -> CachedResponseWrapper:
+        return CachedResponseWrapper(
+            func,
+            key_constructor,
+            invalidates_on,
+            cache_if,
+            cache_unless,
+            ttl,
+            set_cache_headers,
+            public=public,
+            statuses=statuses,
+            methods=methods,
+            lock=lock,
+            lock_timeout=lock_timeout,
+            cache_alias=cache_alias,
+        )
+
+    return decorate

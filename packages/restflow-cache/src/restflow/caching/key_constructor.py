@@ -1,0 +1,363 @@
+"""Key constructors: declarative classes that build cache keys (caching.md §5)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from restflow.caching._encoding import safe_key
+from restflow.caching.hashing import hash_string
+from restflow.caching.key_fields import ArgsKeyField, CacheKeyField
+from restflow.settings import restflow_settings
+
+if TYPE_CHECKING:
+    from restflow.caching.wrapper import CachedWrapper
+
+__all__ = [
+    "DefaultKeyConstructor",
+    "InlineKeyConstructor",
+    "KeyConstructor",
+    "KeyConstructorMetaClass",
+    "KeyOptions",
+]
+
+logger = logging.getLogger("restflow.caching.keys")
+
+_Func = Callable[..., Any]
+_UNSET: Any = object()
+_OPTION_NAMES = (
+    "namespace",
+    "version",
+    "key_identifier",
+    "max_key_suffix_length",
+    "hash_suffix_on_overflow",
+)
+
+
+class KeyOptions:
+    """Resolved ``Meta`` of a key constructor (exposed as ``KeyConstructor._meta``).
+
+    ``max_key_suffix_length`` and ``hash_suffix_on_overflow`` fall back to
+    ``CACHE_SETTINGS`` and are read (and validated) on every access.
+    """
+
+    _raw: dict[str, Any]
+
+    def __init__(self, meta: type | None, bases: list[KeyOptions]) -> None:
+        raw: dict[str, Any] = {}
+        for name in _OPTION_NAMES:
+            value = getattr(meta, name, _UNSET) if meta is not None else _UNSET
+            if value is _UNSET:
+                for base in bases:
+                    value = base._raw.get(name, _UNSET)
+                    if value is not _UNSET:
+                        break
+            if value is not _UNSET:
+                raw[name] = value
+        self._raw = raw
+        self.namespace: str = raw.get("namespace", "")
+        if not isinstance(self.namespace, str):
+            raise TypeError(f"Meta.namespace must be a string, got {self.namespace!r}")
+        self.key_identifier: str = raw.get("key_identifier", "")
+        if not isinstance(self.key_identifier, str):
+            raise TypeError(f"Meta.key_identifier must be a string, got {self.key_identifier!r}")
+        self.version: int = _coerce_version(raw.get("version", 1))
+
+    @property
+    def max_key_suffix_length(self) -> int:
+        value = self._raw.get("max_key_suffix_length")
+        if value is None:
+            value = restflow_settings.CACHE_SETTINGS.MAX_KEY_SUFFIX_LENGTH
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"max_key_suffix_length must be an integer, got {value!r}")
+        return value
+
+    @property
+    def hash_suffix_on_overflow(self) -> bool:
+        value = self._raw.get("hash_suffix_on_overflow")
+        if value is None:
+            value = restflow_settings.CACHE_SETTINGS.HASH_SUFFIX_ON_OVERFLOW
+        if not isinstance(value, bool):
+            raise TypeError(f"hash_suffix_on_overflow must be a boolean, got {value!r}")
+        return value
+
+
+def _coerce_version(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"Meta.version must be an integer, got {value!r}")
+
+
+class KeyConstructorMetaClass(type):
+    """Collects declared key fields and resolves ``Meta`` into ``_meta``."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
+        declared: dict[str, CacheKeyField] = {}
+        for base in reversed(bases):
+            declared.update(getattr(base, "_declared_fields", {}))
+        own = {key: value for key, value in attrs.items() if isinstance(value, CacheKeyField)}
+        for key in own:
+            attrs.pop(key)
+        declared.update(own)
+        meta = attrs.pop("Meta", None)
+        cls: Any = super().__new__(mcs, name, bases, attrs)
+        base_options: list[KeyOptions] = [
+            options
+            for options in (getattr(b, "_meta", None) for b in bases)
+            if isinstance(options, KeyOptions)
+        ]
+        cls._declared_fields = declared
+        cls._meta = KeyOptions(meta, base_options)
+        cls._wrappers = []
+        cls._truncation_warned = False
+        return cls
+
+
+class KeyConstructor(metaclass=KeyConstructorMetaClass):
+    """Declare :class:`CacheKeyField` attributes and an optional ``Meta``::
+
+        class OrderListKey(KeyConstructor):
+            tenant = ArgsKeyField("tenant_id", partition=True)
+            page = ArgsKeyField(["page", "size"])
+
+            class Meta:
+                namespace = "orders"
+                version = 2
+
+    Keys read ``<namespace>::<identifier>::<partition>::<suffix>``.
+    """
+
+    _declared_fields: ClassVar[dict[str, CacheKeyField]]
+    _meta: ClassVar[KeyOptions]
+    _wrappers: ClassVar[list[CachedWrapper[Any, Any]]]
+    _truncation_warned: ClassVar[bool]
+
+    def __init__(self) -> None:
+        self.fields = self.get_fields()
+        ordered = sorted(self.fields.items())
+        self._partition_fields = [f for _, f in ordered if f.partition]
+        self._suffix_fields = [f for _, f in ordered if not f.partition]
+        self.has_only_partition_fields = not self._suffix_fields
+        self.namespace = f"{self._meta.namespace}::" if self._meta.namespace else ""
+        self.key_identifier = self._meta.key_identifier
+
+    # -- declaration -----------------------------------------------------------------
+    def get_version(self) -> int:
+        return int(self._meta.version)
+
+    def get_fields(self) -> dict[str, CacheKeyField]:
+        return copy.deepcopy(self._declared_fields)
+
+    @property
+    def has_user_scoped_field(self) -> bool:
+        return any(field.user_scoped for field in self.fields.values())
+
+    # -- key building ------------------------------------------------------------------
+    def partition_parts(
+        self, func: _Func, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+    ) -> list[str]:
+        """Parts of the partition fields in attribute-name order (may contain ``""``)."""
+        if args is None and kwargs is None:
+            return []
+        args = args or ()
+        kwargs = kwargs or {}
+        return [f.get_cache_key_part(func, args, kwargs) for f in self._partition_fields]
+
+    def build_partition(
+        self, func: _Func, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+    ) -> str:
+        return _join(self.partition_parts(func, args, kwargs))
+
+    def function_prefix(self, func: _Func) -> str:
+        """``[<namespace>::]<identifier>::`` (the prefix of every key of ``func``)."""
+        identifier = self.key_identifier or self.get_function_identifier(func)
+        return f"{self.namespace}{identifier}::"
+
+    def build_key_prefix(
+        self, func: _Func, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+    ) -> str:
+        partition = self.build_partition(func, args, kwargs)
+        prefix = self.function_prefix(func)
+        return f"{prefix}{partition}::" if partition else prefix
+
+    def build_key_suffix(self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        parts = [f.get_cache_key_part(func, args, kwargs) for f in self._suffix_fields]
+        return self._limit_suffix(_join(parts))
+
+    def generate_key(self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        return self.compose(self.function_prefix(func), func, args, kwargs)[0]
+
+    def compose(
+        self, function_prefix: str, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[str, list[str]]:
+        """Return ``(key, partition parts)`` for one call; the key is memcached-safe."""
+        parts = [f.get_cache_key_part(func, args, kwargs) for f in self._partition_fields]
+        partition = _join(parts) if parts else ""
+        prefix = f"{function_prefix}{partition}::" if partition else function_prefix
+        if self._suffix_fields:
+            suffix = self._limit_suffix(
+                _join([f.get_cache_key_part(func, args, kwargs) for f in self._suffix_fields])
+            )
+            return safe_key(prefix + suffix), parts
+        return safe_key(prefix), parts
+
+    def _limit_suffix(self, suffix: str) -> str:
+        limit = self._meta.max_key_suffix_length
+        if len(suffix) <= limit:
+            return suffix
+        if self._meta.hash_suffix_on_overflow:
+            return hash_string(suffix)
+        cls = type(self)
+        if not cls._truncation_warned:
+            cls._truncation_warned = True
+            logger.warning(
+                "Key constructor %s.%s truncates key suffixes longer than %d characters; "
+                "calls that differ only after that point share one cache entry. "
+                "Set HASH_SUFFIX_ON_OVERFLOW (or Meta.hash_suffix_on_overflow) to True.",
+                cls.__module__,
+                cls.__qualname__,
+                limit,
+            )
+        return suffix[:limit]
+
+    @staticmethod
+    def get_function_identifier(func: _Func) -> str:
+        owner = getattr(func, "__self__", None)
+        if owner is not None:
+            cls = owner if isinstance(owner, type) else type(owner)
+            return f"{cls.__module__}.{cls.__name__}.{func.__name__}"
+        qualname = getattr(func, "__qualname__", "")
+        if "." in qualname:
+            return f"{func.__module__}.{qualname}"
+        return f"{func.__module__}.{func.__name__}"
+
+    # -- wrappers and bulk invalidation -------------------------------------------------
+    @classmethod
+    def register_wrapper(cls, wrapper: CachedWrapper[Any, Any]) -> None:
+        if wrapper not in cls._wrappers:
+            cls._wrappers.append(wrapper)
+
+    @classmethod
+    def wipe(cls, *args: Any, **kwargs: Any) -> None:
+        """Invalidate every wrapper of this class (a partition of each when given args)."""
+        from restflow.caching import storage
+
+        storage.bump_targets(_targets(cls._wrappers, args, kwargs))
+
+    @classmethod
+    async def awipe(cls, *args: Any, **kwargs: Any) -> None:
+        from restflow.caching import storage
+
+        await storage.abump_targets(_targets(cls._wrappers, args, kwargs))
+
+    @classmethod
+    def delete_previous_versions(cls, purge: bool = False) -> None:
+        """Make every entry of this namespace at versions ``1 … version-1`` unreadable.
+
+        One scope write per older version. ``purge=True`` additionally deletes the old
+        keys physically where the backend can enumerate keys (django-redis, Redis).
+        """
+        from restflow.caching import storage
+
+        targets = cls._version_targets()
+        if targets:
+            storage.bump_targets(targets)
+            if purge:
+                storage.purge_namespace(cls._meta.namespace, targets)
+
+    @classmethod
+    async def adelete_previous_versions(cls, purge: bool = False) -> None:
+        from restflow.caching import storage
+
+        targets = cls._version_targets()
+        if targets:
+            await storage.abump_targets(targets)
+            if purge:
+                storage.purge_namespace(cls._meta.namespace, targets)
+
+    @classmethod
+    def _version_targets(cls) -> list[tuple[str, int, str, int | None]]:
+        from restflow.caching import storage
+
+        version = cls._meta.version
+        if version <= 1:
+            return []
+        namespace = cls._meta.namespace
+        if not namespace:
+            raise ValueError(
+                f"{cls.__qualname__}.delete_previous_versions() needs Meta.namespace: "
+                "without a namespace restflow cannot tell this constructor's entries apart"
+            )
+        aliases = sorted({w.cache_alias for w in cls._wrappers} or {"default"})
+        scope = storage.namespace_scope(namespace)
+        return [(alias, v, scope, None) for alias in aliases for v in range(1, version)]
+
+
+def _join(parts: list[str]) -> str:
+    joined = "::".join(parts)
+    while joined.endswith("::"):
+        joined = joined[:-2]
+    return joined
+
+
+def _targets(
+    wrappers: list[CachedWrapper[Any, Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[tuple[str, int, str, int | None]]:
+    if not args and not kwargs:
+        return [w.invalidation_target(None, None) for w in wrappers]
+    return [w.invalidation_target(args, kwargs) for w in wrappers]
+
+
+class DefaultKeyConstructor(KeyConstructor):
+    """Keys by every argument of the call (including ``self`` on methods)."""
+
+    arguments = ArgsKeyField("*")
+
+
+class InlineKeyConstructor:
+    """Build (and memoize) a :class:`KeyConstructor` subclass from a dict of fields."""
+
+    _cache: ClassVar[dict[tuple[Any, ...], type[KeyConstructor]]] = {}
+
+    def __new__(  # type: ignore[misc]
+        cls,
+        fields: dict[str, CacheKeyField],
+        version: int | str = "1",
+        max_key_suffix_length: int | None = None,
+        hash_suffix_on_overflow: bool | None = None,
+        namespace: str = "",
+        key_identifier: str = "",
+    ) -> type[KeyConstructor]:
+        memo = (
+            tuple(sorted((name, id(field)) for name, field in fields.items())),
+            version,
+            max_key_suffix_length,
+            hash_suffix_on_overflow,
+            namespace,
+            key_identifier,
+        )
+        found = cls._cache.get(memo)
+        if found is not None:
+            return found
+        meta = type(
+            "Meta",
+            (),
+            {
+                "version": version,
+                "max_key_suffix_length": max_key_suffix_length,
+                "hash_suffix_on_overflow": hash_suffix_on_overflow,
+                "namespace": namespace,
+                "key_identifier": key_identifier,
+            },
+        )
+        attrs: dict[str, Any] = dict(fields)
+        attrs["Meta"] = meta
+        attrs["__module__"] = __name__
+        attrs["_inline_fields"] = dict(fields)  # keeps the field objects (and their ids) alive
+        built = KeyConstructorMetaClass("InlineKeyConstructor", (KeyConstructor,), attrs)
+        cls._cache[memo] = built
+        return built

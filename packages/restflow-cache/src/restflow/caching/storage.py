@@ -1,0 +1,385 @@
+"""Generation scopes, the entry envelope and degrade-safe cache I/O (caching.md §7).
+
+Every entry belongs to a fixed list of *scopes* (namespace, function, partition levels,
+key). A scope is a small cache key holding a random token; an entry records the tokens
+of its scopes when its computation starts and is valid only while every scope still
+holds them. Invalidating a namespace, a function, a partition or one key is therefore a
+single write of new tokens, whatever the number of entries, on every Django backend; a
+lookup reads the entry and its scopes with one ``get_many``.
+
+Scope tokens end with their own expiry (``<random>.<unix time>``); a writer that stores
+an entry living longer than one of its scopes first extends that scope with ``touch``,
+so scopes outlive the entries that depend on them and still expire (bounded metadata).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+
+from restflow.caching.hashing import sha256_hex
+from restflow.log import log_throttled
+
+__all__ = [
+    "ENVELOPE_MARK",
+    "SCOPE_PREFIX",
+    "Plan",
+    "abump_targets",
+    "bump_targets",
+    "function_scope",
+    "key_scope",
+    "lock_key",
+    "make_metadata",
+    "namespace_scope",
+    "new_token",
+    "partition_scope",
+    "partition_scopes",
+    "purge_namespace",
+    "scope_life",
+    "valid_envelope",
+]
+
+logger = logging.getLogger("restflow.caching.storage")
+
+SCOPE_PREFIX = "restflow:gen:"
+LOCK_PREFIX = "restflow:lock:"
+ENVELOPE_MARK = "rf1"
+"""First item of every envelope ``(mark, value, tokens, cached_at, reset_at)``."""
+
+DEGRADE_LOG_INTERVAL = 60.0
+_USER_ERRORS = (pickle.PicklingError, TypeError, AttributeError)
+
+Target = tuple[str, int, str, int | None]
+"""``(cache alias, Django version, scope key, scope life)`` of one scope to bump."""
+
+
+# -- names -----------------------------------------------------------------------------
+def namespace_scope(namespace: str) -> str:
+    return f"{SCOPE_PREFIX}ns:{sha256_hex(namespace)}"
+
+
+def function_scope(function_prefix: str) -> str:
+    return f"{SCOPE_PREFIX}fn:{sha256_hex(function_prefix)}"
+
+
+def partition_scope(function_prefix: str, parts: Iterable[str]) -> str:
+    text = function_prefix + "".join(part + "::" for part in parts)
+    return f"{SCOPE_PREFIX}pt:{sha256_hex(text)}"
+
+
+def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
+    """Scope keys of partition levels ``1 … m`` (``m`` = last non-empty part)."""
+    last = len(parts)
+    while last and not parts[last - 1]:
+        last -= 1
+    scopes: list[str] = []
+    text = function_prefix
+    for part in parts[:last]:
+        text += part + "::"
+        scopes.append(f"{SCOPE_PREFIX}pt:{sha256_hex(text)}")
+    return scopes
+
+
+def key_scope(key: str) -> str:
+    return f"{SCOPE_PREFIX}key:{sha256_hex(key)}"
+
+
+def lock_key(key: str) -> str:
+    return f"{LOCK_PREFIX}{sha256_hex(key)}"
+
+
+# -- tokens ----------------------------------------------------------------------------
+def scope_life(ttl: int | None) -> int | None:
+    """Timeout of a scope key created for entries of ``ttl`` seconds."""
+    return None if ttl is None else 2 * int(ttl) + 60
+
+
+def new_token(life: int | None, now: float | None = None) -> str:
+    expiry = "" if life is None else str(int((now or time.time()) + life))
+    return f"{secrets.token_urlsafe(9)}.{expiry}"
+
+
+def token_expiry(token: str) -> float | None:
+    tail = token.rpartition(".")[2]
+    return float(tail) if tail else None
+
+
+# -- plan and envelope -----------------------------------------------------------------
+class Plan:
+    """Keys touched by one call: the entry key and its scope keys, in stamp order."""
+
+    __slots__ = ("key", "keys", "scopes", "ttl", "version")
+
+    def __init__(self, key: str, scopes: list[str], version: int, ttl: int | None) -> None:
+        self.key = key
+        self.scopes = scopes
+        self.keys = [key, *scopes]
+        self.version = version
+        self.ttl = ttl
+
+
+def valid_envelope(values: Mapping[str, Any], plan: Plan) -> tuple[Any, ...] | None:
+    """The envelope at ``plan.key`` if present and stamped with the current tokens."""
+    env = values.get(plan.key)
+    if type(env) is not tuple or len(env) != 5 or env[0] != ENVELOPE_MARK:
+        return None
+    stamp = env[2]
+    scopes = plan.scopes
+    if len(stamp) != len(scopes):
+        return None
+    for scope, token in zip(scopes, stamp, strict=True):
+        if values.get(scope) != token:
+            return None
+    return env
+
+
+def make_envelope(
+    value: Any, tokens: tuple[str, ...], ttl: int | None, now: float
+) -> tuple[Any, ...]:
+    reset = now + ttl if ttl else None
+    return (ENVELOPE_MARK, value, tokens, now, reset)
+
+
+def _iso(timestamp: float) -> str:
+    if settings.USE_TZ:
+        return datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
+    return datetime.fromtimestamp(timestamp).isoformat()
+
+
+def make_metadata(env: tuple[Any, ...], status: str) -> dict[str, Any]:
+    return {
+        "cached_at": _iso(env[3]),
+        "cache_reset_at": _iso(env[4]) if env[4] is not None else None,
+        "cache_status": status,
+    }
+
+
+def _tokens_for(
+    plan: Plan, values: Mapping[str, Any], now: float
+) -> tuple[tuple[str, ...], dict[str, str], list[str], int | None]:
+    life = scope_life(plan.ttl)
+    needed = None if plan.ttl is None else now + plan.ttl
+    tokens: list[str] = []
+    missing: dict[str, str] = {}
+    short: list[str] = []
+    for scope in plan.scopes:
+        token = values.get(scope)
+        if type(token) is not str:
+            token = new_token(life, now)
+            missing[scope] = token
+        else:
+            expiry = token_expiry(token)
+            if expiry is not None and (needed is None or expiry < needed):
+                short.append(scope)
+        tokens.append(token)
+    return tuple(tokens), missing, short, life
+
+
+def _degraded(alias: str, operation: str, exc: BaseException) -> None:
+    log_throttled(
+        logger,
+        f"{alias}:{operation}",
+        "Cache %r failed during %s (%s: %s); answering without the cache",
+        alias,
+        operation,
+        type(exc).__name__,
+        exc,
+        interval=DEGRADE_LOG_INTERVAL,
+    )
+
+
+# -- sync I/O --------------------------------------------------------------------------
+def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[str, Any] | None:
+    """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled)."""
+    try:
+        return cache.get_many(keys, version=version)
+    except Exception as exc:
+        _degraded(alias, "read", exc)
+        return None
+
+
+def prepare(
+    cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
+) -> tuple[str, ...] | None:
+    """Tokens to stamp a new entry with: create absent scopes, extend short-lived ones."""
+    now = time.time()
+    tokens, missing, short, life = _tokens_for(plan, values, now)
+    try:
+        if missing:
+            cache.set_many(missing, timeout=life, version=plan.version)
+        for scope in short:
+            cache.touch(scope, life, version=plan.version)
+    except Exception as exc:
+        _degraded(alias, "write", exc)
+        return None
+    return tokens
+
+
+def store(
+    cache: BaseCache, alias: str, plan: Plan, value: Any, tokens: tuple[str, ...]
+) -> tuple[Any, ...] | None:
+    env = make_envelope(value, tokens, plan.ttl, time.time())
+    try:
+        cache.set(plan.key, env, timeout=plan.ttl, version=plan.version)
+    except _USER_ERRORS:
+        raise
+    except Exception as exc:
+        _degraded(alias, "write", exc)
+        return None
+    return env
+
+
+def acquire_lock(
+    cache: BaseCache, alias: str, key: str, token: str, timeout: int, version: int
+) -> bool | None:
+    try:
+        return bool(cache.add(key, token, timeout=timeout, version=version))
+    except Exception as exc:
+        _degraded(alias, "lock", exc)
+        return None
+
+
+def release_lock(cache: BaseCache, alias: str, key: str, token: str, version: int) -> None:
+    try:
+        if cache.get(key, version=version) == token:
+            cache.delete(key, version=version)
+    except Exception as exc:
+        _degraded(alias, "lock", exc)
+
+
+def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, str], Any]]:
+    now = time.time()
+    groups: dict[tuple[str, int], tuple[dict[str, str], Any]] = {}
+    lives: dict[tuple[str, int], list[int | None]] = {}
+    for alias, version, _scope, life in targets:
+        lives.setdefault((alias, version), []).append(life)
+    for (alias, version), group_lives in lives.items():
+        life = None if None in group_lives else max(x for x in group_lives if x is not None)
+        groups[(alias, version)] = ({}, life)
+    for alias, version, scope, _life in targets:
+        mapping, life = groups[(alias, version)]
+        mapping[scope] = new_token(life, now)
+    return groups
+
+
+def bump_targets(targets: Iterable[Target]) -> None:
+    """Write new tokens to the given scopes: one ``set_many`` per (alias, version).
+
+    Invalidation is not degraded: a backend error propagates so the caller (the rule
+    registry, a broker) can log, retry or dead-letter it.
+    """
+    for (alias, version), (mapping, life) in _group(list(targets)).items():
+        caches[alias].set_many(mapping, timeout=life, version=version)
+
+
+async def abump_targets(targets: Iterable[Target]) -> None:
+    for (alias, version), (mapping, life) in _group(list(targets)).items():
+        await caches[alias].aset_many(mapping, timeout=life, version=version)
+
+
+def delete_entry(alias: str, key: str, version: int) -> None:
+    caches[alias].delete(key, version=version)
+
+
+async def adelete_entry(alias: str, key: str, version: int) -> None:
+    await caches[alias].adelete(key, version=version)
+
+
+# -- async I/O -------------------------------------------------------------------------
+async def aread(
+    cache: BaseCache, alias: str, keys: list[str], version: int
+) -> dict[str, Any] | None:
+    try:
+        return await cache.aget_many(keys, version=version)
+    except Exception as exc:
+        _degraded(alias, "read", exc)
+        return None
+
+
+async def aprepare(
+    cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
+) -> tuple[str, ...] | None:
+    now = time.time()
+    tokens, missing, short, life = _tokens_for(plan, values, now)
+    try:
+        if missing:
+            await cache.aset_many(missing, timeout=life, version=plan.version)
+        for scope in short:
+            await cache.atouch(scope, life, version=plan.version)
+    except Exception as exc:
+        _degraded(alias, "write", exc)
+        return None
+    return tokens
+
+
+async def astore(
+    cache: BaseCache, alias: str, plan: Plan, value: Any, tokens: tuple[str, ...]
+) -> tuple[Any, ...] | None:
+    env = make_envelope(value, tokens, plan.ttl, time.time())
+    try:
+        await cache.aset(plan.key, env, timeout=plan.ttl, version=plan.version)
+    except _USER_ERRORS:
+        raise
+    except Exception as exc:
+        _degraded(alias, "write", exc)
+        return None
+    return env
+
+
+async def aacquire_lock(
+    cache: BaseCache, alias: str, key: str, token: str, expiry: int, version: int
+) -> bool | None:
+    try:
+        return bool(await cache.aadd(key, token, timeout=expiry, version=version))
+    except Exception as exc:
+        _degraded(alias, "lock", exc)
+        return None
+
+
+async def arelease_lock(cache: BaseCache, alias: str, key: str, token: str, version: int) -> None:
+    try:
+        if await cache.aget(key, version=version) == token:
+            await cache.adelete(key, version=version)
+    except Exception as exc:
+        _degraded(alias, "lock", exc)
+
+
+# -- physical purge (opt-in) -----------------------------------------------------------
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def purge_namespace(namespace: str, targets: Iterable[Target]) -> int:
+    """Delete ``<namespace>::*`` keys at the targets' versions where the backend can
+    enumerate keys (django-redis ``delete_pattern``, Django's ``RedisCache``). Other
+    backends are left to TTL and eviction. Returns the number of keys deleted."""
+    deleted = 0
+    pattern = _glob_escape(namespace) + "::*"
+    for alias, version in sorted({(t[0], t[1]) for t in targets}):
+        cache = caches[alias]
+        delete_pattern = getattr(cache, "delete_pattern", None)
+        if callable(delete_pattern):
+            deleted += int(delete_pattern(pattern, version=version) or 0)
+            continue
+        backend = getattr(cache, "_cache", None)
+        get_client = getattr(backend, "get_client", None)
+        if not callable(get_client):
+            continue
+        client = get_client(write=True)
+        batch: list[Any] = []
+        for raw in client.scan_iter(match=cache.make_key(pattern, version=version), count=1000):
+            batch.append(raw)
+            if len(batch) >= 1000:
+                deleted += client.delete(*batch)
+                batch.clear()
+        if batch:
+            deleted += client.delete(*batch)
+    return deleted

@@ -1,0 +1,67 @@
+"""Shared fixtures of restflow-cache's tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.core.management import call_command
+from django.test import override_settings
+from restflow_testbed.plugin import redis_cache_settings
+
+from restflow.log import reset_log_throttle
+
+BACKENDS = ["locmem", "db", "file", "redis", "django_redis"]
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_cache() -> Iterator[None]:
+    caches["default"].clear()
+    reset_log_throttle()
+    yield
+    caches["default"].clear()
+
+
+def cache_settings(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    options = {"MAX_ENTRIES": 100_000}
+    if name == "locmem":
+        return {"BACKEND": LOCMEM, "LOCATION": f"rf-{uuid.uuid4().hex}", "OPTIONS": options}
+    if name == "db":
+        request.getfixturevalue("transactional_db")
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "restflow_test_cache",
+            "OPTIONS": options,
+        }
+    if name == "file":
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+            "OPTIONS": options,
+        }
+    url = request.getfixturevalue("redis_url")
+    return redis_cache_settings(url, backend="django" if name == "redis" else "django_redis")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Point the ``default`` cache at each real Django backend in turn."""
+    conf = cache_settings(request.param, request, tmp_path)
+    with override_settings(CACHES={"default": conf}):
+        if request.param == "db":
+            call_command("createcachetable", verbosity=0)
+        caches["default"].clear()
+        yield request.param
+        caches["default"].clear()
+
+
+@pytest.fixture
+def redis_default(redis_url: str) -> Iterator[str]:
+    """``default`` cache on Django's RedisCache (the private test Redis)."""
+    with override_settings(CACHES={"default": redis_cache_settings(redis_url)}):
+        yield redis_url
