@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
 
 
@@ -20,6 +22,13 @@ class CachingConfig(AppConfig):
         from restflow.caching.registry import CacheRegister
         from restflow.dispatch.registry import load_entry_point_dispatchers
 
-        load_entry_point_dispatchers()
+        try:
+            load_entry_point_dispatchers()
+        except Exception:
+            # A broken plugin must not stop Django; rules naming it fail check E001 and
+            # fall back to running inline with an ERROR log.
+            logging.getLogger("restflow.caching.registry").warning(
+                "loading restflow dispatcher plugins failed", exc_info=True
+            )
         CacheRegister.auto_discover()
         checks.register(check_invalidation_rules, checks.Tags.caches)
