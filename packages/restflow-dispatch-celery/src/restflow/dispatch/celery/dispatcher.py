@@ -1,0 +1,134 @@
+"""``CeleryDispatcher``: publish a job as a Celery task message."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Any, ClassVar
+
+from restflow.dispatch.base import Dispatcher
+
+__all__ = ["DEFAULT_PUBLISH_TIMEOUT", "DEFAULT_TASK_NAME", "CeleryDispatcher"]
+
+DEFAULT_TASK_NAME = "restflow.caching.tasks.task_run_cache_rules"
+
+#: Seconds a publish may take (connect, then send) before the job runs inline instead.
+DEFAULT_PUBLISH_TIMEOUT = 2.0
+
+# Options that select the message's destination; every other config key joins the
+# batch key only when given, so that rules with different policies are not merged.
+_ROUTING_KEYS = ("task_name", "queue")
+
+
+def _require_celery() -> None:
+    try:
+        import celery  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "celery is required for the 'celery' dispatcher: "
+            'pip install "restflow-cache[celery]" (or restflow-dispatch-celery)'
+        ) from exc
+
+
+def _signal_value(signal_type: Any) -> str | None:
+    if isinstance(signal_type, enum.Enum):
+        return str(signal_type.value)
+    if isinstance(signal_type, str):
+        return signal_type
+    return None
+
+
+def _json_pk(pk: Any) -> Any:
+    """The primary key as a JSON value: ints and strings as they are, others as str."""
+    if pk is None or isinstance(pk, bool | int | str):
+        return pk
+    if isinstance(pk, uuid.UUID):
+        return str(pk)
+    return str(pk)
+
+
+class CeleryDispatcher(Dispatcher):
+    """Publishes each job to a Celery broker; a worker runs it.
+
+    Options (per-rule ``dispatcher_config`` key, else the ``celery`` settings block):
+
+    * ``task_name`` / ``TASK_NAME``: the task to call (default
+      ``restflow.caching.tasks.task_run_cache_rules``). A task registered in this
+      process is called with ``apply_async`` (honours ``task_always_eager``), any other
+      name with ``send_task`` (a task that exists only on the workers).
+    * ``queue`` / ``QUEUE``: the queue to route to; ``None`` uses Celery's routing.
+    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: seconds one publish may take to connect
+      and send (default 2). An unreachable or hanging broker then fails the hand-off
+      quickly, and restflow runs the job inline (or raises, with ``fallback="raise"``).
+      ``0`` publishes with the Celery app's own connection and retry settings.
+    """
+
+    name: ClassVar[str] = "celery"
+    supports_batching: ClassVar[bool] = True
+
+    def validate_config(self) -> None:
+        super().validate_config()
+        _require_celery()
+        timeout = self.config.get("publish_timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
+        ):
+            raise ValueError(
+                f"CeleryDispatcher: publish_timeout must be a number of seconds >= 0, "
+                f"got {timeout!r}"
+            )
+
+    # -- options ---------------------------------------------------------------------
+
+    def task_name(self) -> str:
+        name = self.config.get("task_name") or self.settings().get("TASK_NAME")
+        return str(name or DEFAULT_TASK_NAME)
+
+    def queue(self) -> str | None:
+        if "queue" in self.config:
+            value = self.config["queue"]
+        else:
+            value = self.settings().get("QUEUE")
+        return str(value) if value else None
+
+    def publish_timeout(self) -> float | None:
+        """Seconds allowed for one publish, or ``None`` for Celery's own settings."""
+        value = self.option("publish_timeout", DEFAULT_PUBLISH_TIMEOUT)
+        return float(value) if value else None
+
+    def batch_key(self) -> tuple[Any, ...]:
+        key: tuple[Any, ...] = (CeleryDispatcher, self.task_name(), self.queue())
+        extra = sorted(
+            (name, value) for name, value in self.config.items() if name not in _ROUTING_KEYS
+        )
+        return (*key, tuple(extra)) if extra else key
+
+    # -- hand-off --------------------------------------------------------------------
+
+    def task_kwargs(
+        self, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The keyword arguments of the task message."""
+        return {
+            "model_label": context.get("model_label"),
+            "pk": _json_pk(context.get("pk")),
+            "rule_ids": list(rule_ids),
+            "signal_type": _signal_value(context.get("signal_type")),
+            "rule_kwargs": rule_kwargs,
+        }
+
+    def _dispatch(
+        self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
+    ) -> None:
+        from restflow.dispatch.celery._publish import publish
+
+        options: dict[str, Any] = {}
+        queue = self.queue()
+        if queue:
+            options["queue"] = queue
+        publish(
+            self.task_name(),
+            self.task_kwargs(rule_ids, rule_kwargs, context),
+            options,
+            timeout=self.publish_timeout(),
+        )
