@@ -1,0 +1,68 @@
+"""The ``dramatiq`` dispatcher: sends each job as a message to restflow's actor."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.dramatiq.registration import (
+    DEFAULT_ACTOR_NAME,
+    DEFAULT_QUEUE,
+    DISPATCHER_NAME,
+    register_actor,
+    require_dramatiq,
+)
+from restflow.dispatch.dramatiq.timeouts import (
+    DEFAULT_PUBLISH_TIMEOUT,
+    bound_redis_broker,
+    check_publish_timeout,
+)
+
+__all__ = ["DramatiqDispatcher"]
+
+
+class DramatiqDispatcher(Dispatcher):
+    """Hands jobs to Dramatiq workers through the broker set with ``dramatiq.set_broker``.
+
+    Options (per-rule ``dispatcher_config`` key, else ``DISPATCHER_SETTINGS["dramatiq"]``
+    key in upper case, else the default): ``queue`` (``"default"``), ``actor_name``
+    (``"restflow.task_run_cache_rules"``), ``publish_timeout`` (seconds, ``2``: applied
+    to a ``RedisBroker`` without socket timeouts of its own, so a dead or hanging Redis
+    makes the job fall back instead of blocking the request), ``fallback``.
+    The message carries ``args=(rule_ids, rule_kwargs)``, encoded as JSON by Dramatiq.
+    """
+
+    name: ClassVar[str] = DISPATCHER_NAME
+    supports_batching: ClassVar[bool] = True
+
+    def validate_config(self) -> None:
+        super().validate_config()
+        require_dramatiq()
+        for key in ("queue", "actor_name"):
+            value = self.config.get(key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"DramatiqDispatcher: {key} must be a non-empty str, got {value!r}")
+        check_publish_timeout(self.config.get("publish_timeout"))
+
+    def queue_name(self) -> str:
+        return str(self.option("queue", DEFAULT_QUEUE))
+
+    def actor_name(self) -> str:
+        return str(self.option("actor_name", DEFAULT_ACTOR_NAME))
+
+    def publish_timeout(self) -> float:
+        value = self.option("publish_timeout", DEFAULT_PUBLISH_TIMEOUT)
+        check_publish_timeout(value)
+        return float(value)
+
+    def batch_key(self) -> tuple[Any, ...]:
+        return (DramatiqDispatcher, self.queue_name(), self.actor_name())
+
+    def _dispatch(
+        self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
+    ) -> None:
+        import dramatiq
+
+        bound_redis_broker(dramatiq.get_broker(), self.publish_timeout())
+        actor = register_actor(self.actor_name(), self.queue_name())
+        actor.send(rule_ids, rule_kwargs)

@@ -1,0 +1,84 @@
+"""Declaring restflow's Dramatiq actor: one actor per name, on the queue it was asked for."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from restflow.dispatch.base import WORKER_FUNCTION_PATH, get_dispatcher_settings, import_dotted
+
+if TYPE_CHECKING:
+    import dramatiq
+
+__all__ = [
+    "DEFAULT_ACTOR_NAME",
+    "DEFAULT_QUEUE",
+    "DISPATCHER_NAME",
+    "register_actor",
+    "run_cache_rules_job",
+]
+
+DISPATCHER_NAME = "dramatiq"
+DEFAULT_ACTOR_NAME = "restflow.task_run_cache_rules"
+DEFAULT_QUEUE = "default"
+
+_lock = threading.Lock()
+
+
+def require_dramatiq() -> None:
+    """Raise a clear ``ImportError`` when the dramatiq library is missing."""
+    try:
+        import dramatiq  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "dramatiq is required by the 'dramatiq' dispatcher: "
+            'pip install "restflow-cache[dramatiq]" (or restflow-dispatch-dramatiq)'
+        ) from exc
+
+
+def run_cache_rules_job(rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]]) -> None:
+    """Body of restflow's actor: run the job through restflow-cache's worker entry."""
+    worker = import_dotted(WORKER_FUNCTION_PATH)
+    worker(rule_ids, rule_kwargs, dispatcher_name=DISPATCHER_NAME)
+
+
+def resolve_actor_name(actor_name: str | None = None) -> str:
+    block = get_dispatcher_settings(DISPATCHER_NAME)
+    return str(actor_name or block.get("ACTOR_NAME") or DEFAULT_ACTOR_NAME)
+
+
+def resolve_queue_name(queue_name: str | None = None) -> str:
+    block = get_dispatcher_settings(DISPATCHER_NAME)
+    return str(queue_name or block.get("QUEUE") or DEFAULT_QUEUE)
+
+
+def register_actor(
+    actor_name: str | None = None, queue_name: str | None = None, **options: Any
+) -> dramatiq.Actor[Any, Any]:
+    """Declare restflow's actor ``actor_name`` on ``queue_name`` (on the current broker).
+
+    ``None`` resolves from ``DISPATCHER_SETTINGS["dramatiq"]`` (``ACTOR_NAME``,
+    ``QUEUE``). ``options`` go to :func:`dramatiq.actor` (e.g. ``max_retries``) when the
+    actor is declared. Idempotent per broker and actor name: an actor already declared
+    under that name (by restflow or by you) is returned as is. One Dramatiq actor lives
+    on one queue, so asking for a declared name on another queue raises ``ValueError``.
+    """
+    require_dramatiq()
+    import dramatiq
+
+    name = resolve_actor_name(actor_name)
+    queue = resolve_queue_name(queue_name)
+    broker = dramatiq.get_broker()
+    with _lock:
+        existing: dramatiq.Actor[Any, Any] | None = broker.actors.get(name)
+        if existing is not None:
+            if existing.queue_name != queue:
+                raise ValueError(
+                    f"the Dramatiq actor {name!r} is declared on queue "
+                    f"{existing.queue_name!r}, not {queue!r}; one actor lives on one queue: "
+                    f"give the rule routed to {queue!r} its own actor_name"
+                )
+            return existing
+        return dramatiq.actor(
+            run_cache_rules_job, actor_name=name, queue_name=queue, broker=broker, **options
+        )

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The helper modules below live next to this file (workers import them too).
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dramatiq_test_actors import RAISING_QUEUE, RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
+from dramatiq_worker_process import WorkerProcess, worker_env
+from restflow.dispatch import registry
+from restflow.dispatch.testing import Journal
+from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
+from restflow.log import reset_log_throttle
+from restflow_testbed.redis_server import RedisServer
+
+#: A Redis database of the session's server kept for these tests' queues.
+DRAMATIQ_DB = 21
+WORKER_START_TIMEOUT = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _clean_dispatch_state() -> Iterator[None]:
+    explicit = dict(registry._explicit)
+    reset_log_throttle()
+    yield
+    registry._explicit.clear()
+    registry._explicit.update(explicit)
+
+
+@contextlib.contextmanager
+def use_broker(broker: Any) -> Iterator[Any]:
+    """Make ``broker`` the global Dramatiq broker for the block."""
+    import dramatiq
+    import dramatiq.broker
+
+    previous = dramatiq.broker.global_broker
+    dramatiq.set_broker(broker)
+    try:
+        yield broker
+    finally:
+        dramatiq.broker.global_broker = previous
+
+
+@pytest.fixture(scope="session")
+def dramatiq_url(redis_server: RedisServer) -> str:
+    import redis
+
+    url = redis_server.db_url(DRAMATIQ_DB)
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def producer_broker(dramatiq_url: str) -> Iterator[Any]:
+    """The test process's broker (the web process, in a project)."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    with use_broker(RedisBroker(url=dramatiq_url)) as broker:
+        declare_test_actors()
+        yield broker
+
+
+def _start_worker(name: str, url: str, queues: list[str], journal: Journal,
+                  settings: dict[str, Any] | None = None) -> WorkerProcess:
+    env = worker_env(
+        RESTFLOW_TEST_DRAMATIQ_URL=url,
+        DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",
+        RESTFLOW_TEST_SETTINGS_JSON=json.dumps(settings or {}),
+    )
+    cmd = [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "1",
+           "--queues", *queues, "--", "dramatiq_test_worker"]
+    worker = WorkerProcess(name, cmd, env)
+    worker.start()
+    return worker
+
+
+def _wait_ready(worker: WorkerProcess, journal: Journal, actor_name: str) -> None:
+    """The worker is ready once it ran a job sent to it."""
+    import dramatiq
+
+    token = uuid.uuid4().hex
+    rule_id = f"tests.dramatiq.ready#{token}#0"
+    dramatiq.get_broker().get_actor(actor_name).send([rule_id], {rule_id: {}})
+    worker.wait_until(lambda: bool(journal.jobs(token)), WORKER_START_TIMEOUT, "first job")
+
+
+@pytest.fixture(scope="session")
+def dramatiq_worker(
+    producer_broker: Any, dramatiq_url: str, conformance_journal: Journal  # noqa: F811
+) -> Iterator[WorkerProcess]:
+    """A real ``dramatiq`` worker on the conformance queue and restflow's default queue."""
+    worker = _start_worker("dramatiq-worker", dramatiq_url, [RECORD_QUEUE, "default"],
+                           conformance_journal)
+    try:
+        _wait_ready(worker, conformance_journal, RECORD_ACTOR)
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture(scope="session")
+def raising_dramatiq_worker(
+    producer_broker: Any, dramatiq_url: str, conformance_journal: Journal  # noqa: F811
+) -> Iterator[WorkerProcess]:
+    """A worker whose settings say ``DISPATCHER_SETTINGS["dramatiq"]["RAISE_EXCEPTION"]``."""
+    settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"dramatiq": {"RAISE_EXCEPTION": True}}}}
+    worker = _start_worker("dramatiq-raising-worker", dramatiq_url, [RAISING_QUEUE],
+                           conformance_journal, settings)
+    try:
+        # Readiness through the raising actor: a job that does not ask to fail.
+        _wait_ready(worker, conformance_journal, "restflow.test.record_raising")
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def hanging_server() -> Iterator[int]:
+    """A TCP server that accepts connections and never answers; yields its port."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+
+    thread = threading.Thread(target=accept, name="hanging-server", daemon=True)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        server.close()

@@ -1,0 +1,42 @@
+"""The conformance kit, against a real ``dramatiq`` worker process on Redis."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import use_broker
+from dramatiq_test_actors import RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
+
+
+@pytest.mark.broker
+@pytest.mark.redis
+@pytest.mark.usefixtures("dramatiq_worker")
+class TestDramatiqConformance(DispatcherConformance):
+    dispatcher = "dramatiq"
+    runs_in_other_process = True
+
+    def dispatcher_config(self) -> dict[str, Any]:
+        # The worker's test actor records the job; function_path is what the inline
+        # fallback runs when the broker cannot be reached.
+        return {"actor_name": RECORD_ACTOR, "queue": RECORD_QUEUE, "function_path": RECORD_JOB_PATH,
+                "publish_timeout": 0.5}
+
+    @contextlib.contextmanager
+    def broken_handoff(self, dispatcher: Dispatcher) -> Iterator[None]:
+        """A Redis broker on a port nothing listens on."""
+        import socket
+
+        from dramatiq.brokers.redis import RedisBroker
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        with use_broker(RedisBroker(url=f"redis://127.0.0.1:{port}/0")):
+            declare_test_actors()
+            yield
