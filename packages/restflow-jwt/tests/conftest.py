@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from jwt_testapp.support import PASSWORD, SECRET, jwt_dict, pem_pair
 from rest_framework.test import APIClient
 
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 @pytest.fixture(autouse=True)
 def _jwt_base(settings: Any) -> None:
     settings.RESTFLOW_SETTINGS = jwt_dict()
+    caches["default"].clear()  # the test bed's LocMemCache outlives a test
 
 
 @pytest.fixture
@@ -47,9 +49,7 @@ def client() -> APIClient:
     return APIClient()
 
 
-@pytest.fixture(scope="session")
-def key_pairs() -> dict[str, tuple[bytes, bytes]]:
-    """A (private PEM, public PEM) pair per asymmetric key family."""
+def _generate_key_pairs() -> dict[str, tuple[bytes, bytes]]:
     return {
         "RSA": pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
         "P-256": pem_pair(ec.generate_private_key(ec.SECP256R1())),
@@ -58,3 +58,15 @@ def key_pairs() -> dict[str, tuple[bytes, bytes]]:
         "secp256k1": pem_pair(ec.generate_private_key(ec.SECP256K1())),
         "Ed25519": pem_pair(ed25519.Ed25519PrivateKey.generate()),
     }
+
+
+@pytest.fixture(scope="session")
+def key_pairs() -> dict[str, tuple[bytes, bytes]]:
+    """The server's (private PEM, public PEM) pair per asymmetric key family."""
+    return _generate_key_pairs()
+
+
+@pytest.fixture(scope="session")
+def attacker_key_pairs() -> dict[str, tuple[bytes, bytes]]:
+    """Other key pairs of the same families, owned by an attacker."""
+    return _generate_key_pairs()

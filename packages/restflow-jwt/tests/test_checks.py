@@ -1,0 +1,109 @@
+"""System checks: ids, and a hint that says the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from restflow.authentication.checks import check_jwt_settings
+
+OK = "s" * 64
+
+
+
+@pytest.fixture
+def check(configure_jwt: Any) -> Any:
+    def run(**jwt: Any) -> dict[str, Any]:
+        configure_jwt(**jwt)
+        messages = check_jwt_settings()
+        for message in messages:
+            assert message.hint, message
+        return {m.id: m for m in messages}
+
+    return run
+
+
+P = "restflow_authentication."
+
+
+def test_good_configuration_is_quiet(check: Any) -> None:
+    assert check(SIGNING_KEY=OK) == {}
+
+
+def test_algorithm_none(check: Any) -> None:
+    assert P + "E001" in check(ALGORITHM="none")
+
+
+def test_algorithm_unknown(check: Any) -> None:
+    found = check(ALGORITHM="HS999")
+    assert P + "E002" in found
+    assert "HS256" in found[P + "E002"].hint
+
+
+def test_user_id_field_outside_allowlist(check: Any) -> None:
+    assert P + "E003" in check(USER_ID_FIELD="password")
+
+
+def test_pem_key_with_hmac(check: Any, key_pairs: Any) -> None:
+    assert P + "E004" in check(SIGNING_KEY=key_pairs["RSA"][1])
+
+
+@pytest.mark.parametrize(("algorithm", "size"), [("HS256", 31), ("HS384", 47), ("HS512", 63)])
+def test_short_hmac_secret(check: Any, algorithm: str, size: int) -> None:
+    assert P + "E005" in check(ALGORITHM=algorithm, SIGNING_KEY="x" * size)
+    assert check(ALGORITHM=algorithm, SIGNING_KEY="x" * (size + 1)) == {}
+
+
+def test_missing_signing_key(check: Any) -> None:
+    assert P + "W001" in check(SIGNING_KEY=None)
+
+
+def test_small_rsa_key(check: Any) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt_testapp.support import pem_pair
+
+    private_pem, _ = pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=1024))  # noqa: S505
+    assert P + "E006" in check(ALGORITHM="RS256", SIGNING_KEY=private_pem)
+
+
+def test_private_key_as_verifying_key(check: Any, key_pairs: Any) -> None:
+    private_pem, _ = key_pairs["RSA"]
+    assert P + "E007" in check(ALGORITHM="RS256", SIGNING_KEY=None, VERIFYING_KEY=private_pem)
+
+
+def test_asymmetric_algorithm_without_usable_key(check: Any, key_pairs: Any) -> None:
+    assert P + "E008" in check(ALGORITHM="RS256", SIGNING_KEY="not a key at all")
+    assert P + "E008" in check(ALGORITHM="ES256", SIGNING_KEY=key_pairs["RSA"][0])
+
+
+def test_asymmetric_verifier_only_is_fine(check: Any, key_pairs: Any) -> None:
+    assert check(ALGORITHM="RS256", SIGNING_KEY=None, VERIFYING_KEY=key_pairs["RSA"][1]) == {}
+    assert check(ALGORITHM="EdDSA", SIGNING_KEY=key_pairs["Ed25519"][0]) == {}
+
+
+def test_locmem_blacklist_cache(check: Any) -> None:
+    assert P + "W002" in check(SIGNING_KEY=OK, BLACKLIST_ALLOW_LOCMEM=False)
+    assert P + "W002" not in check(
+        SIGNING_KEY=OK,
+        BLACKLIST_ALLOW_LOCMEM=False,
+        BLACKLIST_BACKEND="restflow.authentication.jwt.ModelBlacklistBackend",
+    )
+    assert P + "W002" not in check(SIGNING_KEY=OK, BLACKLIST_ALLOW_LOCMEM=False, BLACKLIST_ENABLED=False)
+
+
+def test_blacklist_backend_that_does_not_import(check: Any) -> None:
+    found = check(SIGNING_KEY=OK, BLACKLIST_BACKEND="nowhere.Backend")
+    assert P + "E009" in found
+    assert "BLACKLIST_BACKEND" in found[P + "E009"].msg
+
+
+def test_rule_that_does_not_import(check: Any) -> None:
+    assert P + "E010" in check(SIGNING_KEY=OK, USER_AUTHENTICATION_RULE="nowhere.rule")
+
+
+def test_checks_run_through_django(configure_jwt: Any) -> None:
+    from django.core.checks import Tags, run_checks
+
+    configure_jwt(ALGORITHM="none")
+    assert P + "E001" in {m.id for m in run_checks(tags=[Tags.security])}
