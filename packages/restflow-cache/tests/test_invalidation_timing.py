@@ -11,9 +11,9 @@ from invalidation_testapp.testing import backend_fixture
 
 from restflow.caching import CACHE_MISSING
 
-backend = backend_fixture()
+two_backends = backend_fixture()
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("backend")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
 
 
 def cached(author: Author) -> bool:

@@ -26,7 +26,7 @@ def backend_fixture() -> Any:
     """A fixture running a test on local memory and on the test bed's Redis."""
 
     @pytest.fixture(params=["locmem", "redis"])
-    def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    def two_backends(request: pytest.FixtureRequest) -> Iterator[str]:
         if request.param == "redis":
             url = request.getfixturevalue("redis_url")
             with override_settings(CACHES={"default": redis_cache_settings(url)}):
@@ -37,7 +37,7 @@ def backend_fixture() -> Any:
             reset_state()
             yield "locmem"
 
-    return backend
+    return two_backends
 
 
 def settings_with(**cache_settings: Any) -> override_settings:

@@ -63,13 +63,23 @@ def connect_tracking(registry: CacheRegistry, model: type) -> None:
         if attnames:
             _capture.remember_loaded(instance, attnames)
 
+    def on_pre_save(sender: type, instance: Any, **kwargs: Any) -> None:
+        # An instance built in Python (not loaded) knows nothing of the stored values.
+        state = getattr(instance, "_state", None)
+        if state is not None and state.adding:
+            instance.__dict__.pop(_capture.LOADED_ATTR, None)
+
     signals.post_init.connect(on_init, sender=model, weak=False, dispatch_uid=_uid("init", model))
+    signals.pre_save.connect(
+        on_pre_save, sender=model, weak=False, dispatch_uid=_uid("pre_save", model)
+    )
 
 
 def disconnect_model(model: type) -> None:
     signals.post_save.disconnect(sender=model, dispatch_uid=_uid("save", model))
     signals.post_delete.disconnect(sender=model, dispatch_uid=_uid("delete", model))
     signals.post_init.disconnect(sender=model, dispatch_uid=_uid("init", model))
+    signals.pre_save.disconnect(sender=model, dispatch_uid=_uid("pre_save", model))
 
 
 def disconnect_m2m() -> None:
