@@ -1,0 +1,232 @@
+"""The storage model (caching.md §7) on every real Django cache backend.
+
+Parametrized over local memory, the database cache, the file cache, Django's RedisCache
+and django-redis on the private test Redis. (memcached is not tested: no server and no
+client library on the test machine; the keys are checked memcached-safe elsewhere.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from restflow.caching import (
+    CACHE_MISSING,
+    ArgsKeyField,
+    ConstantKeyField,
+    KeyConstructor,
+    cache_result,
+    storage,
+)
+
+METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "touch", "incr")
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Count the backend API calls restflow makes on the current ``default`` cache
+    (outermost calls only: ``get_many`` of local memory calls ``get`` internally)."""
+    cache = caches["default"]
+    counts: Counter[str] = Counter()
+    depth = threading.local()
+    for name in METHODS:
+        original = getattr(cache, name)
+
+        def counting(
+            *args: Any, __name: str = name, __orig: Callable[..., Any] = original, **kwargs: Any
+        ) -> Any:
+            level = getattr(depth, "level", 0)
+            if level == 0:
+                counts[__name] += 1
+            depth.level = level + 1
+            try:
+                return __orig(*args, **kwargs)
+            finally:
+                depth.level = level
+
+        monkeypatch.setattr(cache, name, counting)
+    return counts
+
+
+class TenantKey(KeyConstructor):
+    tenant = ArgsKeyField("tenant", partition=True)
+    item = ArgsKeyField("item")
+
+    class Meta:
+        namespace = "shop"
+
+
+def make_items(calls: Counter[str]) -> Any:
+    @cache_result(TenantKey, ttl=300)
+    def items(tenant: Any, item: int = 0) -> str:
+        calls[f"{tenant}/{item}"] += 1
+        return f"{tenant}/{item}#{calls[f'{tenant}/{item}']}"
+
+    return items
+
+
+@pytest.mark.redis
+class TestEveryBackend:
+    def test_hit_is_one_get_many(self, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        assert items(1, 1) == "1/1#1"
+        counts = count_calls(monkeypatch)
+        assert items(1, 1) == "1/1#1"
+        assert dict(counts) == {"get_many": 1}
+
+    def test_partition_isolation(self, backend: str) -> None:
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        for tenant in (4, 42, "4*", "4"):
+            items(tenant, 1)
+        items.delete_by_prefix(tenant=4)
+        assert items.get_cache_only(4, 1) is CACHE_MISSING
+        assert items.get_cache_only("4", 1) is CACHE_MISSING  # 4 and "4" share by policy
+        assert items.get_cache_only(42, 1) == "42/1#1"
+        assert items.get_cache_only("4*", 1) == "4*/1#1"
+
+    def test_operations(self, backend: str) -> None:
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        items(1, 1)
+        items(1, 2)
+        items(2, 1)
+        items.delete_cache(1, 1)
+        assert items.get_cache_only(1, 1) is CACHE_MISSING
+        assert items.get_cache_only(1, 2) == "1/2#1"
+        items.invalidate_all()
+        assert items.get_cache_only(2, 1) is CACHE_MISSING
+        assert items(2, 1) == "2/1#2"
+        TenantKey.wipe(tenant=2)
+        assert items.get_cache_only(2, 1) is CACHE_MISSING
+
+    def test_invalidation_cost_is_one_write(
+        self, backend: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        for n in range(20):
+            items(1, n)
+        counts = count_calls(monkeypatch)
+        items.delete_by_prefix(tenant=1)
+        items.invalidate_all()
+        TenantKey.wipe()
+        assert dict(counts) == {"set_many": 3}
+
+    def test_evicted_scope_never_revives(self, backend: str) -> None:
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        items(1, 1)
+        plan = items._plan((1, 1), {})
+        items.delete_by_prefix(tenant=1)
+        # the backend loses every scope key (eviction, flush of metadata, culling)
+        caches["default"].delete_many(plan.scopes, version=plan.version)
+        assert items.get_cache_only(1, 1) is CACHE_MISSING
+        assert items(1, 1) == "1/1#2"
+        assert items(1, 1) == "1/1#2"
+
+    def test_stale_set_interleaving(self, backend: str) -> None:
+        """A computation that started before an invalidation is never served after it."""
+        started, release = threading.Event(), threading.Event()
+        source = {"value": "old"}
+
+        @cache_result(TenantKey, ttl=300)
+        def read(tenant: int, item: int = 0) -> str:
+            value = source["value"]
+            started.set()
+            assert release.wait(10)
+            return value
+
+        results: list[str] = []
+        worker = threading.Thread(target=lambda: results.append(read(1)))
+        worker.start()
+        assert started.wait(10)
+        source["value"] = "new"
+        read.delete_by_prefix(tenant=1)  # invalidation completes while "old" is computing
+        release.set()
+        worker.join(10)
+        assert results == ["old"]
+        assert read.get_cache_only(1) is CACHE_MISSING
+        started.clear()
+        assert read(1) == "new"
+
+    def test_stale_set_interleaving_delete_cache(self, backend: str) -> None:
+        started, release = threading.Event(), threading.Event()
+        source = {"value": "old"}
+
+        @cache_result(ttl=300)
+        def read(x: int) -> str:
+            value = source["value"]
+            started.set()
+            assert release.wait(10)
+            return value
+
+        worker = threading.Thread(target=read, args=(1,))
+        worker.start()
+        assert started.wait(10)
+        source["value"] = "new"
+        read.delete_cache(1)
+        release.set()
+        worker.join(10)
+        assert read.get_cache_only(1) is CACHE_MISSING
+
+    def test_delete_previous_versions(self, backend: str) -> None:
+        def versioned(level: int) -> Any:
+            class Catalog(KeyConstructor):
+                c = ConstantKeyField("k", "v")
+
+                class Meta:
+                    namespace = "catalog"
+                    version = level
+
+            @cache_result(Catalog)
+            def f() -> int:
+                return level
+
+            return Catalog, f
+
+        _, v1 = versioned(1)
+        cls3, v3 = versioned(3)
+        v1()
+        v3()
+        cls3.delete_previous_versions()
+        assert v1.get_cache_only() is CACHE_MISSING
+        assert v3.get_cache_only() == 3
+
+
+@pytest.mark.redis
+def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_default)
+
+    class Shared(KeyConstructor):
+        a = ArgsKeyField("a")
+
+        class Meta:
+            namespace = "ttl"
+
+    @cache_result(Shared, ttl=100)
+    def short(a: int) -> int:
+        return a
+
+    @cache_result(Shared, ttl=5000)
+    def long(a: int) -> int:
+        return a
+
+    cache = caches["default"]
+    short(1)
+    scope = cache.make_key(storage.namespace_scope("ttl"), version=1)
+    first = client.ttl(scope)
+    assert 100 <= first <= storage.scope_life(100)  # bounded, outlives the entry
+    long(1)
+    assert client.ttl(scope) >= 5000  # extended for the longer-lived entry
+    entry = cache.make_key(long.get_cache_key(1), version=1)
+    key_scope = cache.make_key(long._plan((1,), {}).scopes[-1], version=1)
+    assert client.ttl(key_scope) >= client.ttl(entry) > 0
+    client.close()
