@@ -95,7 +95,7 @@ def _targets(
         name = distcheck.normalize(parsed.name)
         if name in DISTS:
             extras.setdefault(name, set()).update(parsed.extras)
-        else:
+        elif req not in others:
             others.append(req)
     args: list[str] = []
     for name, chosen in extras.items():
@@ -103,7 +103,7 @@ def _targets(
         if editable:
             args += ["-e", f"{where(name)}{suffix}"]
         else:
-            args.append(f"{name}{suffix} @ {where(name).as_uri()}")
+            args.append(f"{name}{suffix} @ {where(name).resolve().as_uri()}")
     return args + others
 
 
@@ -191,7 +191,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
 def dist(session: nox.Session) -> None:
     """Build every wheel + sdist, check them, install the wheels, run the suite on them."""
-    out = Path(session.create_tmp()) / "dist"
+    out = Path(session.create_tmp()).resolve() / "dist"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     backends = {r for d in DISTS for r in _pyproject(d).get("build-system", {}).get("requires", [])}
