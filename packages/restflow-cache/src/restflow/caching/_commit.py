@@ -78,6 +78,43 @@ class CommitWork:
         )
 
 
+@dataclasses.dataclass(slots=True)
+class CommitBatch:
+    """The work of several instances (bulk helpers): one callback, merged dispatches."""
+
+    works: list[CommitWork]
+
+    def run(self) -> None:
+        merged: dict[str, RuleWork] = {}
+        for work in self.works:
+            for item in work.items:
+                if item.is_custom:
+                    result = run_invalidator(
+                        item.entry,
+                        work.instance,
+                        signal_type=work.signal_type,
+                        instance_created=work.instance_created,
+                        update_fields=work.update_fields,
+                        pk=work.pk,
+                    )
+                    if result is not None:
+                        async_to_sync(_await)(result)
+                    continue
+                target = merged.setdefault(item.entry["id"], RuleWork(item.entry))
+                target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
+        if not self.works:
+            return
+        first = self.works[0]
+        dispatch_rules(
+            list(merged.values()),
+            {
+                "model_label": first.model_label,
+                "pk": [work.pk for work in self.works],
+                "signal_type": first.signal_type,
+            },
+        )
+
+
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 

@@ -1,0 +1,114 @@
+"""Invalidation for writes Django sends no signal for.
+
+``QuerySet.update()``, ``bulk_update()``, ``bulk_create()`` and raw SQL do not send
+``post_save``, so no rule runs for them. These helpers do the write and then run the
+rules of the model for every affected row, exactly as a ``save()`` would (same gates,
+partition moves included), after the commit of the database that was written:
+
+* :func:`update_and_invalidate` -- ``queryset.update(**values)`` plus invalidation;
+* :func:`bulk_update_and_invalidate` -- ``Model.objects.bulk_update(objs, fields)`` plus
+  invalidation;
+* :func:`invalidate_instances` -- the invalidation alone, for rows you changed yourself.
+
+All of a call's rows are handed to each dispatcher in one job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import router, transaction
+
+from restflow.caching import _capture
+from restflow.caching._commit import CommitBatch, CommitWork
+from restflow.caching.registry import CacheRegister, CacheRegistry
+
+__all__ = ["bulk_update_and_invalidate", "invalidate_instances", "update_and_invalidate"]
+
+
+def invalidate_instances(
+    instances: Iterable[Any],
+    *,
+    update_fields: Iterable[str] | None = None,
+    signal_type: CacheRegistry.SignalTypes = CacheRegistry.SignalTypes.POST_SAVE,
+    using: str | None = None,
+) -> None:
+    """Run the rules of each instance's model as if it had just been saved (or deleted).
+
+    ``update_fields`` plays the role of ``save(update_fields=...)`` for ``watch_fields``;
+    leave it ``None`` to compare with the values the instances were loaded with. The
+    work runs after the commit of ``using`` (default: the router's write database of the
+    first instance's model), right away in autocommit mode.
+    """
+    fields = frozenset(update_fields) if update_fields is not None else None
+    works: list[CommitWork] = []
+    alias = using
+    for instance in instances:
+        model = type(instance)
+        alias = alias or router.db_for_write(model, instance=instance)
+        work = CacheRegister._work_for(instance, model, False, signal_type, fields)
+        if work is not None:
+            works.append(work)
+        tracked = CacheRegister._tracked.get(model)
+        if tracked and signal_type is CacheRegistry.SignalTypes.POST_SAVE:
+            _capture.remember_loaded(instance, tracked)
+    if works:
+        batch = CommitBatch(works)
+        robust = not any(_wants_raise(work) for work in works)
+        transaction.on_commit(batch.run, using=alias or "default", robust=robust)
+
+
+def _wants_raise(work: CommitWork) -> bool:
+    from restflow.caching._signals import wants_raise
+
+    return wants_raise(work)
+
+
+def bulk_update_and_invalidate(
+    objs: Sequence[Any],
+    fields: Sequence[str],
+    *,
+    batch_size: int | None = None,
+    using: str | None = None,
+) -> int:
+    """``Model.objects.bulk_update(objs, fields)``, then the rules for every object.
+
+    Old partitions are known for objects that were loaded from the database (their
+    loaded values are remembered); for objects built in Python only the current
+    partition is invalidated.
+    """
+    if not objs:
+        return 0
+    model = type(objs[0])
+    alias = using or router.db_for_write(model, instance=objs[0])
+    with transaction.atomic(using=alias):
+        manager: Any = model._default_manager.db_manager(alias)
+        count = int(manager.bulk_update(objs, fields, batch_size=batch_size))
+        invalidate_instances(objs, update_fields=fields, using=alias)
+    return count
+
+
+def update_and_invalidate(queryset: Any, **values: Any) -> int:
+    """``queryset.update(**values)``, then the rules for every updated row.
+
+    The affected rows are read before and after the update (two queries, rows held in
+    memory) so that partition moves drop the old and the new partition. For very large
+    updates prefer invalidating whole functions (``wrapper.invalidate_all()``).
+    """
+    model = queryset.model
+    if model not in CacheRegister._model_rule_ids:
+        return int(queryset.update(**values))
+    alias = queryset._db or router.db_for_write(model)
+    with transaction.atomic(using=alias):
+        before = {obj.pk: obj for obj in queryset.using(alias)}
+        count = int(model._base_manager.using(alias).filter(pk__in=list(before)).update(**values))
+        after = list(model._base_manager.using(alias).filter(pk__in=list(before)))
+        for obj in after:
+            loaded = _capture.loaded_values(before[obj.pk])
+            if loaded is not None:
+                obj.__dict__[_capture.LOADED_ATTR] = loaded
+            else:
+                obj.__dict__.pop(_capture.LOADED_ATTR, None)
+        invalidate_instances(after, update_fields=values.keys(), using=alias)
+    return count

@@ -1,0 +1,112 @@
+"""The helpers for writes without signals: QuerySet.update() and bulk_update()."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from invalidation_testapp.cached import CALLS, author_names, titles_of_author
+from invalidation_testapp.models import Author, Book
+from invalidation_testapp.testing import backend_fixture
+
+from restflow.caching import CACHE_MISSING
+from restflow.caching.bulk import (
+    bulk_update_and_invalidate,
+    invalidate_instances,
+    update_and_invalidate,
+)
+
+two_backends = backend_fixture()
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+
+
+def cached(author: Author) -> bool:
+    return titles_of_author.get_cache_only(author.pk) is not CACHE_MISSING
+
+
+@pytest.fixture
+def authors() -> list[Author]:
+    found = [Author.objects.create(name=name) for name in ("Ann", "Bob", "Cy")]
+    for index, author in enumerate(found):
+        Book.objects.create(author=author, title=f"book-{index}")
+        titles_of_author(author.pk)
+    CALLS.clear()
+    return found
+
+
+def test_plain_queryset_update_is_not_seen(authors):
+    Book.objects.filter(author=authors[0]).update(title="changed")
+    assert cached(authors[0])  # Django sends no signal: the reason the helpers exist
+
+
+def test_update_and_invalidate_drops_the_updated_rows_partitions(authors):
+    count = update_and_invalidate(Book.objects.filter(author=authors[0]), title="changed")
+    assert count == 1
+    assert not cached(authors[0])
+    assert cached(authors[1])
+    assert titles_of_author(authors[0].pk) == ["changed"]
+
+
+def test_update_and_invalidate_moves_drop_old_and_new_partitions(authors):
+    update_and_invalidate(Book.objects.filter(author=authors[0]), author=authors[1])
+    assert not cached(authors[0])
+    assert not cached(authors[1])
+    assert cached(authors[2])
+    assert titles_of_author(authors[1].pk) == ["book-0", "book-1"]
+
+
+def test_update_and_invalidate_waits_for_the_commit(authors):
+    with transaction.atomic():
+        update_and_invalidate(Book.objects.filter(author=authors[0]), title="changed")
+        assert cached(authors[0])
+    assert not cached(authors[0])
+
+
+def test_update_and_invalidate_honours_watch_fields(authors):
+    assert author_names() == ["Ann", "Bob", "Cy"]
+    update_and_invalidate(Author.objects.filter(name="Ann"), country="de")
+    assert author_names.get_cache_only() is not CACHE_MISSING
+    update_and_invalidate(Author.objects.filter(name="Ann"), name="Anna")
+    assert author_names() == ["Anna", "Bob", "Cy"]
+
+
+def test_bulk_update_and_invalidate(authors):
+    books = list(Book.objects.filter(author__in=authors[:2]).order_by("pk"))
+    books[0].title = "first"
+    books[1].author = authors[2]
+    count = bulk_update_and_invalidate(books, ["title", "author"])
+    assert count == 2
+    assert not cached(authors[0])
+    assert not cached(authors[1])  # book-1 left author 1 ...
+    assert not cached(authors[2])  # ... for author 2
+    assert titles_of_author(authors[2].pk) == ["book-1", "book-2"]
+
+
+def test_invalidate_instances_for_raw_writes(authors):
+    book = Book.objects.get(author=authors[0])
+    Book.objects.filter(pk=book.pk).update(title="raw")
+    invalidate_instances([book], update_fields=["title"])
+    assert not cached(authors[0])
+    assert cached(authors[1])
+
+
+def test_one_job_for_all_rows(authors, monkeypatch):
+    from restflow.caching.registry import CacheRegister
+
+    calls = []
+    original = CacheRegister.run_cache_rules
+
+    def spy(*, rule_ids, rule_kwargs=None):
+        calls.append((list(rule_ids), rule_kwargs))
+        return original(rule_ids=rule_ids, rule_kwargs=rule_kwargs)
+
+    monkeypatch.setattr(CacheRegister, "run_cache_rules", spy)
+    update_and_invalidate(Book.objects.all(), pages=7)
+    assert len(calls) == 1
+    rule_ids, rule_kwargs = calls[0]
+    titles_rule = "invalidation_testapp.cached.titles_of_author#invalidation_testapp.Book#0"
+    assert titles_rule in rule_ids
+    assert sorted(k["author_id"] for k in rule_kwargs[titles_rule]) == sorted(
+        a.pk for a in authors
+    )
+    assert not any(cached(author) for author in authors)
