@@ -18,11 +18,14 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 
 from dramatiq_test_actors import RAISING_QUEUE, RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
 from dramatiq_worker_process import WorkerProcess, worker_env
-from restflow.dispatch import registry
-from restflow.dispatch.testing import Journal
-from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
-from restflow.log import reset_log_throttle
 from restflow_testbed.redis_server import RedisServer
+
+from restflow.dispatch import registry
+from restflow.dispatch.testing import (
+    Journal,
+    conformance_journal,  # noqa: F401  (fixture)
+)
+from restflow.log import reset_log_throttle
 
 #: A Redis database of the session's server kept for these tests' queues.
 DRAMATIQ_DB = 21

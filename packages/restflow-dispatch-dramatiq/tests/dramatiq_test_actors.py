@@ -22,10 +22,10 @@ def declare_test_actors() -> None:
 
     broker = dramatiq.get_broker()
     if RECORD_ACTOR not in broker.actors:
-        dramatiq.actor(record, actor_name=RECORD_ACTOR, queue_name=RECORD_QUEUE, max_retries=0)
+        dramatiq.actor(actor_name=RECORD_ACTOR, queue_name=RECORD_QUEUE, max_retries=0)(record)
     if RAISING_ACTOR not in broker.actors:
         # One retry, quickly, then the dead-letter set.
         dramatiq.actor(
-            record, actor_name=RAISING_ACTOR, queue_name=RAISING_QUEUE,
+            actor_name=RAISING_ACTOR, queue_name=RAISING_QUEUE,
             max_retries=1, min_backoff=50, max_backoff=200,
-        )
+        )(record)

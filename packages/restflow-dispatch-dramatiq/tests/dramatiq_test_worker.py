@@ -18,8 +18,8 @@ from dramatiq.brokers.redis import RedisBroker  # noqa: E402
 broker = RedisBroker(url=os.environ["RESTFLOW_TEST_DRAMATIQ_URL"])
 dramatiq.set_broker(broker)
 
-import restflow.dispatch.dramatiq.actors  # noqa: E402, F401
-
 from dramatiq_test_actors import declare_test_actors  # noqa: E402
+
+import restflow.dispatch.dramatiq.actors  # noqa: E402, F401
 
 declare_test_actors()

@@ -79,6 +79,5 @@ def register_actor(
                     f"give the rule routed to {queue!r} its own actor_name"
                 )
             return existing
-        return dramatiq.actor(
-            run_cache_rules_job, actor_name=name, queue_name=queue, broker=broker, **options
-        )
+        declare = dramatiq.actor(actor_name=name, queue_name=queue, broker=broker, **options)
+        return declare(run_cache_rules_job)
