@@ -236,7 +236,15 @@ def docs(session: nox.Session) -> None:
     """Build the documentation with mkdocs in strict mode (warnings are errors)."""
     session.install(*DOCS_TOOLS)
     site = Path(session.create_tmp()) / "site"
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), *session.posargs)
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(site),
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
