@@ -63,7 +63,7 @@ class CacheRegistry:
     _pending: list[tuple[type, Any, InvalidationRule, str]]
     _connected_models: set[type]
     _tracked: dict[type, frozenset[str]]
-    _rule_counts: dict[int, tuple[Any, int]]
+    _rule_counts: dict[Any, tuple[Any, int]]
 
     def __new__(cls) -> CacheRegistry:
         with cls._instance_lock:
@@ -88,9 +88,13 @@ class CacheRegistry:
     # ------------------------------------------------------------------ registration
 
     def _next_rule_id(self, model: type, func: Any) -> str:
-        _, count = self._rule_counts.get(id(func), (func, 0))
-        self._rule_counts[id(func)] = (func, count + 1)
         owner = f"{func.__module__}.{func.__qualname__}"
+        # Rules are numbered per wrapper, so re-importing a module replaces its rules.
+        # Wrappers made by a factory share one qualname (``<locals>``): number those per
+        # qualname instead, so that two of them never take each other's ids.
+        slot: Any = owner if "<locals>" in func.__qualname__ else id(func)
+        _, count = self._rule_counts.get(slot, (func, 0))
+        self._rule_counts[slot] = (func, count + 1)
         return f"{owner}#{model_label(model)}#{count}"
 
     def add(self, model: type, func: Any, invalidation_rule: InvalidationRule) -> str:

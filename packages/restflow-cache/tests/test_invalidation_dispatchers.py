@@ -1,0 +1,235 @@
+"""End to end through each brokerless dispatcher, batching, and the dispatch fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from invalidation_testapp.models import Author, Book
+from invalidation_testapp.testing import backend_fixture
+
+from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
+from restflow.caching.registry import CacheRegister
+from restflow.dispatch.asyncio import AsyncIODispatcher
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.threadpool import ThreadPoolDispatcher
+
+two_backends = backend_fixture()
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+
+BY_AUTHOR = {"fields": {"author": ArgsKeyField("author_id", partition=True)}}
+CALLS: list[Any] = []
+
+
+class RecordingDispatcher(Dispatcher):
+    """Records hand-offs and runs them inline (so the cache effect is visible too)."""
+
+    name = "test-recording"
+    calls: list[dict[str, Any]] = []
+
+    def _dispatch(self, *, rule_ids, rule_kwargs, **context):
+        type(self).calls.append({"rule_ids": rule_ids, "rule_kwargs": rule_kwargs, **context})
+        from restflow.caching.tasks import run_cache_rules
+
+        run_cache_rules(rule_ids, rule_kwargs, dispatcher_name=self.name)
+
+
+class BrokenDispatcher(Dispatcher):
+    """A dispatcher whose public dispatch() itself fails (no base-class fallback)."""
+
+    name = "test-broken"
+
+    def dispatch(self, *, rule_ids, rule_kwargs, **context):
+        raise ConnectionError("broker unreachable")
+
+    def _dispatch(self, *, rule_ids, rule_kwargs, **context):  # pragma: no cover
+        raise AssertionError("not reached")
+
+
+@pytest.fixture
+def make_cached() -> Iterator[Any]:
+    made: list[Any] = []
+
+    def make(*rules: InvalidationRule, is_async: bool = False) -> Any:
+        if is_async:
+
+            async def titles(author_id):
+                CALLS.append(author_id)
+                return author_id
+
+            wrapper = cache_result(key_constructor=BY_AUTHOR, invalidates_on=list(rules))(titles)
+        else:
+
+            def titles(author_id):
+                CALLS.append(author_id)
+                return sorted(Book.objects.filter(author_id=author_id).values_list("title", flat=True))
+
+            wrapper = cache_result(key_constructor=BY_AUTHOR, invalidates_on=list(rules))(titles)
+        made.append(wrapper)
+        return wrapper
+
+    CALLS.clear()
+    RecordingDispatcher.calls = []
+    yield make
+    for wrapper in made:
+        CacheRegister.unregister(wrapper)
+
+
+def rule(**options: Any) -> InvalidationRule:
+    return InvalidationRule(model=Book, field_mapping={"author_id": "author_id"}, **options)
+
+
+@pytest.fixture
+def book() -> Book:
+    return Book.objects.create(author=Author.objects.create(name="Ann"), title="one")
+
+
+def test_inline_save_invalidates(make_cached, book):
+    titles = make_cached(rule(dispatcher="inline"))
+    assert titles(book.author_id) == ["one"]
+    book.title = "uno"
+    book.save()
+    assert titles.get_cache_only(book.author_id) is CACHE_MISSING
+    assert titles(book.author_id) == ["uno"]
+
+
+def test_threadpool_save_invalidates(make_cached, book):
+    titles = make_cached(rule(dispatcher="threadpool"))
+    assert titles(book.author_id) == ["one"]
+    book.title = "uno"
+    book.save()
+    ThreadPoolDispatcher.shutdown(wait=True)  # the job has run once the pool drained
+    assert titles.get_cache_only(book.author_id) is CACHE_MISSING
+
+
+def test_threadpool_rewarm(make_cached, book):
+    titles = make_cached(rule(dispatcher="threadpool", rewarm=True))
+    assert titles(book.author_id) == ["one"]
+    book.title = "uno"
+    book.save()
+    ThreadPoolDispatcher.shutdown(wait=True)
+    assert titles.get_cache_only(book.author_id) == ["uno"]
+
+
+def test_asyncio_without_a_running_loop_runs_synchronously(make_cached, book):
+    titles = make_cached(rule(dispatcher="asyncio"))
+    titles(book.author_id)
+    book.title = "uno"
+    book.save()
+    assert titles.get_cache_only(book.author_id) is CACHE_MISSING
+
+
+def test_asyncio_on_a_running_loop_rewarms_an_async_function(make_cached, book):
+    titles = make_cached(rule(dispatcher="asyncio", rewarm=True), is_async=True)
+    author_id = book.author_id
+
+    async def scenario() -> Any:
+        assert await titles(author_id) == author_id
+        CALLS.clear()
+        # Called on the loop's thread: the dispatcher schedules a task on this loop.
+        CacheRegister.invalidate_for_instance(book)
+        assert AsyncIODispatcher._pending_tasks
+        await asyncio.gather(*list(AsyncIODispatcher._pending_tasks))
+        return await titles.aget_cache_only(author_id)
+
+    assert asyncio.run(scenario()) == author_id
+    assert [author_id] == CALLS  # recomputed once, by the rewarm
+
+
+def test_sync_entry_rewarms_an_async_function(make_cached, book):
+    titles = make_cached(rule(rewarm=True), is_async=True)
+    asyncio.run(titles(book.author_id))
+    CALLS.clear()
+    book.title = "uno"
+    book.save()  # inline: run_cache_rules drives the coroutine with async_to_sync
+    assert [book.author_id] == CALLS
+    assert asyncio.run(titles.aget_cache_only(book.author_id)) == book.author_id
+
+
+def test_batched_rules_share_one_dispatch_with_context(make_cached, book):
+    first = make_cached(rule(dispatcher=RecordingDispatcher, batch=True))
+    second = make_cached(rule(dispatcher=RecordingDispatcher, batch=True))
+    first(book.author_id)
+    second(book.author_id)
+    book.title = "uno"
+    book.save()
+    assert len(RecordingDispatcher.calls) == 1
+    call = RecordingDispatcher.calls[0]
+    assert len(call["rule_ids"]) == 2
+    assert set(call["rule_kwargs"]) == set(call["rule_ids"])
+    assert call["pk"] == book.pk
+    assert call["model_label"] == "invalidation_testapp.Book"
+    assert call["signal_type"] == CacheRegister.SignalTypes.POST_SAVE
+    assert first.get_cache_only(book.author_id) is CACHE_MISSING
+    assert second.get_cache_only(book.author_id) is CACHE_MISSING
+
+
+def test_unbatched_rules_are_dispatched_one_by_one(make_cached, book):
+    make_cached(rule(dispatcher=RecordingDispatcher), rule(dispatcher=RecordingDispatcher))
+    book.title = "uno"
+    book.save()
+    assert [len(call["rule_ids"]) for call in RecordingDispatcher.calls] == [1, 1]
+
+
+def test_a_move_travels_as_two_kwargs_sets_of_one_rule(make_cached, book):
+    make_cached(rule(dispatcher=RecordingDispatcher))
+    other = Author.objects.create(name="Bob")
+    old_author = book.author_id
+    book.author = other
+    book.save()
+    (call,) = RecordingDispatcher.calls
+    (payload,) = call["rule_kwargs"].values()
+    assert payload == [{"author_id": other.pk}, {"author_id": old_author}]
+
+
+def test_unknown_dispatcher_runs_inline_with_an_error_log(make_cached, book, caplog):
+    titles = make_cached(rule(dispatcher="no-such-dispatcher"))
+    titles(book.author_id)
+    book.title = "uno"
+    with caplog.at_level(logging.ERROR, logger="restflow.caching.registry"):
+        book.save()
+    assert titles.get_cache_only(book.author_id) is CACHE_MISSING
+    errors = [r for r in caplog.records if r.name == "restflow.caching.registry"]
+    assert errors
+    assert errors[0].levelno == logging.ERROR
+    assert "no-such-dispatcher" in errors[0].getMessage()
+
+
+def test_failing_dispatch_runs_inline_with_an_error_log(make_cached, book, caplog):
+    titles = make_cached(rule(dispatcher=BrokenDispatcher))
+    titles(book.author_id)
+    book.title = "uno"
+    with caplog.at_level(logging.ERROR, logger="restflow.caching.registry"):
+        book.save()
+    assert titles.get_cache_only(book.author_id) is CACHE_MISSING
+    assert any("broker unreachable" in r.getMessage() for r in caplog.records)
+
+
+def test_all_inline_rules_of_a_save_cost_one_cache_write(make_cached, book, monkeypatch):
+    titles = [make_cached(rule()) for _ in range(3)]
+    for wrapper in titles:
+        wrapper(book.author_id)
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    writes: list[Any] = []
+    original = cache.set_many
+
+    def counting_set_many(*args: Any, **kwargs: Any) -> Any:
+        writes.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "set_many", counting_set_many)
+    other = Author.objects.create(name="Bob")
+    book.author = other  # a move: two partitions for each of the three functions
+    book.save()
+    # Other writes are the rewarms of cached.page_count_of_author (also a Book rule).
+    bumps = [w for w in writes if any(key.startswith("restflow:gen:pt:") for key in w)]
+    assert len(bumps) == 1
+    assert len(bumps[0]) >= 6
+    for wrapper in titles:
+        assert wrapper.get_cache_only(book.author_id) is CACHE_MISSING
