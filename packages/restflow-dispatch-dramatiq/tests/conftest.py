@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import sys
@@ -16,6 +15,7 @@ import pytest
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dramatiq_support import use_broker
 from dramatiq_test_actors import RAISING_QUEUE, RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
 from dramatiq_worker_process import WorkerProcess, worker_env
 from restflow_testbed.redis_server import RedisServer
@@ -39,20 +39,6 @@ def _clean_dispatch_state() -> Iterator[None]:
     yield
     registry._explicit.clear()
     registry._explicit.update(explicit)
-
-
-@contextlib.contextmanager
-def use_broker(broker: Any) -> Iterator[Any]:
-    """Make ``broker`` the global Dramatiq broker for the block."""
-    import dramatiq
-    import dramatiq.broker
-
-    previous = dramatiq.broker.global_broker
-    dramatiq.set_broker(broker)
-    try:
-        yield broker
-    finally:
-        dramatiq.broker.global_broker = previous
 
 
 @pytest.fixture(scope="session")

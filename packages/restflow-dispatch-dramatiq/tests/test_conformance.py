@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import use_broker
+from dramatiq_support import use_broker
 from dramatiq_test_actors import RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
 
 from restflow.dispatch.base import Dispatcher

@@ -11,8 +11,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import use_broker
 from django.test import override_settings
+from dramatiq_support import use_broker
 from dramatiq_worker_process import worker_env
 
 from restflow.dispatch.dramatiq import DramatiqDispatcher, register_actor

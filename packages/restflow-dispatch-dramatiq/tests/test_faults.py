@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import use_broker
+from dramatiq_support import use_broker
 from dramatiq_test_actors import (
     RAISING_ACTOR,
     RAISING_QUEUE,

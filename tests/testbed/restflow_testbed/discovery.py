@@ -4,10 +4,14 @@ A distribution's tests may carry a Django app (a folder with ``apps.py``) next t
 test modules, e.g. ``packages/restflow-cache/tests/cache_testapp``. The folder
 ``packages/<dist>/tests`` is put on ``sys.path`` and the app installed when ``<dist>``
 itself is installed, so an isolated run of one distribution sees only its own test app.
+
+A test app that needs third-party apps installed before it (e.g. ``django_q`` for its
+ORM tables) lists them in ``REQUIRES_APPS`` in its ``__init__.py``.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import sys
 from pathlib import Path
@@ -33,5 +37,8 @@ def package_test_apps() -> list[str]:
             continue
         if str(tests_dir) not in sys.path:
             sys.path.insert(0, str(tests_dir))
-        apps.extend(p.name for p in candidates)
+        for app in (p.name for p in candidates):
+            required = getattr(importlib.import_module(app), "REQUIRES_APPS", ())
+            apps.extend(name for name in required if name not in apps)
+            apps.append(app)
     return apps
