@@ -15,7 +15,7 @@ import pytest
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from djangoq_support import django_q_redis
+from djangoq_support import RAISING_CLUSTER, django_q_redis
 from djangoq_worker_process import WorkerProcess, worker_env
 from restflow_testbed.redis_server import RedisServer
 
@@ -31,7 +31,6 @@ from restflow.log import reset_log_throttle
 #: A Redis database of the session's server kept for these tests' queues.
 DJANGO_Q_DB = 22
 WORKER_START_TIMEOUT = 60.0
-RAISING_CLUSTER = "restflow-raise"
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,9 @@ import contextlib
 from collections.abc import Iterator
 from unittest import mock
 
+#: The queue (cluster name) of the qcluster whose settings make worker errors raise.
+RAISING_CLUSTER = "restflow-raise"
+
 
 @contextlib.contextmanager
 def django_q_redis(url: str) -> Iterator[None]:

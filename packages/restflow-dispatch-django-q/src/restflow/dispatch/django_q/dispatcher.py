@@ -78,7 +78,6 @@ class DjangoQDispatcher(Dispatcher):
         self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
     ) -> None:
         from django_q.tasks import async_task
-
         from restflow.dispatch.django_q.publisher import publish_broker
 
         options: dict[str, Any] = {}

@@ -13,10 +13,11 @@ import threading
 from typing import Any
 
 import redis
-from django_q.brokers.redis_broker import Redis as RedisBroker
-from django_q.conf import Conf
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from django_q.brokers.redis_broker import Redis as RedisBroker
+from django_q.conf import Conf
 
 __all__ = ["publish_broker"]
 
@@ -48,7 +49,7 @@ class _BoundedRedisBroker(RedisBroker):
         self._publish_timeout = timeout
         super().__init__(list_key=list_key)
 
-    def get_connection(self, list_key: str | None = None) -> redis.Redis:  # type: ignore[override]
+    def get_connection(self, list_key: str | None = None) -> redis.Redis:
         return _connect(Conf.REDIS, self._publish_timeout)
 
 
