@@ -1,0 +1,118 @@
+"""Auto-discovery imports local apps' modules; clear() resets the registry."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from invalidation_testapp import cached
+from invalidation_testapp.models import Author, Book
+
+from restflow.caching import InvalidationRule, cache_result
+from restflow.caching._discovery import import_app_modules
+from restflow.caching.registry import CacheRegister
+
+
+def make_package(root: Path, name: str, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / name / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture
+def fake_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    make_package(tmp_path, "rf_fake_app", {
+        "__init__.py": "",
+        "services.py": "LOADED = True\n",
+        "broken.py": "raise ValueError('boom at import')\n",
+        "needs_extra.py": "import rf_no_such_dependency\n",
+        "sub/__init__.py": "",
+        "sub/deep.py": "LOADED = True\n",
+        "migrations/__init__.py": "",
+        "migrations/0001_initial.py": "raise AssertionError('migrations must not be imported')\n",
+    })
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield importlib.import_module("rf_fake_app")
+    for name in [n for n in sys.modules if n.startswith("rf_fake_app")]:
+        del sys.modules[name]
+
+
+def test_discovery_imports_submodules_recursively_but_not_migrations(fake_app, caplog):
+    with caplog.at_level(logging.WARNING, logger="restflow.caching.registry"):
+        import_app_modules([fake_app])
+    assert sys.modules["rf_fake_app.services"].LOADED
+    assert sys.modules["rf_fake_app.sub.deep"].LOADED
+    assert "rf_fake_app.migrations.0001_initial" not in sys.modules
+    assert "rf_fake_app.needs_extra" not in sys.modules  # ImportError: silent
+    failures = [r for r in caplog.records if "failed to import" in r.getMessage()]
+    assert len(failures) == 1
+    assert "rf_fake_app.broken" in failures[0].getMessage()
+
+
+def test_discovery_skips_plain_modules_and_third_party_apps(tmp_path, monkeypatch):
+    (tmp_path / "rf_plain_app.py").write_text("")
+    site = tmp_path / "site-packages"
+    make_package(site, "rf_installed_app", {"__init__.py": "", "loud.py": "LOADED = True\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        import_app_modules([importlib.import_module("rf_plain_app"),
+                            importlib.import_module("rf_installed_app")])
+        assert "rf_installed_app.loud" not in sys.modules
+    finally:
+        for name in ("rf_plain_app", "rf_installed_app"):
+            sys.modules.pop(name, None)
+
+
+def test_discovery_found_the_test_apps_rules():
+    assert "invalidation_testapp.cached" in sys.modules
+    assert CacheRegister.get_rule(
+        "invalidation_testapp.cached.titles_of_author#invalidation_testapp.Book#0"
+    ) is not None
+
+
+@pytest.fixture
+def cleared_registry() -> Iterator[None]:
+    """Clear the process-wide registry for one test and put everything back after."""
+    saved_rules = list(CacheRegister._rules.values())
+    saved_counts = dict(CacheRegister._rule_counts)
+    CacheRegister.clear()
+    yield
+    CacheRegister.clear()
+    CacheRegister._discovered = True
+    for item in saved_rules:
+        rule = item["invalidation_rule"]
+        CacheRegister._register(rule.model, item["func"], rule, item["id"])
+    CacheRegister._rule_counts.update(saved_counts)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("cleared_registry")
+def test_clear_disconnects_and_queues_until_discovery():
+    assert CacheRegister.get_status() == {
+        "name": "default", "discovered": False, "pending": 0, "models": {}}
+    Author.objects.create(name="Ann")
+    assert cached.author_names() == ["Ann"]
+    Author.objects.update(name="Anna")
+    author = Author.objects.get()
+    author.name = "Annie"
+    author.save()
+    assert cached.author_names() == ["Ann"], "a receiver survived clear()"
+
+    @cache_result()
+    def queued() -> int:
+        return 1
+
+    rule_id = CacheRegister.add(Book, queued, InvalidationRule(model=Book))
+    assert CacheRegister.pending_count == 1
+    assert CacheRegister.get_rule(rule_id) is None
+    CacheRegister.auto_discover()
+    assert CacheRegister.pending_count == 0
+    assert CacheRegister.get_rule(rule_id) is not None
+    assert Book in CacheRegister._connected_models
