@@ -7,9 +7,17 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from restflow.caching._binding import bind_flat
 from restflow.caching._encoding import safe_key
 from restflow.caching.hashing import hash_string
-from restflow.caching.key_fields import ArgsKeyField, CacheKeyField
+from restflow.caching.key_fields import (
+    ArgsKeyField,
+    CacheKeyField,
+    ConstantKeyField,
+    DjangoModelKeyField,
+    DrfSerializerKeyField,
+    ViewKwargsKeyField,
+)
 from restflow.settings import restflow_settings
 
 if TYPE_CHECKING:
@@ -141,6 +149,10 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
         ordered = sorted(self.fields.items())
         self._partition_fields = [f for _, f in ordered if f.partition]
         self._suffix_fields = [f for _, f in ordered if not f.partition]
+        self._partition_plan = [(f, _uses_bound(f)) for f in self._partition_fields]
+        self._suffix_plan = [(f, _uses_bound(f)) for f in self._suffix_fields]
+        self.is_pure = all(type(f) in _PURE_FIELDS and _no_callbacks(f) for _, f in ordered)
+        """True when keys depend only on argument values (wrappers may memoize plans)."""
         self.has_only_partition_fields = not self._suffix_fields
         self.namespace = f"{self._meta.namespace}::" if self._meta.namespace else ""
         self.key_identifier = self._meta.key_identifier
@@ -195,14 +207,13 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
         self, function_prefix: str, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[str, list[str]]:
         """Return ``(key, partition parts)`` for one call; the key is memcached-safe."""
-        parts = [f.get_cache_key_part(func, args, kwargs) for f in self._partition_fields]
+        bound: list[dict[str, Any]] = []
+        parts = [_part(f, fast, func, args, kwargs, bound) for f, fast in self._partition_plan]
         partition = _join(parts) if parts else ""
         prefix = f"{function_prefix}{partition}::" if partition else function_prefix
-        if self._suffix_fields:
-            suffix = self._limit_suffix(
-                _join([f.get_cache_key_part(func, args, kwargs) for f in self._suffix_fields])
-            )
-            return safe_key(prefix + suffix), parts
+        if self._suffix_plan:
+            suffix = _join([_part(f, fast, func, args, kwargs, bound) for f, fast in self._suffix_plan])
+            return safe_key(prefix + self._limit_suffix(suffix)), parts
         return safe_key(prefix), parts
 
     def _limit_suffix(self, suffix: str) -> str:
@@ -295,6 +306,39 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
         aliases = sorted({w.cache_alias for w in cls._wrappers} or {"default"})
         scope = storage.namespace_scope(namespace)
         return [(alias, v, scope, None) for alias in aliases for v in range(1, version)]
+
+
+_PURE_FIELDS = frozenset(
+    {ArgsKeyField, ViewKwargsKeyField, ConstantKeyField, DjangoModelKeyField, DrfSerializerKeyField}
+)
+
+
+def _no_callbacks(field: CacheKeyField) -> bool:
+    return getattr(field, "normalizer", None) is None
+
+
+def _uses_bound(field: CacheKeyField) -> bool:
+    kind = type(field)
+    return (
+        isinstance(field, ArgsKeyField)
+        and kind.get_key_payload is ArgsKeyField.get_key_payload
+        and kind.get_cache_key_part is CacheKeyField.get_cache_key_part
+    )
+
+
+def _part(
+    field: Any,
+    fast: bool,
+    func: _Func,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    bound: list[dict[str, Any]],
+) -> str:
+    if not fast:
+        return str(field.get_cache_key_part(func, args, kwargs))
+    if not bound:
+        bound.append(bind_flat(func, args, kwargs))
+    return str(field.stringify(field.select(bound[0])))
 
 
 def _join(parts: list[str]) -> str:

@@ -199,7 +199,10 @@ class ArgsKeyField(CacheKeyField):
     def get_key_payload(
         self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        bound = bind_flat(func, args, kwargs)
+        return self.select(bind_flat(func, args, kwargs))
+
+    def select(self, bound: dict[str, Any]) -> dict[str, Any]:
+        """Payload from already-bound arguments (shared by the fields of one call)."""
         wanted = self.arguments
         if wanted == "*":
             selected = {k: v for k, v in bound.items() if k not in self.SKIP}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import pickle
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -24,6 +25,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from restflow.caching.hashing import sha256_hex
 from restflow.log import log_throttled
@@ -196,11 +201,76 @@ def _degraded(alias: str, operation: str, exc: BaseException) -> None:
     )
 
 
+# -- backend lookup --------------------------------------------------------------------
+# ``caches[alias]`` goes through asgiref's context-aware Local on every call; the hit path
+# keeps the backend per thread instead and drops it when ``CACHES`` changes.
+_local = threading.local()
+_caches_generation = [0]
+
+
+@receiver(setting_changed)
+def _forget_backends(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        _caches_generation[0] += 1
+
+
+def get_cache(alias: str) -> BaseCache:
+    held = _local.__dict__.get(alias)
+    if held is not None and held[0] == _caches_generation[0]:
+        return held[1]
+    cache = caches[alias]
+    _local.__dict__[alias] = (_caches_generation[0], cache)
+    return cache
+
+
 # -- sync I/O --------------------------------------------------------------------------
+# The hit path reads several keys at once. Django's generic ``get_many`` validates every
+# key character by character and, on local memory, takes the lock once per key; restflow's
+# keys are memcached-safe by construction, so for the two stock backends where that cost
+# dominates a hit (exact classes only, public method not replaced) the keys are made with
+# the backend's own ``make_key`` and read in one pass with the backend's own semantics.
+_BASE_GET_MANY = LocMemCache.get_many
+_REDIS_GET_MANY = RedisCache.get_many
+
+
+def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
+    made = [cache.make_key(key, version=version) for key in keys]
+    found: dict[str, bytes] = {}
+    now = time.time()
+    with cache._lock:
+        store = cache._cache
+        expire_info = cache._expire_info
+        for key, real in zip(keys, made, strict=True):
+            expiry = expire_info.get(real, -1)
+            if expiry is not None and expiry <= now:
+                if expiry != -1:
+                    cache._delete(real)
+                continue
+            found[key] = store[real]
+            store.move_to_end(real, last=False)
+    return {key: pickle.loads(raw) for key, raw in found.items()}  # noqa: S301
+
+
+def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
+    made = [cache.make_key(key, version=version) for key in keys]
+    values = cache._cache.get_many(made)
+    return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
+
+
+def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
+    kind = type(cache)
+    method = getattr(cache.get_many, "__func__", None)
+    if kind is LocMemCache and method is _BASE_GET_MANY:
+        return _locmem_get_many(cache, keys, version)
+    if kind is RedisCache and method is _REDIS_GET_MANY:
+        return _redis_get_many(cache, keys, version)
+    return cache.get_many(keys, version=version)
+
+
 def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[str, Any] | None:
     """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled)."""
     try:
-        return cache.get_many(keys, version=version)
+        return get_many(cache, keys, version)
     except Exception as exc:
         _degraded(alias, "read", exc)
         return None
@@ -277,20 +347,20 @@ def bump_targets(targets: Iterable[Target]) -> None:
     registry, a broker) can log, retry or dead-letter it.
     """
     for (alias, version), (mapping, life) in _group(list(targets)).items():
-        caches[alias].set_many(mapping, timeout=life, version=version)
+        get_cache(alias).set_many(mapping, timeout=life, version=version)
 
 
 async def abump_targets(targets: Iterable[Target]) -> None:
     for (alias, version), (mapping, life) in _group(list(targets)).items():
-        await caches[alias].aset_many(mapping, timeout=life, version=version)
+        await get_cache(alias).aset_many(mapping, timeout=life, version=version)
 
 
 def delete_entry(alias: str, key: str, version: int) -> None:
-    caches[alias].delete(key, version=version)
+    get_cache(alias).delete(key, version=version)
 
 
 async def adelete_entry(alias: str, key: str, version: int) -> None:
-    await caches[alias].adelete(key, version=version)
+    await get_cache(alias).adelete(key, version=version)
 
 
 # -- async I/O -------------------------------------------------------------------------
@@ -364,7 +434,7 @@ def purge_namespace(namespace: str, targets: Iterable[Target]) -> int:
     deleted = 0
     pattern = _glob_escape(namespace) + "::*"
     for alias, version in sorted({(t[0], t[1]) for t in targets}):
-        cache = caches[alias]
+        cache = get_cache(alias)
         delete_pattern = getattr(cache, "delete_pattern", None)
         if callable(delete_pattern):
             deleted += int(delete_pattern(pattern, version=version) or 0)

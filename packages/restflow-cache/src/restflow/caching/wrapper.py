@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from django.core.cache import BaseCache, caches
+from django.core.cache import BaseCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.response import SimpleTemplateResponse
 
 from restflow.caching import storage
@@ -32,6 +34,29 @@ Metadata = dict[str, Any]
 KeyConstructorSpec = type[KeyConstructor] | KeyConstructor | dict[str, Any]
 
 _NO_STORE: Any = object()
+_MEMO_LIMIT = 4096
+_MEMO_TYPES = frozenset({int, str, type(None)})
+_settings_generation = [0]
+
+
+@receiver(setting_changed)
+def _forget_plans(*, setting: str, **kwargs: Any) -> None:
+    if setting == "RESTFLOW_SETTINGS":
+        _settings_generation[0] += 1
+
+
+def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A hashable identity of plain arguments (``1`` and ``True`` never compare equal
+    here: only exact ``int``/``str``/``None`` qualify), or ``None``."""
+    for value in args:
+        if type(value) not in _MEMO_TYPES:
+            return None
+    if not kwargs:
+        return args
+    for value in kwargs.values():
+        if type(value) not in _MEMO_TYPES:
+            return None
+    return (args, tuple(kwargs.items()))
 _HIT = CacheStatus.HIT
 _MISS = CacheStatus.MISS
 
@@ -92,6 +117,10 @@ class CachedWrapper(Generic[P, T]):
         self._static_scopes = [storage.namespace_scope(namespace)] if namespace else []
         self._static_scopes.append(self._fn_scope)
         self._has_partition = bool(constructor._partition_fields)
+        # Plans of calls with plain int/str/None arguments are memoized when the key
+        # depends only on argument values (cleared when RESTFLOW_SETTINGS changes).
+        self._memo: dict[Any, Plan] | None = {} if constructor.is_pure else None
+        self._memo_generation = _settings_generation[0]
         type(constructor).register_wrapper(self)
         self.invalidates_on = list(invalidates_on or [])
         self._register_rules()
@@ -160,6 +189,24 @@ class CachedWrapper(Generic[P, T]):
 
     # -- planning ------------------------------------------------------------------------
     def _plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
+        memo = self._memo
+        if memo is None:
+            return self._build_plan(args, kwargs)
+        memo_key = _memo_key(args, kwargs)
+        if memo_key is None:
+            return self._build_plan(args, kwargs)
+        if self._memo_generation != _settings_generation[0]:
+            memo.clear()
+            self._memo_generation = _settings_generation[0]
+        plan = memo.get(memo_key)
+        if plan is None:
+            plan = self._build_plan(args, kwargs)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[memo_key] = plan
+        return plan
+
+    def _build_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
         key, parts = self._key_constructor.compose(self._prefix, self.func, args, kwargs)
         scopes = list(self._static_scopes)
         if self._has_partition:
@@ -208,13 +255,13 @@ class CachedWrapper(Generic[P, T]):
 
     # -- sync engine ---------------------------------------------------------------------
     def _cache(self) -> BaseCache:
-        return caches[self.cache_alias]
+        return storage.get_cache(self.cache_alias)
 
     def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
         if self._bypass(args, kwargs):
             return self._run_sync(args, kwargs), None
         plan = self._plan(args, kwargs)
-        cache = caches[self.cache_alias]
+        cache = storage.get_cache(self.cache_alias)
         values = storage.read(cache, self.cache_alias, plan.keys, plan.version)
         if values is not None:
             env = valid_envelope(values, plan)
@@ -289,7 +336,7 @@ class CachedWrapper(Generic[P, T]):
         if self._bypass(args, kwargs):
             return await self._run_async(args, kwargs), None
         plan = self._plan(args, kwargs)
-        cache = caches[self.cache_alias]
+        cache = storage.get_cache(self.cache_alias)
         values = await storage.aread(cache, self.cache_alias, plan.keys, plan.version)
         if values is not None:
             env = valid_envelope(values, plan)

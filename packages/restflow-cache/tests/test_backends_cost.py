@@ -1,0 +1,112 @@
+"""Invalidation cost does not depend on the number of entries (requirement R1)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, storage
+
+METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "touch")
+
+
+class FeedKey(KeyConstructor):
+    tenant = ArgsKeyField("tenant", partition=True)
+    item = ArgsKeyField("item")
+
+    class Meta:
+        namespace = "feed"
+
+
+@cache_result(FeedKey, ttl=600)
+def feed(tenant: int, item: int) -> str:
+    return f"{tenant}:{item}"
+
+
+def fill(tenant: int, count: int) -> None:
+    """Write ``count`` valid entries of ``tenant`` quickly, with the wrapper's own storage
+    helpers (one real call creates the shared scopes; the rest are batched writes)."""
+    cache = caches["default"]
+    feed(tenant, 0)
+    base = cache.get_many(feed._plan((tenant, 0), {}).scopes[:-1], version=1)
+    client = redis.Redis.from_url(cache._servers[0])  # type: ignore[attr-defined]
+    dumps = cache._cache._serializer.dumps  # type: ignore[attr-defined]
+    now = time.time()
+    life = storage.scope_life(600)
+    pipe = client.pipeline(transaction=False)
+    for item in range(1, count):
+        plan = feed._plan((tenant, item), {})
+        key_token = storage.new_token(life, now)
+        tokens = (*(base[s] for s in plan.scopes[:-1]), key_token)
+        envelope = storage.make_envelope(f"{tenant}:{item}", tokens, 600, now)
+        pipe.set(cache.make_key(plan.key, version=1), dumps(envelope), ex=600)
+        pipe.set(cache.make_key(plan.scopes[-1], version=1), dumps(key_token), ex=600)
+        if len(pipe) >= 20_000:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+
+
+def redis_commands(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(
+        int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_config")
+    )
+
+
+def api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    cache = caches["default"]
+    counts: Counter[str] = Counter()
+    depth = threading.local()
+    for name in METHODS:
+        original = getattr(cache, name)
+
+        def counting(
+            *args: Any, __name: str = name, __orig: Callable[..., Any] = original, **kwargs: Any
+        ) -> Any:
+            level = getattr(depth, "level", 0)
+            if level == 0:
+                counts[__name] += 1
+            depth.level = level + 1
+            try:
+                return __orig(*args, **kwargs)
+            finally:
+                depth.level = level
+
+        monkeypatch.setattr(cache, name, counting)
+    return counts
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_delete_by_prefix_costs_the_same_for_10_and_100000_entries(
+    redis_default: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = redis.Redis.from_url(redis_default)
+    fill(1, 10)
+    fill(2, 100_000)
+    assert client.dbsize() > 200_000
+    assert feed.get_cache_only(2, 99_999) == "2:99999"  # the bulk entries are valid hits
+    assert feed.get_cache_only(1, 9) == "1:9"
+
+    counts = api_calls(monkeypatch)
+    measured = {}
+    for tenant in (1, 2):
+        client.config_resetstat()
+        before = redis_commands(client)
+        feed.delete_by_prefix(tenant=tenant)
+        measured[tenant] = redis_commands(client) - before
+    assert measured[1] == measured[2]
+    assert measured[1] <= 4  # one pipelined write (MULTI, MSET, EXPIRE, EXEC)
+    assert dict(counts) == {"set_many": 2}
+    assert feed.get_cache_only(2, 99_999) is CACHE_MISSING
+    assert feed.get_cache_only(2, 12_345) is CACHE_MISSING
+    assert feed.get_cache_only(1, 9) is CACHE_MISSING
+    client.close()
