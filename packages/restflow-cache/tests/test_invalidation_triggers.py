@@ -12,6 +12,7 @@ from invalidation_testapp.cached import (
     books_with_tag,
     gadget_label,
     page_count_of_author,
+    tag_count_of_book,
     tags_of_book,
 )
 from invalidation_testapp.models import Author, Book, Gadget, Tag
@@ -153,6 +154,18 @@ def test_m2m_set(shelf):
     assert books_with_tag(red.pk) == []
     assert books_with_tag(blue.pk) == ["one"]
     assert tags_of_book(book.pk) == ["blue"]
+
+
+def test_watching_a_relation_ignores_saves_and_sees_changes_from_both_sides(shelf):
+    book, red, blue = shelf
+    assert tag_count_of_book(book.pk) == 0
+    book.title = "renamed"
+    book.save()
+    assert tag_count_of_book.get_cache_only(book.pk) == 0
+    book.tags.add(red)
+    assert tag_count_of_book(book.pk) == 1
+    blue.books.add(book)
+    assert tag_count_of_book(book.pk) == 2
 
 
 # ------------------------------------------------------------------ primary key types

@@ -88,3 +88,16 @@ def author_names() -> list[str]:
     """Only a change of ``name`` matters (``watch_fields``), whatever save() is used."""
     _count("author_names")
     return sorted(Author.objects.values_list("name", flat=True))
+
+
+@cache_result(
+    key_constructor={"fields": {"book": ArgsKeyField("book_id", partition=True)}},
+    ttl=300,
+    invalidates_on=[
+        InvalidationRule(model=Book, field_mapping={"book_id": "pk"}, watch_fields=["tags"])
+    ],
+)
+def tag_count_of_book(book_id: Any) -> int:
+    """Watches a many-to-many relation: saves of the book itself do not matter."""
+    _count("tag_count_of_book")
+    return Tag.objects.filter(books__id=book_id).count()

@@ -179,6 +179,20 @@ def _path_attname(model: type, path: str) -> str | None:
     return None
 
 
+def relation_names(model: type) -> frozenset[str]:
+    """Names under which many-to-many changes of ``model`` are reported (both sides)."""
+    meta = getattr(model, "_meta", None)
+    if meta is None:
+        return frozenset()
+    names = {field.name for field in meta.many_to_many}
+    for relation in meta.related_objects:
+        if relation.many_to_many:
+            accessor = relation.get_accessor_name()
+            if accessor:
+                names.add(accessor)
+    return frozenset(names)
+
+
 def tracked_attnames(model: type, rules: Iterable[InvalidationRule]) -> frozenset[str]:
     """The columns whose loaded values the rules of ``model`` need to remember."""
     names: set[str] = set()
@@ -218,6 +232,8 @@ def watched_fields_changed(instance: Any, watch_fields: Iterable[str]) -> bool:
     model = type(instance)
     for name in watch_fields:
         attname = _concrete_attname(model, name)
+        if attname is None and name in relation_names(model):
+            continue  # a many-to-many relation: save() never writes it
         if attname is None or attname not in loaded:
             return True
         current = instance.__dict__.get(attname, MISSING)

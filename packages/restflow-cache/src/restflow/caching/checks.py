@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core import checks
 
+from restflow.caching._capture import relation_names
 from restflow.caching._commit import wrapper_name
 
 __all__ = ["check_invalidation_rules"]
@@ -77,16 +78,18 @@ def _watch_field_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
     meta = getattr(rule.model, "_meta", None)
     if meta is None or not rule.watch_fields:
         return None
-    names = {f.name for f in meta.get_fields()} | {
-        getattr(f, "attname", f.name) for f in meta.get_fields()
-    }
+    names = {f.name for f in meta.concrete_fields} | {f.attname for f in meta.concrete_fields}
+    names |= relation_names(rule.model)
     unknown = [name for name in rule.watch_fields if name not in names]
     if not unknown:
         return None
     return checks.Warning(
         f"Cache rule {entry['id']} watches {', '.join(unknown)}, which "
         f"{meta.label} does not have; a save(update_fields=...) can never name it.",
-        hint=f"Use field names of {meta.label} in watch_fields.",
+        hint=(
+            f"Use names of {meta.label}'s fields or many-to-many relations (as "
+            "save(update_fields=...) and the relation managers name them)."
+        ),
         obj=entry["func"],
         id="restflow_caching.W002",
     )
