@@ -29,6 +29,8 @@ from restflow.log import reset_log_throttle
 
 #: A Redis database of the session's server kept for these tests' queues.
 DRAMATIQ_DB = 21
+#: The Redis database of the cache shared by the test process and the workers.
+CACHE_DB = 23
 WORKER_START_TIMEOUT = 60.0
 
 
@@ -41,17 +43,37 @@ def _clean_dispatch_state() -> Iterator[None]:
     registry._explicit.update(explicit)
 
 
-@pytest.fixture(scope="session")
-def dramatiq_url(redis_server: RedisServer) -> str:
+def _flushed(redis_server: RedisServer, db: int) -> str:
     import redis
 
-    url = redis_server.db_url(DRAMATIQ_DB)
+    url = redis_server.db_url(db)
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()
     finally:
         client.close()
     return url
+
+
+@pytest.fixture(scope="session")
+def dramatiq_url(redis_server: RedisServer) -> str:
+    return _flushed(redis_server, DRAMATIQ_DB)
+
+
+@pytest.fixture(scope="session")
+def shared_cache_url(redis_server: RedisServer) -> str:
+    return _flushed(redis_server, CACHE_DB)
+
+
+@pytest.fixture
+def shared_cache(shared_cache_url: str) -> Iterator[str]:
+    """The test process uses the workers' Redis cache for the test."""
+    from django.test import override_settings
+
+    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": shared_cache_url}}
+    with override_settings(CACHES=caches):
+        yield shared_cache_url
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +86,11 @@ def producer_broker(dramatiq_url: str) -> Iterator[Any]:
         yield broker
 
 
-def _start_worker(name: str, url: str, queues: list[str], journal: Journal,
+def _start_worker(name: str, url: str, cache_url: str, queues: list[str],
                   settings: dict[str, Any] | None = None) -> WorkerProcess:
     env = worker_env(
         RESTFLOW_TEST_DRAMATIQ_URL=url,
+        RESTFLOW_TEST_CACHE_URL=cache_url,
         DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",
         RESTFLOW_TEST_SETTINGS_JSON=json.dumps(settings or {}),
     )
@@ -90,11 +113,15 @@ def _wait_ready(worker: WorkerProcess, journal: Journal, actor_name: str) -> Non
 
 @pytest.fixture(scope="session")
 def dramatiq_worker(
-    producer_broker: Any, dramatiq_url: str, conformance_journal: Journal  # noqa: F811
+    django_db_setup: Any, producer_broker: Any, dramatiq_url: str, shared_cache_url: str,
+    conformance_journal: Journal,  # noqa: F811
 ) -> Iterator[WorkerProcess]:
-    """A real ``dramatiq`` worker on the conformance queue and restflow's default queue."""
-    worker = _start_worker("dramatiq-worker", dramatiq_url, [RECORD_QUEUE, "default"],
-                           conformance_journal)
+    """A real ``dramatiq`` worker on the conformance queue and restflow's default queue.
+
+    It opens the test database (created first) and shares the test's Redis cache.
+    """
+    worker = _start_worker("dramatiq-worker", dramatiq_url, shared_cache_url,
+                           [RECORD_QUEUE, "default"])
     try:
         _wait_ready(worker, conformance_journal, RECORD_ACTOR)
         yield worker
@@ -104,12 +131,13 @@ def dramatiq_worker(
 
 @pytest.fixture(scope="session")
 def raising_dramatiq_worker(
-    producer_broker: Any, dramatiq_url: str, conformance_journal: Journal  # noqa: F811
+    django_db_setup: Any, producer_broker: Any, dramatiq_url: str, shared_cache_url: str,
+    conformance_journal: Journal,  # noqa: F811
 ) -> Iterator[WorkerProcess]:
     """A worker whose settings say ``DISPATCHER_SETTINGS["dramatiq"]["RAISE_EXCEPTION"]``."""
     settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"dramatiq": {"RAISE_EXCEPTION": True}}}}
-    worker = _start_worker("dramatiq-raising-worker", dramatiq_url, [RAISING_QUEUE],
-                           conformance_journal, settings)
+    worker = _start_worker("dramatiq-raising-worker", dramatiq_url, shared_cache_url,
+                           [RAISING_QUEUE], settings)
     try:
         # Readiness through the raising actor: a job that does not ask to fail.
         _wait_ready(worker, conformance_journal, "restflow.test.record_raising")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import json
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -19,3 +21,18 @@ def use_broker(broker: Any) -> Iterator[Any]:
         yield broker
     finally:
         dramatiq.broker.global_broker = previous
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+def queued_messages(client: Any, queue: str) -> list[dict[str, Any]]:
+    """Messages waiting on a Dramatiq Redis queue (decoded)."""
+    return [json.loads(raw) for raw in client.hvals(f"dramatiq:{queue}.msgs")]

@@ -1,0 +1,1 @@
+"""Test app of restflow-dispatch-dramatiq: models and cached functions for end-to-end tests."""
