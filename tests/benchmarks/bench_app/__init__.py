@@ -1,0 +1,1 @@
+"""Models, cached functions and views the benchmarks exercise."""
