@@ -1,0 +1,23 @@
+"""URLs of the cache test app, mounted at ``/cache_testapp/`` (append new routes)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from cache_testapp import views
+
+urlpatterns = [
+    path("books/<int:pk>/", views.BookView.as_view()),
+    path("profile/", views.ProfileView.as_view()),
+    path("leaky-profile/", views.LeakyProfileView.as_view()),
+    path("public/", views.PublicView.as_view()),
+    path("status/<int:code>/", views.StatusView.as_view()),
+    path("configured-status/<int:code>/", views.ConfiguredStatusView.as_view()),
+    path("cookie/", views.CookieView.as_view()),
+    path("private/<str:directive>/", views.PrivateView.as_view()),
+    path("stream/", views.StreamView.as_view()),
+    path("plain/", views.PlainView.as_view()),
+    path("write/", views.WriteView.as_view()),
+    path("function/<int:pk>/", views.book_function),
+    path("filtered/", views.ErrorFilteredView.as_view()),
+]

@@ -1,0 +1,150 @@
+"""``cache_response`` through real DRF views and Django's test client (caching.md §8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cache_testapp import views
+from cache_testapp.views import CALLS
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.test import Client
+
+URL = "/cache_testapp"
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls() -> Iterator[None]:
+    CALLS.clear()
+    yield
+    CALLS.clear()
+
+
+@pytest.fixture
+def users(db: Any) -> None:
+    model = get_user_model()
+    model.objects.create_user(username="alice", password="pw")
+    model.objects.create_user(username="bob", password="pw")
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.content)
+
+
+class TestCaching:
+    def test_hit_is_plain_response_with_same_body(self, client: Client) -> None:
+        first = client.get(f"{URL}/books/1/")
+        second = client.get(f"{URL}/books/1/")
+        assert CALLS["book"] == 1
+        assert type(second) is HttpResponse
+        assert second.content == first.content
+        assert second["Content-Type"] == "application/json"
+        assert (first["X-Cache-status"], second["X-Cache-status"]) == ("MISS", "HIT")
+        assert "X-Cached-at" in second
+
+    def test_query_string_and_path_kwargs_key(self, client: Client) -> None:
+        client.get(f"{URL}/books/1/?q=a")
+        assert body(client.get(f"{URL}/books/1/?q=b"))["q"] == "b"
+        assert body(client.get(f"{URL}/books/2/?q=a"))["book"] == 2
+        assert body(client.get(f"{URL}/books/1/?q=a"))["n"] == 1
+        assert CALLS["book"] == 3
+
+    def test_no_headers_without_flag(self, client: Client) -> None:
+        client.get(f"{URL}/plain/")
+        response = client.get(f"{URL}/plain/")
+        assert response.content == b"plain 1"
+        assert "X-Cache-status" not in response
+
+    def test_invalidation_by_path_kwarg(self, client: Client) -> None:
+        client.get(f"{URL}/books/1/")
+        client.get(f"{URL}/books/2/")
+        views.BookView.get.delete_by_prefix(pk=1)
+        assert body(client.get(f"{URL}/books/1/"))["n"] == 3
+        assert body(client.get(f"{URL}/books/2/"))["n"] == 2
+        views.BookView.get.invalidate_all()
+        assert body(client.get(f"{URL}/books/2/"))["n"] == 4
+
+    def test_api_view_function(self, client: Client) -> None:
+        assert body(client.get(f"{URL}/function/1/"))["n"] == 1
+        assert body(client.get(f"{URL}/function/1/"))["n"] == 1
+        assert body(client.get(f"{URL}/function/2/"))["n"] == 2
+        assert body(client.get(f"{URL}/function/1/?x=1"))["n"] == 3
+
+
+class TestNoLeaks:
+    def test_html_and_json_never_crossed(self, client: Client) -> None:
+        html = client.get(f"{URL}/books/1/", HTTP_ACCEPT="text/html")
+        assert html.content.startswith(b"<p>")
+        as_json = client.get(f"{URL}/books/1/", HTTP_ACCEPT="application/json")
+        assert as_json["Content-Type"] == "application/json"
+        assert body(as_json)["book"] == 1
+        assert client.get(f"{URL}/books/1/?format=html").content.startswith(b"<p>")
+        again = client.get(f"{URL}/books/1/", HTTP_ACCEPT="text/html")
+        assert again["X-Cache-status"] == "HIT"
+        assert again["Content-Type"].startswith("text/html")
+
+    def test_two_users_with_user_partition(self, client: Client, users: None) -> None:
+        assert body(client.get(f"{URL}/profile/", HTTP_X_USER="alice"))["user"] == "alice"
+        assert body(client.get(f"{URL}/profile/", HTTP_X_USER="bob"))["user"] == "bob"
+        assert body(client.get(f"{URL}/profile/", HTTP_X_USER="alice"))["user"] == "alice"
+        assert CALLS["profile"] == 2
+
+    def test_authenticated_request_refused_without_user_field(
+        self, client: Client, users: None
+    ) -> None:
+        anonymous = body(client.get(f"{URL}/leaky-profile/"))
+        assert anonymous["user"] == "AnonymousUser"
+        assert body(client.get(f"{URL}/leaky-profile/", HTTP_X_USER="alice"))["user"] == "alice"
+        assert body(client.get(f"{URL}/leaky-profile/", HTTP_X_USER="bob"))["user"] == "bob"
+        assert body(client.get(f"{URL}/leaky-profile/"))["n"] == anonymous["n"]
+        assert CALLS["leaky"] == 3
+
+    def test_public_views_are_shared(self, client: Client, users: None) -> None:
+        client.get(f"{URL}/public/", HTTP_X_USER="alice")
+        assert body(client.get(f"{URL}/public/", HTTP_X_USER="bob"))["n"] == 1
+
+    @pytest.mark.parametrize("code", [201, 301, 404, 500, 503])
+    def test_non_200_not_cached_by_default(self, client: Client, code: int) -> None:
+        client.get(f"{URL}/status/{code}/")
+        response = client.get(f"{URL}/status/{code}/")
+        assert response.status_code == code
+        assert body(response)["n"] == 2
+
+    def test_statuses_configurable(self, client: Client) -> None:
+        client.get(f"{URL}/configured-status/404/")
+        assert body(client.get(f"{URL}/configured-status/404/"))["n"] == 1
+        client.get(f"{URL}/configured-status/500/")
+        assert body(client.get(f"{URL}/configured-status/500/"))["n"] == 2
+
+    def test_cache_if_filters_errors(self, client: Client) -> None:
+        client.get(f"{URL}/filtered/")
+        assert body(client.get(f"{URL}/filtered/"))["n"] == 2
+
+    def test_cookies_never_stored_or_replayed(self, client: Client) -> None:
+        first = client.get(f"{URL}/cookie/")
+        second = client.get(f"{URL}/cookie/")
+        assert first.cookies["session_hint"].value == "secret-1"
+        assert second.cookies["session_hint"].value == "secret-2"
+        assert body(second)["n"] == 2
+
+    @pytest.mark.parametrize("directive", ["private", "no-store", "private, max-age=60"])
+    def test_private_responses_not_cached(self, client: Client, directive: str) -> None:
+        client.get(f"{URL}/private/{directive}/")
+        assert body(client.get(f"{URL}/private/{directive}/"))["n"] == 2
+
+    def test_public_cache_control_is_cached(self, client: Client) -> None:
+        client.get(f"{URL}/private/max-age=60/")
+        assert body(client.get(f"{URL}/private/max-age=60/"))["n"] == 1
+
+    def test_streaming_passes_through(self, client: Client) -> None:
+        first = client.get(f"{URL}/stream/")
+        second = client.get(f"{URL}/stream/")
+        assert b"".join(first.streaming_content) == b"ab1"
+        assert b"".join(second.streaming_content) == b"ab2"
+
+    def test_unsafe_methods_not_cached(self, client: Client) -> None:
+        client.post(f"{URL}/write/")
+        assert body(client.post(f"{URL}/write/"))["n"] == 2
