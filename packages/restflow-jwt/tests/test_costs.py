@@ -1,0 +1,73 @@
+"""What one authenticated request costs: pinned counts of queries and cache round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from jwt_testapp.support import REFRESH, WHOAMI, bearer
+
+from restflow.authentication import AccessToken, RefreshToken
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+
+@pytest.fixture
+def redis_commands(monkeypatch: Any) -> list[str]:
+    """Every command sent to Redis by any client in this process."""
+    seen: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self: Any, *args: Any, **options: Any) -> Any:
+        seen.append(str(args[0]))
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    return seen
+
+
+def test_authenticated_request_is_one_query_and_one_cache_read(
+    user: Any, client: Any, use_redis: str, redis_commands: list[str], django_assert_num_queries: Any
+) -> None:
+    token = str(AccessToken.for_user(user))
+    assert client.get(WHOAMI, **bearer(token)).status_code == 200  # warm connections
+    redis_commands.clear()
+    with django_assert_num_queries(1):
+        response = client.get(WHOAMI, **bearer(token))
+    assert response.status_code == 200
+    assert redis_commands == ["GET"]
+
+
+def test_blacklist_off_means_no_cache_read(
+    user: Any,
+    client: Any,
+    use_redis: str,
+    settings: Any,
+    redis_commands: list[str],
+    django_assert_num_queries: Any,
+) -> None:
+    settings.RESTFLOW_SETTINGS = {"JWT": {**settings.RESTFLOW_SETTINGS["JWT"], "BLACKLIST_ENABLED": False}}
+    token = str(AccessToken.for_user(user))
+    with django_assert_num_queries(1):
+        assert client.get(WHOAMI, **bearer(token)).status_code == 200
+    assert redis_commands == []
+
+
+def test_refresh_is_one_query_and_one_atomic_write(
+    user: Any, client: Any, use_redis: str, redis_commands: list[str], django_assert_num_queries: Any
+) -> None:
+    refresh = str(RefreshToken.for_user(user))
+    with django_assert_num_queries(1):
+        response = client.post(REFRESH, {"refresh": refresh}, format="json")
+    assert response.status_code == 200
+    assert redis_commands == ["SET"]  # SET NX EX: check and blacklist in one step
+
+
+def test_model_backend_costs_one_more_query(
+    user: Any, client: Any, configure_jwt: Any, django_assert_num_queries: Any
+) -> None:
+    configure_jwt(BLACKLIST_BACKEND="restflow.authentication.jwt.ModelBlacklistBackend")
+    token = str(AccessToken.for_user(user))
+    with django_assert_num_queries(2):
+        assert client.get(WHOAMI, **bearer(token)).status_code == 200

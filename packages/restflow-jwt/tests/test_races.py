@@ -1,0 +1,126 @@
+"""Atomic rotation: N concurrent refreshes with one token give exactly one success."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from jwt_testapp.race import race
+from jwt_testapp.support import SECRET
+from restflow_testbed.plugin import redis_cache_settings
+
+from restflow.authentication import RefreshToken, TokenBlacklist
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MODEL = "restflow.authentication.jwt.ModelBlacklistBackend"
+N = 50
+
+
+def assert_exactly_one_success(statuses: list[int]) -> None:
+    assert len(statuses) == N
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(401) == N - 1, statuses
+
+
+@pytest.fixture
+def cache_backend(settings: Any, redis_url: str) -> dict[str, Any]:
+    config = {
+        "CACHES": {"default": redis_cache_settings(redis_url)},
+        "RESTFLOW_SETTINGS": {"JWT": {"SIGNING_KEY": SECRET}},
+    }
+    for name, value in config.items():
+        setattr(settings, name, value)
+    return config
+
+
+@pytest.fixture
+def model_backend(settings: Any) -> dict[str, Any]:
+    config = {
+        "RESTFLOW_SETTINGS": {
+            "JWT": {"SIGNING_KEY": SECRET, "BLACKLIST_BACKEND": MODEL, "BLACKLIST_ALLOW_LOCMEM": True}
+        }
+    }
+    settings.RESTFLOW_SETTINGS = config["RESTFLOW_SETTINGS"]
+    return config
+
+
+def run_in_processes(config: dict[str, Any], refresh: str, tmp_path: Path, processes: int = 2) -> list[int]:
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    go = tmp_path / "go"
+    env = {
+        **os.environ,
+        "RESTFLOW_TEST_WORKER": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    env.setdefault("DJANGO_SETTINGS_MODULE", "restflow_testbed.settings")
+    per_process = N // processes
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "jwt_testapp.race", str(config_file), refresh, str(go), str(per_process)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for _ in range(processes)
+    ]
+    statuses: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("go.ready.*"))) < processes and time.monotonic() < deadline:
+            assert all(worker.poll() is None for worker in workers), "a worker died"
+            time.sleep(0.01)
+        go.touch()  # all workers are set up: start together
+        for worker in workers:
+            out, err = worker.communicate(timeout=120)
+            assert worker.returncode == 0, err.decode()[-3000:]
+            statuses += json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=10)
+    return statuses
+
+
+@pytest.mark.redis
+def test_cache_backend_threads(user: Any, cache_backend: Any) -> None:
+    refresh = RefreshToken.for_user(user)
+    assert_exactly_one_success(race(str(refresh), N))
+    assert TokenBlacklist.is_blacklisted(refresh.jti)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_cache_backend_two_processes(user: Any, cache_backend: Any, tmp_path: Path) -> None:
+    refresh = RefreshToken.for_user(user)
+    assert_exactly_one_success(run_in_processes(cache_backend, str(refresh), tmp_path))
+
+
+def test_model_backend_threads(user: Any, model_backend: Any) -> None:
+    refresh = RefreshToken.for_user(user)
+    assert_exactly_one_success(race(str(refresh), N))
+    assert TokenBlacklist.is_blacklisted(refresh.jti)
+
+
+@pytest.mark.slow
+def test_model_backend_two_processes(user: Any, model_backend: Any, tmp_path: Path) -> None:
+    refresh = RefreshToken.for_user(user)
+    assert_exactly_one_success(run_in_processes(model_backend, str(refresh), tmp_path))
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_model_backend_on_postgresql_five_processes(user: Any, model_backend: Any, tmp_path: Path) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL=postgres://... (the CI runs a PostgreSQL session)")
+    refresh = RefreshToken.for_user(user)
+    assert_exactly_one_success(run_in_processes(model_backend, str(refresh), tmp_path, processes=5))
