@@ -249,9 +249,20 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
 def demo(session: nox.Session) -> None:
-    """A scripted tour: settings, dispatchers, a JWT and a cache miss then hit."""
-    session.install(*(str(PACKAGES / d) for d in DISTS))
-    session.run("python", str(ROOT / "docs" / "example" / "tour.py"), *session.posargs)
+    """The catalogue demo (docs/example): serve it and run the tour over HTTP.
+
+    ``-- --tour-only`` stops after the tour; ``-- --redis URL`` puts the cache and the
+    blacklist in Redis; ``-- --broker celery|rq|dramatiq|django_q`` adds that worker.
+    """
+    reqs = ["restflow-jwt", "restflow-cache"]
+    args = " ".join(session.posargs).replace("=", " ").split()
+    if "--redis" in args:
+        reqs.append("restflow-cache[redis]")
+    if "--broker" in args[:-1]:
+        broker = args[args.index("--broker") + 1]
+        reqs.append(f"restflow-cache[{broker.replace('_', '-')}]")
+    session.install(*_targets(_local_closure(reqs), reqs, _source))
+    session.run("python", str(ROOT / "docs" / "example" / "demo.py"), *session.posargs)
 
 
 # --------------------------------------------------------------------------- version

@@ -1,204 +1,278 @@
-"""A short tour of restflow: ``python3 -m nox -s demo`` runs it in a fresh venv.
+"""A scripted tour of the catalogue API, over HTTP, with the standard library only.
 
-It configures a throw-away Django project in memory (SQLite, local-memory cache), then
-shows what the installed restflow distributions do:
+``demo.py`` runs it against the server it started; you can also point it at a running
+demo server: ``python tour.py http://127.0.0.1:8000`` (the data must be freshly seeded:
+the tour checks the seeded prices and reviews).
 
-1. the resolved ``RESTFLOW_SETTINGS`` (defaults + the few keys set below);
-2. the dispatchers the registry found (built-in and from plugin entry points);
-3. restflow-jwt: a token obtained from the obtain view, used on a protected view, and a
-   tampered token refused with 401;
-4. restflow-cache: a cached function answering MISS, then HIT, then MISS again after
-   its entry was deleted.
-
-Sections whose distribution is not installed are skipped with a note.
+Every step prints what was sent and what came back, and checks it: a wrong answer stops
+the tour with ``TourFailed`` (exit status 1).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
+import base64
 import json
-import secrets
 import sys
-from datetime import timedelta
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from typing import Any
 
-urlpatterns: list[Any] = []  # ROOT_URLCONF of the demo project: no URL needed
+PASSWORDS = {"ada": "ada-demo-password", "grace": "grace-demo-password"}
+# With a broker the worker invalidates a moment after the write: poll up to this long.
+INVALIDATION_WAIT = 20.0
+POLL_INTERVAL = 0.1
 
 
-def installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+class TourFailed(AssertionError):
+    """The API did not answer what the tour expected."""
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def cache(self) -> str:
+        return self.headers.get("x-cache-status", "-")
+
+
+@dataclass
+class Tour:
+    base_url: str
+    checks: int = 0
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    # -- HTTP ------------------------------------------------------------------------
+    def call(self, method: str, path: str, data: Any = None, token: str | None = None) -> Answer:
+        body = None if data is None else json.dumps(data).encode()
+        url = f"{self.base_url}{path}"  # base_url: http(s) only, checked by main()
+        request = urllib.request.Request(url, data=body, method=method)  # noqa: S310
+        request.add_header("Accept", "application/json")
+        if body is not None:
+            request.add_header("Content-Type", "application/json")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status, headers, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, headers, raw = error.code, error.headers, error.read()
+        parsed = json.loads(raw) if raw else None
+        return Answer(status, {k.lower(): v for k, v in headers.items()}, parsed)
+
+    # -- output and checks -----------------------------------------------------------
+    def show(self, request: str, answer: Answer, note: str = "", cache: bool = False) -> None:
+        status = f"{answer.status}"
+        if cache:
+            status += f"  X-Cache-status: {answer.cache:<4}"
+        line = f"  {request:<48} -> {status}"
+        print(f"{line}  {note}".rstrip())
+
+    def expect(self, condition: bool, message: str) -> None:
+        self.checks += 1
+        if not condition:
+            raise TourFailed(message)
+
+    def expect_answer(self, answer: Answer, status: int, cache: str | None = None) -> None:
+        self.expect(
+            answer.status == status,
+            f"expected HTTP {status}, got {answer.status}: {answer.body}",
+        )
+        if cache is not None:
+            self.expect(answer.cache == cache, f"expected X-Cache-status {cache}, got {answer.cache}")
+
+    def get_cached(self, path: str, token: str, cache: str, note: str = "", who: str = "") -> Answer:
+        """GET ``path`` expecting ``cache``; a MISS is waited for (bounded) because, with a
+        broker, the worker invalidates shortly after the write returned."""
+        answer = self.call("GET", path, token=token)
+        if cache == "MISS":
+            deadline = time.monotonic() + INVALIDATION_WAIT
+            while answer.cache == "HIT" and time.monotonic() < deadline:
+                time.sleep(POLL_INTERVAL)
+                answer = self.call("GET", path, token=token)
+        label = f"GET  {path}" + (f"  as {who}" if who else "")
+        self.show(label, answer, note, cache=True)
+        self.expect_answer(answer, 200, cache)
+        return answer
+
+    # -- the steps -------------------------------------------------------------------
+    def sign_in(self) -> None:
+        title("1. Tokens (restflow-jwt): every endpoint of the catalogue needs one")
+        answer = self.call("GET", "/api/books/")
+        self.show("GET  /api/books/  (no token)", answer, repr(detail(answer)))
+        self.expect_answer(answer, 401)
+        for user in ("ada", "grace"):
+            answer = self.call("POST", "/api/auth/token/", {"username": user, "password": PASSWORDS[user]})
+            self.expect_answer(answer, 200)
+            self.expect(set(answer.body) == {"access", "refresh"}, f"token pair expected: {answer.body}")
+            self.tokens[user] = answer.body["access"]
+            self.tokens[f"{user}-refresh"] = answer.body["refresh"]
+            self.show(f"POST /api/auth/token/  {user}", answer, "access + refresh")
+        claims = token_claims(self.tokens["ada"])
+        lifetime = claims["exp"] - claims["iat"]
+        print(
+            f"  {'':<48}    access token: typ {token_header(self.tokens['ada'])['typ']}, "
+            f"user_id {claims['user_id']}, iss {claims['iss']}, valid {lifetime} s"
+        )
+        answer = self.call("POST", "/api/auth/token/verify/", {"token": self.tokens["ada"]})
+        self.show("POST /api/auth/token/verify/  (access)", answer, "valid")
+        self.expect_answer(answer, 200)
+        tampered = tamper(self.tokens["ada"])
+        answer = self.call("GET", "/api/books/", token=tampered)
+        self.show("GET  /api/books/  (tampered token)", answer, repr(detail(answer)))
+        self.expect_answer(answer, 401)
+        refresh = self.tokens["ada-refresh"]
+        answer = self.call("GET", "/api/books/", token=refresh)
+        self.show("GET  /api/books/  (refresh token as access)", answer, repr(detail(answer)))
+        self.expect_answer(answer, 401)
+
+    def cached_list(self) -> None:
+        title("2. A cached list (@cache_response): MISS, then HIT")
+        ada = self.tokens["ada"]
+        answer = self.get_cached("/api/books/", ada, "MISS", "7 books, computed and stored")
+        self.expect(len(answer.body) == 7, f"7 seeded books expected, got {len(answer.body)}")
+        self.get_cached("/api/books/", ada, "HIT", "served from the cache")
+        answer = self.get_cached("/api/books/?author=2", ada, "MISS", "the query string is in the key")
+        self.expect(len(answer.body) == 2, f"2 books by author 2 expected: {answer.body}")
+        self.get_cached("/api/books/?author=2", ada, "HIT")
+
+    def edit_invalidates(self) -> None:
+        title("3. An edit through the API invalidates (InvalidationRule on Book)")
+        ada = self.tokens["ada"]
+        book = self.call("GET", "/api/books/?search=Guards", token=ada).body[0]
+        answer = self.call("PATCH", f"/api/books/{book['id']}/", {"price": "6.50"}, token=ada)
+        self.show(f"PATCH /api/books/{book['id']}/  price {book['price']} -> 6.50", answer, book["title"])
+        self.expect_answer(answer, 200)
+        answer = self.get_cached("/api/books/", ada, "MISS", "recomputed after the save")
+        prices = {b["title"]: b["price"] for b in answer.body}
+        self.expect(prices[book["title"]] == "6.50", f"new price expected in the list: {prices}")
+        print(f"  {'':<48}    {book['title']!r} now costs {prices[book['title']]}")
+        self.get_cached("/api/books/", ada, "HIT")
+        self.get_cached("/api/books/?author=2", ada, "MISS", "every variant of the list was dropped")
+
+    def cached_service(self) -> None:
+        title("4. A cached service function (@cache_result), one partition per book")
+        ada = self.tokens["ada"]
+        books = {b["title"]: b["id"] for b in self.call("GET", "/api/books/", token=ada).body}
+        dispossessed, kindred = books["The Dispossessed"], books["Kindred"]
+        answer = self.get_cached(f"/api/books/{dispossessed}/rating/", ada, "MISS")
+        self.expect(answer.body == {"reviews": 1, "average": 5.0}, f"seeded rating: {answer.body}")
+        print(f"  {'':<48}    {answer.body}")
+        self.get_cached(f"/api/books/{dispossessed}/rating/", ada, "HIT")
+        self.get_cached(f"/api/books/{kindred}/rating/", ada, "MISS")
+        self.get_cached(f"/api/books/{dispossessed}/", ada, "MISS", "book detail (embeds the rating)")
+        self.get_cached(f"/api/books/{dispossessed}/", ada, "HIT")
+        review = {"rating": 4, "text": "Slow to start, then unforgettable."}
+        answer = self.call("POST", f"/api/books/{dispossessed}/reviews/", review, token=ada)
+        self.show(f"POST /api/books/{dispossessed}/reviews/  ada, 4 stars", answer, "review created")
+        self.expect_answer(answer, 201)
+        answer = self.get_cached(f"/api/books/{dispossessed}/rating/", ada, "MISS")
+        self.expect(answer.body == {"reviews": 2, "average": 4.5}, f"updated rating: {answer.body}")
+        print(f"  {'':<48}    {answer.body}")
+        answer = self.get_cached(f"/api/books/{dispossessed}/", ada, "MISS", "its detail too")
+        self.expect(answer.body["rating"]["reviews"] == 2, f"detail shows 2 reviews: {answer.body}")
+        self.get_cached(f"/api/books/{kindred}/rating/", ada, "HIT", "another book: untouched")
+
+    def per_user(self) -> None:
+        title("5. A per-user answer: the key holds the user (/api/me/reviews/)")
+        ada, grace = self.tokens["ada"], self.tokens["grace"]
+        answer = self.get_cached("/api/me/reviews/", ada, "MISS", who="ada")
+        self.expect([r["user"] for r in answer.body] == ["ada"], f"ada's reviews: {answer.body}")
+        self.get_cached("/api/me/reviews/", ada, "HIT", who="ada")
+        answer = self.get_cached("/api/me/reviews/", grace, "MISS", "her own entry", who="grace")
+        self.expect([r["user"] for r in answer.body] == ["grace"], f"grace's reviews: {answer.body}")
+        self.get_cached("/api/me/reviews/", grace, "HIT", who="grace")
+
+    def rotation_and_logout(self) -> None:
+        title("6. Refresh-token rotation, replay and logout")
+        first = self.tokens["ada-refresh"]
+        answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": first})
+        self.show("POST /api/auth/token/refresh/  (refresh #1)", answer, "new access + refresh #2")
+        self.expect_answer(answer, 200)
+        self.expect(set(answer.body) == {"access", "refresh"}, f"rotation expected: {answer.body}")
+        second, access = answer.body["refresh"], answer.body["access"]
+        self.expect(second != first, "rotation must issue a new refresh token")
+        answer = self.call("GET", "/api/me/reviews/", token=access)
+        self.show("GET  /api/me/reviews/  (new access token)", answer, cache=True)
+        self.expect_answer(answer, 200)
+        answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": first})
+        self.show("POST /api/auth/token/refresh/  (#1 replayed)", answer, rejection(answer))
+        self.expect_answer(answer, 401)
+        self.expect("blacklisted" in detail(answer), f"replay must be blacklisted: {answer.body}")
+        answer = self.call("POST", "/api/auth/token/blacklist/", {"refresh": second})
+        self.show("POST /api/auth/token/blacklist/  (#2, logout)", answer, "logged out")
+        self.expect_answer(answer, 204)
+        answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": second})
+        self.show("POST /api/auth/token/refresh/  (#2 after logout)", answer, rejection(answer))
+        self.expect_answer(answer, 401)
+        answer = self.call("POST", "/api/auth/token/verify/", {"token": second})
+        self.show("POST /api/auth/token/verify/  (#2)", answer, rejection(answer))
+        self.expect_answer(answer, 401)
+
+    def run(self) -> int:
+        self.sign_in()
+        self.cached_list()
+        self.edit_invalidates()
+        self.cached_service()
+        self.per_user()
+        self.rotation_and_logout()
+        print(f"\ntour passed: {self.checks} checks")
+        return self.checks
+
+
+# --------------------------------------------------------------------------- helpers
 
 
 def title(text: str) -> None:
-    print(f"\n=== {text} " + "=" * max(0, 74 - len(text)))
+    print(f"\n{text}")
 
 
-def configure_django() -> None:
-    import django
-    from django.conf import settings
-
-    apps = ["django.contrib.auth", "django.contrib.contenttypes"]
-    optional = ("rest_framework", "restflow.authentication", "restflow.caching")
-    apps += [app for app in optional if installed(app)]
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY=secrets.token_urlsafe(50),
-        USE_TZ=True,
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        INSTALLED_APPS=apps,
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
-        RESTFLOW_SETTINGS={
-            "JWT": {
-                "SIGNING_KEY": secrets.token_urlsafe(64),
-                "ACCESS_TOKEN_LIFETIME": timedelta(minutes=10),
-                # One process, so the in-memory cache may hold the blacklist.
-                "BLACKLIST_ALLOW_LOCMEM": True,
-            },
-        },
-    )
-    django.setup()
+def detail(answer: Answer) -> str:
+    body = answer.body
+    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
 
 
-def show_versions() -> None:
-    title("installed restflow distributions")
-    for dist in sorted(importlib.metadata.distributions(), key=lambda d: d.metadata["Name"]):
-        name = dist.metadata["Name"]
-        if name.startswith("restflow-"):
-            print(f"  {name} {dist.version}")
+def rejection(answer: Answer) -> str:
+    return f"rejected: {detail(answer)!r}"
 
 
-def show_settings() -> None:
-    from restflow.settings import restflow_settings
-
-    title("resolved RESTFLOW_SETTINGS")
-    resolved = restflow_settings.to_dict()
-    resolved["JWT"]["SIGNING_KEY"] = "<set, hidden>"
-    blocks = resolved["CACHE_SETTINGS"].pop("DISPATCHER_SETTINGS")
-    for section, values in resolved.items():
-        print(f"  {section}")
-        for key, value in values.items():
-            print(f"    {key:<26} {value!r}")
-    print("    DISPATCHER_SETTINGS")
-    for name, block in blocks.items():
-        print(f"      {name:<11} {json.dumps(block, default=str)}")
-    print(f"  restflow_settings.JWT.ALGORITHM -> {restflow_settings.JWT.ALGORITHM!r}")
+def _b64_json(segment: str) -> dict[str, Any]:
+    return dict(json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))))
 
 
-def show_dispatchers() -> None:
-    from restflow.dispatch.registry import get_dispatcher, registered_dispatcher_names
-
-    title("registered dispatchers")
-    for name in sorted(registered_dispatcher_names()):
-        cls = type(get_dispatcher(name))
-        print(f"  {name:<11} {cls.__module__}.{cls.__qualname__}")
+def token_header(token: str) -> dict[str, Any]:
+    return _b64_json(token.split(".")[0])
 
 
-def show_checks() -> None:
-    from django.core.management import call_command
-
-    title("manage.py check")
-    call_command("check")
+def token_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified (for display only)."""
+    return _b64_json(token.split(".")[1])
 
 
-def show_jwt() -> None:
-    title("restflow-jwt: obtain a token, use it, tamper with it")
-    if not (installed("restflow.authentication") and installed("rest_framework")):
-        print("  (restflow-jwt is not installed: pip install restflow-jwt)")
-        return
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from rest_framework.permissions import IsAuthenticated
-    from rest_framework.request import Request
-    from rest_framework.response import Response
-    from rest_framework.test import APIRequestFactory
-    from rest_framework.views import APIView
-
-    from restflow.authentication import JWTAuthentication, TokenObtainView
-
-    call_command("migrate", verbosity=0)
-    password = secrets.token_urlsafe(16)
-    get_user_model().objects.create_user("ada", password=password)
-
-    class WhoAmI(APIView):
-        authentication_classes = [JWTAuthentication]
-        permission_classes = [IsAuthenticated]
-
-        def get(self, request: Request) -> Response:
-            return Response({"username": request.user.get_username()})
-
-    factory = APIRequestFactory()
-    obtain = TokenObtainView.as_view()
-    response = obtain(
-        factory.post(
-            "/token/",
-            {"username": "ada", "password": password},
-            format="json",
-        )
-    )
-    print(f"  POST /token/            -> {response.status_code}, keys {sorted(response.data)}")
-    if response.status_code != 200:
-        raise SystemExit(f"obtaining a token failed: {response.data}")
-    access = response.data["access"]
-    print(f"  access token            {access[:32]}...")
-
-    whoami = WhoAmI.as_view()
-    ok = whoami(factory.get("/me/", HTTP_AUTHORIZATION=f"Bearer {access}"))
-    print(f"  GET /me/ with the token -> {ok.status_code} {dict(ok.data)}")
-    tampered = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
-    refused = whoami(factory.get("/me/", HTTP_AUTHORIZATION=f"Bearer {tampered}"))
-    detail = {k: str(v) for k, v in refused.data.items()}
-    print(f"  GET /me/ tampered token -> {refused.status_code} {detail}")
-    if ok.status_code != 200 or refused.status_code != 401:
-        raise SystemExit("JWT authentication did not behave as expected")
+def tamper(token: str) -> str:
+    """The same token with one claim changed: the signature no longer matches."""
+    header, _payload, signature = token.split(".")
+    claims = token_claims(token)
+    claims["user_id"] = 2
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
 
 
-def show_cache() -> None:
-    title("restflow-cache: a cached function, MISS then HIT")
-    if not installed("restflow.caching"):
-        print("  (restflow-cache is not installed: pip install restflow-cache)")
-        return
-    from restflow.caching import cache_result
-
-    computed: list[int] = []
-
-    @cache_result(ttl=60)
-    def book_price(book_id: int) -> dict[str, Any]:
-        computed.append(book_id)
-        return {"book": book_id, "price": 42}
-
-    def call(label: str) -> None:
-        value, metadata = book_price.get_with_metadata(7)
-        status = (metadata or {}).get("cache_status", "?")
-        status = getattr(status, "value", status)
-        print(f"  {label:<28} -> {status:<5} {value}  (computed {len(computed)}x)")
-
-    call("first call")
-    call("second call")
-    book_price.delete_cache(7)
-    call("after delete_cache(7)")
-    if computed != [7, 7]:
-        raise SystemExit(f"expected two computations, got {computed}")
-
-
-def main() -> int:
-    print(f"restflow tour on Python {sys.version.split()[0]}")
-    configure_django()
-    show_versions()
-    show_settings()
-    show_dispatchers()
-    show_checks()
-    show_jwt()
-    show_cache()
-    title("done")
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or not argv[0].startswith(("http://", "https://")):
+        print("usage: python tour.py http://127.0.0.1:8000", file=sys.stderr)
+        return 2
+    try:
+        Tour(argv[0].rstrip("/")).run()
+    except TourFailed as failure:
+        print(f"\ntour FAILED: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Authors, books and reviews: the app of the catalogue demo."""

@@ -1,0 +1,224 @@
+"""The catalogue API: every view needs a JWT; reads are cached, writes invalidate.
+
+Caching choices, view by view:
+
+* The catalogue (authors, books, their reviews) is the same for every signed-in user, so
+  those responses are cached with ``public=True``; the default key covers the URL kwargs
+  (the partition: ``book_id=3``), the whole query string and the negotiated format.
+* ``/api/me/reviews/`` depends on who asks, so its key has a user-scoped field
+  (``RequestValueKeyField("user.id")``); without one ``cache_response`` refuses to cache an
+  authenticated request.
+* Invalidation rules say which model changes make which entries stale. Rules with a
+  ``field_mapping`` drop one partition (the book that changed); the rules registered at
+  the bottom of this module drop every entry of a list view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalogue.models import Author, Book, Review
+from catalogue.serializers import AuthorSerializer, BookSerializer, ReviewSerializer
+from catalogue.services import rating_summary
+from restflow.authentication import JWTAuthentication
+from restflow.caching import (
+    CacheRegister,
+    InvalidationRule,
+    RequestValueKeyField,
+    ResponseCacheKeyConstructor,
+    cache_response,
+    set_response_cache_header,
+)
+
+CACHE_TTL = 600  # seconds; invalidation, not expiry, keeps the answers fresh
+BOOK_ORDERINGS = {"title", "-title", "published", "-published", "price", "-price"}
+
+
+class CatalogueView(APIView):
+    """Every endpoint of the catalogue requires a valid access token."""
+
+    authentication_classes = [JWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class PerUserKey(ResponseCacheKeyConstructor):
+    """The default response key (URL kwargs, query string, format) + the user's id."""
+
+    user = RequestValueKeyField("user.id")
+
+
+# --------------------------------------------------------------------------- authors
+
+
+class AuthorList(CatalogueView):
+    @cache_response(ttl=CACHE_TTL, public=True, set_cache_headers=True)
+    def get(self, request: Request) -> Response:
+        authors = Author.objects.all()
+        return Response(AuthorSerializer(authors, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = AuthorSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class AuthorDetail(CatalogueView):
+    @cache_response(
+        ttl=CACHE_TTL,
+        public=True,
+        set_cache_headers=True,
+        invalidates_on=[
+            InvalidationRule(model=Author, field_mapping={"author_id": "pk"}),
+            # The book count shown with the author.
+            InvalidationRule(model=Book, field_mapping={"author_id": "author_id"}, trigger_on_create=True),
+        ],
+    )
+    def get(self, request: Request, author_id: int) -> Response:
+        author = get_object_or_404(Author, pk=author_id)
+        return Response(AuthorSerializer(author).data)
+
+    def patch(self, request: Request, author_id: int) -> Response:
+        serializer = AuthorSerializer(
+            get_object_or_404(Author, pk=author_id), data=request.data, partial=True
+        )
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+# --------------------------------------------------------------------------- books
+
+
+def _books(request: Request) -> QuerySet[Book]:
+    """``?author=<id>``, ``?search=<words in the title>``, ``?ordering=<field>``."""
+    books = Book.objects.select_related("author")
+    author = request.query_params.get("author")
+    if author is not None:
+        if not author.isdigit():
+            raise ValidationError({"author": "Expected an author id."})
+        books = books.filter(author_id=int(author))
+    search = request.query_params.get("search")
+    if search:
+        books = books.filter(title__icontains=search)
+    ordering = request.query_params.get("ordering", "title")
+    if ordering not in BOOK_ORDERINGS:
+        raise ValidationError({"ordering": f"One of {', '.join(sorted(BOOK_ORDERINGS))}."})
+    return books.order_by(ordering, "id")
+
+
+class BookList(CatalogueView):
+    @cache_response(ttl=CACHE_TTL, public=True, set_cache_headers=True)
+    def get(self, request: Request) -> Response:
+        return Response(BookSerializer(_books(request), many=True).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = BookSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class BookDetail(CatalogueView):
+    @cache_response(
+        ttl=CACHE_TTL,
+        public=True,
+        set_cache_headers=True,
+        invalidates_on=[
+            InvalidationRule(model=Book, field_mapping={"book_id": "pk"}),
+            # The rating summary embedded in the answer.
+            InvalidationRule(model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True),
+        ],
+    )
+    def get(self, request: Request, book_id: int) -> Response:
+        book = get_object_or_404(Book.objects.select_related("author"), pk=book_id)
+        return Response({**BookSerializer(book).data, "rating": rating_summary(book.pk)})
+
+    def patch(self, request: Request, book_id: int) -> Response:
+        serializer = BookSerializer(get_object_or_404(Book, pk=book_id), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+    def delete(self, request: Request, book_id: int) -> Response:
+        get_object_or_404(Book, pk=book_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BookRating(CatalogueView):
+    """Not a cached view: it shows the cached *service function* and its status."""
+
+    def get(self, request: Request, book_id: int) -> Response:
+        get_object_or_404(Book, pk=book_id)
+        summary, metadata = rating_summary.get_with_metadata(book_id)
+        return set_response_cache_header(Response(summary), metadata)
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+class BookReviews(CatalogueView):
+    @cache_response(
+        ttl=CACHE_TTL,
+        public=True,
+        set_cache_headers=True,
+        invalidates_on=[
+            InvalidationRule(model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True),
+            InvalidationRule(model=Book, field_mapping={"book_id": "pk"}, watch_fields=["title"]),
+        ],
+    )
+    def get(self, request: Request, book_id: int) -> Response:
+        get_object_or_404(Book, pk=book_id)
+        reviews = Review.objects.filter(book_id=book_id).select_related("user", "book")
+        return Response(ReviewSerializer(reviews, many=True).data)
+
+    def post(self, request: Request, book_id: int) -> Response:
+        book = get_object_or_404(Book, pk=book_id)
+        serializer = ReviewSerializer(data=request.data, context={"request": request, "book": book})
+        serializer.is_valid(raise_exception=True)
+        serializer.save(book=book, user=request.user)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class MyReviews(CatalogueView):
+    """The signed-in user's own reviews: a per-user payload, so a per-user key."""
+
+    @cache_response(key_constructor=PerUserKey, ttl=CACHE_TTL, set_cache_headers=True)
+    def get(self, request: Request) -> Response:
+        reviews = Review.objects.filter(user=request.user).select_related("user", "book")
+        return Response(ReviewSerializer(reviews, many=True).data)
+
+
+# --------------------------------------------------------------------------- list rules
+
+
+def _drop_every_entry(view: Any, model: type, **gates: Any) -> None:
+    """Saves and deletes of ``model`` invalidate every entry of ``view``.
+
+    A rule without ``field_mapping`` bumps the whole function's scope: one cache write,
+    however many query strings and formats were cached. ``CacheRegister.add`` is used
+    because these views take ``self`` and ``request`` only, so there is no argument to map.
+    """
+    rule = InvalidationRule(model=model, **gates)
+    CacheRegister.add(model=model, func=view, invalidation_rule=rule)
+
+
+_drop_every_entry(AuthorList.get, Author, trigger_on_create=True)
+_drop_every_entry(AuthorList.get, Book, trigger_on_create=True)  # the book counts
+_drop_every_entry(BookList.get, Book, trigger_on_create=True)
+# Only a new name shows in the book list; an edit of ``born`` leaves it alone.
+_drop_every_entry(BookList.get, Author, watch_fields=["name"])
+_drop_every_entry(BookDetail.get, Author, watch_fields=["name"])
+# Keyed per user, and no argument names the user: any review change drops every user's
+# entry (still one cache write).
+_drop_every_entry(MyReviews.get, Review, trigger_on_create=True)
+_drop_every_entry(MyReviews.get, Book, watch_fields=["title"])
