@@ -30,6 +30,8 @@ from restflow.log import reset_log_throttle
 
 #: A Redis database of the session's server kept for these tests' queues.
 DJANGO_Q_DB = 22
+#: The Redis database of the cache shared by the test process and the workers.
+CACHE_DB = 24
 WORKER_START_TIMEOUT = 60.0
 
 
@@ -42,11 +44,10 @@ def _clean_dispatch_state() -> Iterator[None]:
     registry._explicit.update(explicit)
 
 
-@pytest.fixture(scope="session")
-def django_q_url(redis_server: RedisServer) -> str:
+def _flushed(redis_server: RedisServer, db: int) -> str:
     import redis
 
-    url = redis_server.db_url(DJANGO_Q_DB)
+    url = redis_server.db_url(db)
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()
@@ -56,16 +57,38 @@ def django_q_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture(scope="session")
+def django_q_url(redis_server: RedisServer) -> str:
+    return _flushed(redis_server, DJANGO_Q_DB)
+
+
+@pytest.fixture(scope="session")
+def shared_cache_url(redis_server: RedisServer) -> str:
+    return _flushed(redis_server, CACHE_DB)
+
+
+@pytest.fixture
+def shared_cache(shared_cache_url: str) -> Iterator[str]:
+    """The test process uses the workers' Redis cache for the test."""
+    from django.test import override_settings
+
+    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": shared_cache_url}}
+    with override_settings(CACHES=caches):
+        yield shared_cache_url
+
+
+@pytest.fixture(scope="session")
 def producer_redis(django_q_url: str) -> Iterator[str]:
     """The test process (the web process, in a project) publishes to the test Redis."""
     with django_q_redis(django_q_url):
         yield django_q_url
 
 
-def _start_cluster(name: str, url: str, cluster: str,
+def _start_cluster(name: str, url: str, cache_url: str, cluster: str,
                    settings: dict[str, Any] | None = None) -> WorkerProcess:
     env = worker_env(
         DJANGO_SETTINGS_MODULE="djangoq_worker_settings",
+        RESTFLOW_TEST_CACHE_URL=cache_url,
         RESTFLOW_TEST_DJANGO_Q_REDIS=url,
         RESTFLOW_TEST_Q_CLUSTER=cluster,
         RESTFLOW_TEST_SETTINGS_JSON=json.dumps(settings or {}),
@@ -86,10 +109,14 @@ def _wait_ready(worker: WorkerProcess, journal: Journal, cluster: str | None) ->
 
 @pytest.fixture(scope="session")
 def qcluster(
-    django_db_setup: Any, producer_redis: str, conformance_journal: Journal  # noqa: F811
+    django_db_setup: Any, producer_redis: str, shared_cache_url: str,
+    conformance_journal: Journal,  # noqa: F811
 ) -> Iterator[WorkerProcess]:
-    """A real ``python -m django qcluster`` on the default cluster (queue)."""
-    worker = _start_cluster("qcluster", producer_redis, "default")
+    """A real ``python -m django qcluster`` on the default cluster (queue).
+
+    It opens the test database (created first) and shares the test's Redis cache.
+    """
+    worker = _start_cluster("qcluster", producer_redis, shared_cache_url, "default")
     try:
         _wait_ready(worker, conformance_journal, None)
         yield worker
@@ -99,11 +126,13 @@ def qcluster(
 
 @pytest.fixture(scope="session")
 def raising_qcluster(
-    django_db_setup: Any, producer_redis: str, conformance_journal: Journal  # noqa: F811
+    django_db_setup: Any, producer_redis: str, shared_cache_url: str,
+    conformance_journal: Journal,  # noqa: F811
 ) -> Iterator[WorkerProcess]:
     """A cluster whose settings say ``DISPATCHER_SETTINGS["django_q"]["RAISE_EXCEPTION"]``."""
     settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_q": {"RAISE_EXCEPTION": True}}}}
-    worker = _start_cluster("qcluster-raising", producer_redis, RAISING_CLUSTER, settings)
+    worker = _start_cluster("qcluster-raising", producer_redis, shared_cache_url, RAISING_CLUSTER,
+                            settings)
     try:
         _wait_ready(worker, conformance_journal, RAISING_CLUSTER)
         yield worker

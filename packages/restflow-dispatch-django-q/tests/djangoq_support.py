@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 from unittest import mock
 
 #: The queue (cluster name) of the qcluster whose settings make worker errors raise.
@@ -21,3 +23,20 @@ def django_q_redis(url: str) -> Iterator[None]:
 
     with mock.patch.object(Conf, "REDIS", url):
         yield
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+def queued_tasks(client: Any, cluster: str) -> list[dict[str, Any]]:
+    """Task packages waiting on a django-q Redis queue (verified and decoded)."""
+    from django_q.signing import SignedPackage
+
+    return [SignedPackage.loads(raw) for raw in client.lrange(f"django_q:{cluster}:q", 0, -1)]

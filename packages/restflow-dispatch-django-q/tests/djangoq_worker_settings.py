@@ -28,3 +28,12 @@ Q_CLUSTER = {
     "catch_up": False,
     "guard_cycle": 0.2,
 }
+
+# The cache shared with the test process (cached functions of the end-to-end tests).
+if os.environ.get("RESTFLOW_TEST_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["RESTFLOW_TEST_CACHE_URL"],
+        }
+    }
