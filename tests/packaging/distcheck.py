@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import versioning  # noqa: E402
 
 ENTRY_POINT_GROUP = "restflow.dispatchers"
+CORE = "restflow-core"
 NAMESPACES = ("restflow", "restflow/dispatch")
 
 
@@ -135,10 +136,14 @@ def wheel_problems(wheels: list[Wheel], expected: list[str], version: str) -> li
                 owners[path] = where
         if wheel.version != version:
             problems.append(f"{where}: version {wheel.version}, expected {version}")
+        core_pinned = False
         for req in wheel.requires:
             dep, spec = _requirement(req)
             if dep in expected and spec != pin:
                 problems.append(f"{where}: requires {req!r}, expected {dep}{pin}")
+            core_pinned |= dep == CORE and ";" not in req
+        if wheel.name != CORE and CORE in expected and not core_pinned:
+            problems.append(f"{where}: does not require {CORE}{pin}")
         for ep_name, target in wheel.entry_points.get(ENTRY_POINT_GROUP, {}).items():
             module = target.split(":", 1)[0].strip()
             path = module.replace(".", "/")

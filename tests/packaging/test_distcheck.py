@@ -119,6 +119,13 @@ def test_a_loose_sibling_pin_is_rejected(tmp_path: Path) -> None:
     assert any("expected restflow-core~=1.2.0" in p for p in problems), problems
 
 
+def test_a_plugin_that_does_not_require_core_is_rejected(tmp_path: Path) -> None:
+    problems = problems_with(tmp_path, 2, requires=["celery>=5.3"])
+    assert problems == [
+        "restflow_dispatch_celery-1.2.3-py3-none-any.whl: does not require restflow-core~=1.2.0"
+    ]
+
+
 def test_a_pin_on_another_minor_is_rejected(tmp_path: Path) -> None:
     problems = problems_with(tmp_path, 1, requires=["restflow-core~=1.1.0"])
     assert any("expected restflow-core~=1.2.0" in p for p in problems), problems
