@@ -189,7 +189,9 @@ class CacheRegistry:
     def _import_cache_modules() -> None:
         from django.apps import apps
 
-        _discovery.import_app_modules(config.module for config in apps.get_app_configs())
+        _discovery.import_app_modules(
+            config.module for config in apps.get_app_configs() if config.module is not None
+        )
 
     def auto_discover(self) -> CacheRegistry:
         """Import local apps' modules, then register every queued rule (once)."""
