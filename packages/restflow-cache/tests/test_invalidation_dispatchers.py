@@ -233,3 +233,34 @@ def test_all_inline_rules_of_a_save_cost_one_cache_write(make_cached, book, monk
     assert len(bumps[0]) >= 6
     for wrapper in titles:
         assert wrapper.get_cache_only(book.author_id) is CACHE_MISSING
+
+
+def test_a_failing_invalidation_is_logged_and_the_save_succeeds(make_cached, book, caplog):
+    make_cached(InvalidationRule(model=Book, field_mapping={"not_a_parameter": "author_id"}))
+    book.title = "uno"
+    with caplog.at_level(logging.WARNING, logger="restflow.caching.registry"):
+        book.save()
+    assert Book.objects.get().title == "uno"
+    assert any("Cache delete failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_rule_that_asks_to_raise_fails_the_autocommit_save(make_cached, book):
+    make_cached(InvalidationRule(
+        model=Book, field_mapping={"not_a_parameter": "author_id"}, raise_exception=True))
+    book.title = "uno"
+    with pytest.raises(TypeError):
+        book.save()
+    assert Book.objects.get().title == "uno"  # the row was committed before the callback
+
+
+def test_errors_inside_a_transaction_do_not_stop_other_commit_callbacks(make_cached, book):
+    from django.db import transaction
+
+    make_cached(InvalidationRule(
+        model=Book, field_mapping={"not_a_parameter": "author_id"}))
+    ran = []
+    with transaction.atomic():
+        book.title = "uno"
+        book.save()
+        transaction.on_commit(lambda: ran.append(True))
+    assert ran == [True]

@@ -116,3 +116,19 @@ def test_clear_disconnects_and_queues_until_discovery():
     assert CacheRegister.pending_count == 0
     assert CacheRegister.get_rule(rule_id) is not None
     assert Book in CacheRegister._connected_models
+
+
+@pytest.mark.usefixtures("cleared_registry")
+def test_rules_inactive_warning_is_logged_once(caplog):
+    with caplog.at_level(logging.WARNING, logger="restflow.caching.registry"):
+        CacheRegister.warn_if_inactive()
+        CacheRegister.warn_if_inactive()
+    inactive = [r for r in caplog.records if "inactive" in r.getMessage()]
+    assert len(inactive) == 1
+    assert "INSTALLED_APPS" in inactive[0].getMessage()
+
+
+def test_no_inactive_warning_once_discovered(caplog):
+    with caplog.at_level(logging.WARNING, logger="restflow.caching.registry"):
+        CacheRegister.warn_if_inactive()
+    assert not caplog.records

@@ -138,3 +138,19 @@ def test_payload_values_are_json_native():
     assert to_json(author) == "invalidation_testapp.Author#5"
     assert to_json((1, {2})) == [1, [2]]
     assert to_json(float("nan")) == "nan"
+
+
+def test_update_fields_and_watch_fields_may_use_attnames():
+    from invalidation_testapp.models import Book
+
+    rule = {"id": "x#y#0", "func": None,
+            "invalidation_rule": InvalidationRule(model=Book, watch_fields=["author"])}
+    assert should_run(Book(title="t"), rule, update_fields=["author_id"])
+    rule["invalidation_rule"] = InvalidationRule(model=Book, watch_fields=["author_id"])
+    assert should_run(Book(title="t"), rule, update_fields=["author"])
+    assert not should_run(Book(title="t"), rule, update_fields=["title"])
+
+
+def test_invalidate_via_dispatchers_skips_unknown_ids():
+    CacheRegister._invalidate_via_dispatchers(
+        SimpleNamespace(pk=1), ["no.such#rule#0"], False, SAVE)

@@ -121,6 +121,18 @@ def watched_fields_in_update(
     return bool(set(watch_fields) & set(update_fields))
 
 
+def field_names(model: type, names: Iterable[str] | None) -> frozenset[str] | None:
+    """``names`` with column attnames (``author_id``) replaced by field names (``author``),
+    as ``save(update_fields=...)`` accepts both."""
+    if names is None:
+        return None
+    meta = getattr(model, "_meta", None)
+    if meta is None:
+        return frozenset(names)
+    by_attname = {f.attname: f.name for f in meta.concrete_fields}
+    return frozenset(by_attname.get(name, name) for name in names)
+
+
 def invalidate_when_holds(instance: Any, conditions: Mapping[str, Any]) -> bool:
     """Every ``invalidate_when`` entry holds (``!name`` negates)."""
     for key, expected in conditions.items():

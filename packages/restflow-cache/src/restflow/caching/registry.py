@@ -303,7 +303,10 @@ class CacheRegistry:
             if update_fields is None and signal_type is self.SignalTypes.POST_SAVE:
                 if not _capture.watched_fields_changed(instance, spec.watch_fields):
                     return False
-            elif not self._has_watched_field_changed(spec.watch_fields, update_fields):
+            elif not self._has_watched_field_changed(
+                _capture.field_names(type(instance), spec.watch_fields),
+                _capture.field_names(type(instance), update_fields),
+            ):
                 return False
         return _capture.invalidate_when_holds(instance, spec.invalidate_when)
 
