@@ -74,6 +74,15 @@ class RqWorker:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 30.0) -> bool:
+        """Wait until ``text`` appeared ``count`` times in the worker's log."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:

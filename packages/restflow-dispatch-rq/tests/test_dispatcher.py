@@ -1,0 +1,102 @@
+"""DjangoRqDispatcher's options and the job it enqueues (inspected in Redis)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.test import override_settings
+from rq import Queue
+
+from restflow.dispatch.base import WORKER_FUNCTION_PATH
+from restflow.dispatch.django_rq import DjangoRqDispatcher
+from restflow.dispatch.registry import get_dispatcher
+from restflow.dispatch.testing import RECORD_JOB_PATH, record_job
+from restflow_testbed.redis_server import RedisServer
+
+
+def _block(**values: Any) -> dict[str, Any]:
+    return {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_rq": values}}}
+
+
+def test_entry_point_and_registry_name() -> None:
+    [ep] = [ep for ep in importlib.metadata.entry_points(group="restflow.dispatchers")
+            if ep.name == "django_rq"]
+    assert ep.value == "restflow.dispatch.django_rq:DjangoRqDispatcher"
+    dispatcher = get_dispatcher("django_rq", {"queue": "q"})
+    assert isinstance(dispatcher, DjangoRqDispatcher)
+    assert dispatcher.config == {"queue": "q"}
+
+
+def test_queue_and_function_path_resolution_skip_empty_values() -> None:
+    assert DjangoRqDispatcher().queue_name() == "default"
+    assert DjangoRqDispatcher().worker_path() == WORKER_FUNCTION_PATH
+    with override_settings(RESTFLOW_SETTINGS=_block(QUEUE="invalidation", FUNCTION_PATH="a.b")):
+        assert DjangoRqDispatcher().queue_name() == "invalidation"
+        assert DjangoRqDispatcher().worker_path() == "a.b"
+        assert DjangoRqDispatcher(queue="hot", function_path="c.d").queue_name() == "hot"
+        assert DjangoRqDispatcher(function_path="c.d").worker_path() == "c.d"
+        assert DjangoRqDispatcher(queue="", function_path="").queue_name() == "invalidation"
+    with override_settings(RESTFLOW_SETTINGS=_block(QUEUE="", FUNCTION_PATH=None)):
+        assert DjangoRqDispatcher().queue_name() == "default"
+        assert DjangoRqDispatcher().worker_path() == WORKER_FUNCTION_PATH
+
+
+def test_publish_timeout_resolution_and_validation() -> None:
+    assert DjangoRqDispatcher().publish_timeout() == 2.0
+    assert DjangoRqDispatcher(publish_timeout=0).publish_timeout() is None
+    with override_settings(RESTFLOW_SETTINGS=_block(PUBLISH_TIMEOUT=0.5)):
+        assert DjangoRqDispatcher().publish_timeout() == 0.5
+    for bad in (-1, "2", False):
+        with pytest.raises(ValueError, match="publish_timeout"):
+            DjangoRqDispatcher(publish_timeout=bad)
+
+
+def test_batch_key_depends_on_queue_and_function_path() -> None:
+    a = DjangoRqDispatcher(queue="q", function_path="f.g")
+    assert a.batch_key() == (DjangoRqDispatcher, "q", "f.g")
+    assert a.batch_key() != DjangoRqDispatcher(queue="other", function_path="f.g").batch_key()
+    assert a.batch_key() != DjangoRqDispatcher(queue="q", function_path="f.h").batch_key()
+    assert a.batch_key() != DjangoRqDispatcher(queue="q", function_path="f.g",
+                                               fallback="raise").batch_key()
+
+
+@pytest.fixture
+def queue_redis(rq_redis: RedisServer) -> Iterator[str]:
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    with override_settings(RQ_QUEUES={queue: {"URL": rq_redis.db_url(2)}},
+                           RQ={"COMMIT_MODE": "request_finished"}):
+        yield queue
+
+
+@pytest.mark.parametrize("timeout", [1.0, 0])
+def test_the_worker_function_itself_is_enqueued_right_away(
+    queue_redis: str, rq_redis: RedisServer, timeout: float
+) -> None:
+    # Even with django-rq told to wait for the end of the request, restflow (which
+    # dispatches after commit already) enqueues at once.
+    DjangoRqDispatcher(queue=queue_redis, function_path=RECORD_JOB_PATH,
+                       publish_timeout=timeout).dispatch(
+        rule_ids=["42"], rule_kwargs={"42": {"pk": str(uuid.UUID(int=3))}},
+        model_label="app.M", pk=uuid.UUID(int=3),
+    )
+    client = redis.Redis.from_url(rq_redis.db_url(2))
+    try:
+        queue = Queue(queue_redis, connection=client)
+        [job] = queue.get_jobs()
+        assert job.func is record_job
+        assert job.args == (["42"], {"42": {"pk": str(uuid.UUID(int=3))}})
+        assert job.kwargs == {"dispatcher_name": "django_rq"}
+    finally:
+        client.close()
+
+
+def test_missing_django_rq_is_reported_on_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "django_rq", None)
+    with pytest.raises(ImportError, match="django-rq"):
+        DjangoRqDispatcher()
