@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -38,6 +39,13 @@ sys.path.insert(0, str(HERE))
 import tour  # noqa: E402
 
 BROKERS = ("celery", "rq", "dramatiq", "django_q")
+# What each worker logs per job it finished (Dramatiq logs nothing per job).
+JOB_DONE = {
+    "celery": re.compile(r"Task restflow\.caching\.tasks\.task_run_cache_rules\[\S+\] succeeded"),
+    "rq": re.compile(r"Successfully completed restflow\.caching\.tasks\.run_cache_rules"),
+    "django_q": re.compile(r"Processed 'restflow\.caching\.tasks\.run_cache_rules'"),
+}
+FALLBACK = "could not hand off rules"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
@@ -195,8 +203,7 @@ def run(args: argparse.Namespace, state: Path) -> int:
         check_redis(args.redis)
     print("restflow demo: a catalogue API (authors, books, reviews)")
     print(f"  {describe(args)}")
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "seed_catalogue")
+    manage(env, "seed_catalogue", "--migrate")
     print("  database migrated and seeded (users ada and grace)")
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
@@ -225,6 +232,8 @@ def run(args: argparse.Namespace, state: Path) -> int:
             print(f"\ntour FAILED: {failure}", file=sys.stderr)
             print(f"\nserver log (last lines):\n{server.tail()}", file=sys.stderr)
             return 1
+        if args.broker and not broker_report(args.broker, processes[0], server):
+            return 1
         if args.tour_only:
             return 0
         explore(base)
@@ -233,6 +242,18 @@ def run(args: argparse.Namespace, state: Path) -> int:
             server.proc.wait()
         print("\nstopping")
     return 0
+
+
+def broker_report(broker: str, worker: Process, server: Process) -> bool:
+    """Say how many jobs the worker ran; False if any ran inline in the server instead."""
+    fallbacks = server.log.read_text(errors="replace").count(FALLBACK)
+    if fallbacks:
+        print(f"\n{fallbacks} invalidation job(s) fell back to inline:\n{server.tail()}", file=sys.stderr)
+        return False
+    done = JOB_DONE.get(broker)
+    jobs = f"{len(done.findall(worker.log.read_text(errors='replace')))} " if done else ""
+    print(f"the {broker} worker ran the {jobs}invalidation jobs; none ran inline in the server")
+    return True
 
 
 def explore(base: str) -> None:

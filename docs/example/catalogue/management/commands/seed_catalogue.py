@@ -1,4 +1,4 @@
-"""``manage.py seed_catalogue``: two users, a few authors, books and a review."""
+"""``manage.py seed_catalogue [--migrate]``: two users, a few authors, books and a review."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from catalogue.models import Author, Book, Review
@@ -34,7 +35,12 @@ CATALOGUE = {
 class Command(BaseCommand):
     help = "Create the demo users and catalogue (does nothing if the catalogue exists)."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--migrate", action="store_true", help="run migrate first")
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["migrate"]:
+            call_command("migrate", verbosity=0)
         if Author.objects.exists():
             self.stdout.write("catalogue already seeded")
             return

@@ -1,0 +1,111 @@
+"""The demo of docs/example runs its tour against a real server and prints a transcript.
+
+``demo.py --tour-only`` migrates a fresh SQLite database, seeds it, starts
+``runserver`` on a free port, runs the HTTP tour (tokens, cached lists, invalidation,
+rotation, logout) and stops the server. These tests run it as a user would and check
+what it printed, and that nothing is left running.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "docs" / "example" / "demo.py"
+# Bounds for a machine under load, not expectations: the tour takes a few seconds.
+RUN_TIMEOUT = 240
+STOP_TIMEOUT = 30
+
+
+def run_demo(*args: str) -> tuple[int, str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(DEMO), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # demo.py stops its server and worker on SIGTERM
+        try:
+            out, _ = proc.communicate(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate(timeout=STOP_TIMEOUT)
+        pytest.fail(f"the demo did not finish within {RUN_TIMEOUT} s:\n{out}")
+    return proc.returncode, out
+
+
+def statuses(transcript: str, request: str) -> list[str]:
+    """The X-Cache-status of every printed ``GET <path>`` line, in order."""
+    pattern = re.compile(rf"^  GET  {re.escape(request)}\s+-> 200  X-Cache-status: (\w+)", re.M)
+    return pattern.findall(transcript)
+
+
+def line(transcript: str, fragment: str) -> str:
+    found = [text for text in transcript.splitlines() if fragment in text]
+    assert found, f"no line with {fragment!r} in:\n{transcript}"
+    return found[0]
+
+
+def assert_stopped(transcript: str) -> None:
+    """The server's port no longer answers and the demo's temporary directory is gone."""
+    match = re.search(r"server started: http://127\.0\.0\.1:(\d+)/api/ \(log: (.+)\)", transcript)
+    assert match, transcript
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        assert sock.connect_ex(("127.0.0.1", int(match[1]))) != 0, "the server is still running"
+    assert not Path(match[2]).parent.exists(), "the demo left its temporary directory behind"
+
+
+def assert_tour(transcript: str) -> None:
+    assert "tour passed:" in transcript, transcript
+    # Tokens: refused without one, issued for the seeded users.
+    assert "-> 401" in line(transcript, "GET  /api/books/  (no token)")
+    assert "-> 200  access + refresh" in line(transcript, "POST /api/auth/token/  ada")
+    assert "-> 401" in line(transcript, "(tampered token)")
+    # The list: MISS then HIT, MISS again after the edit through the API, then HIT.
+    assert statuses(transcript, "/api/books/") == ["MISS", "HIT", "MISS", "HIT"]
+    assert statuses(transcript, "/api/books/?author=2") == ["MISS", "HIT", "MISS"]
+    edit = transcript.index("PATCH /api/books/")
+    assert "-> 200" in line(transcript, "PATCH /api/books/")
+    assert transcript.index("now costs 6.50") > edit
+    # The cached service function: one partition per book.
+    assert statuses(transcript, "/api/books/3/rating/") == ["MISS", "HIT", "MISS"]
+    assert statuses(transcript, "/api/books/6/rating/") == ["MISS", "HIT"]
+    assert "{'reviews': 2, 'average': 4.5}" in transcript
+    # Per-user entries.
+    assert statuses(transcript, "/api/me/reviews/  as ada") == ["MISS", "HIT"]
+    assert statuses(transcript, "/api/me/reviews/  as grace") == ["MISS", "HIT"]
+    # Rotation, a replayed refresh token, logout.
+    assert "-> 200  new access + refresh #2" in line(transcript, "(refresh #1)")
+    replay = line(transcript, "(#1 replayed)")
+    assert "-> 401" in replay
+    assert "blacklisted" in replay
+    assert "-> 204" in line(transcript, "(#2, logout)")
+    assert "-> 401" in line(transcript, "(#2 after logout)")
+
+
+def test_tour_on_the_embedded_defaults() -> None:
+    code, transcript = run_demo("--tour-only")
+    assert code == 0, transcript
+    assert "cache and JWT blacklist: local memory; invalidation: inline" in transcript
+    assert_tour(transcript)
+    assert "keeps running" not in transcript
+    assert_stopped(transcript)
+
+
+def test_a_broker_without_redis_is_refused_with_the_fix() -> None:
+    code, transcript = run_demo("--tour-only", "--broker", "celery")
+    assert code == 2
+    assert "--broker needs --redis URL" in transcript
