@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from asgiref.sync import sync_to_async
+
 from restflow.caching._binding import bind_flat
 from restflow.caching._encoding import safe_key
 from restflow.caching.hashing import hash_string
@@ -288,7 +290,7 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
         if targets:
             await storage.abump_targets(targets)
             if purge:
-                storage.purge_namespace(cls._meta.namespace, targets)
+                await sync_to_async(storage.purge_namespace)(cls._meta.namespace, targets)
 
     @classmethod
     def _version_targets(cls) -> list[tuple[str, int, str, int | None]]:
