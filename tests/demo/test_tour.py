@@ -105,6 +105,35 @@ def test_tour_on_the_embedded_defaults() -> None:
     assert_stopped(transcript)
 
 
+@pytest.mark.redis
+def test_tour_with_the_cache_and_blacklist_in_redis(redis_url: str) -> None:
+    import redis
+
+    code, transcript = run_demo("--tour-only", "--redis", redis_url)
+    assert code == 0, transcript
+    assert f"cache and JWT blacklist: Redis {redis_url}; invalidation: inline" in transcript
+    assert_tour(transcript)
+    assert_stopped(transcript)
+    keys = [k.decode() for k in redis.Redis.from_url(redis_url).scan_iter("restflow-demo-*")]
+    # The revoked refresh tokens and the cached responses were stored in this Redis.
+    assert any(":restflow:jwt:bl:" in key for key in keys), keys
+    assert any("ResponseCache::catalogue.views.BookList.get" in key for key in keys), keys
+
+
+@pytest.mark.redis
+@pytest.mark.broker
+@pytest.mark.slow
+def test_tour_with_invalidation_on_a_celery_worker(redis_url: str) -> None:
+    code, transcript = run_demo("--tour-only", "--redis", redis_url, "--broker", "celery")
+    assert code == 0, transcript
+    assert "invalidation: the celery worker" in transcript
+    assert_tour(transcript)
+    ran = re.search(r"the celery worker ran the (\d+) invalidation jobs; none ran inline", transcript)
+    assert ran, transcript
+    assert int(ran[1]) > 0
+    assert_stopped(transcript)
+
+
 def test_a_broker_without_redis_is_refused_with_the_fix() -> None:
     code, transcript = run_demo("--tour-only", "--broker", "celery")
     assert code == 2
