@@ -8,8 +8,9 @@ from invalidation_testapp.cached import CALLS, author_names, titles_of_author
 from invalidation_testapp.models import Author, Book
 from invalidation_testapp.testing import backend_fixture
 
-from restflow.caching import CACHE_MISSING
+from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
 from restflow.caching.bulk import (
+    bulk_create_and_invalidate,
     bulk_update_and_invalidate,
     invalidate_instances,
     update_and_invalidate,
@@ -110,3 +111,26 @@ def test_one_job_for_all_rows(authors, monkeypatch):
         a.pk for a in authors
     )
     assert not any(cached(author) for author in authors)
+
+
+def test_bulk_create_and_invalidate_runs_the_creation_rules(authors):
+    from restflow.caching.registry import CacheRegister
+
+    @cache_result(
+        key_constructor={"fields": {"a": ArgsKeyField("author_id", partition=True)}},
+        invalidates_on=[InvalidationRule(
+            model=Book, field_mapping={"author_id": "author_id"}, trigger_on_create=True)],
+    )
+    def book_count(author_id):
+        return Book.objects.filter(author_id=author_id).count()
+
+    try:
+        assert book_count(authors[0].pk) == 1
+        Book.objects.bulk_create([Book(author=authors[0], title="x")])
+        assert book_count(authors[0].pk) == 1  # no signal: stale
+        created = bulk_create_and_invalidate([Book(author=authors[0], title="y")])
+        assert created[0].pk is not None
+        assert book_count(authors[0].pk) == 3
+        assert cached(authors[0])  # titles_of_author does not run on creation
+    finally:
+        CacheRegister.unregister(book_count)

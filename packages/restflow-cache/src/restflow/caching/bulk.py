@@ -8,6 +8,8 @@ partition moves included), after the commit of the database that was written:
 * :func:`update_and_invalidate` -- ``queryset.update(**values)`` plus invalidation;
 * :func:`bulk_update_and_invalidate` -- ``Model.objects.bulk_update(objs, fields)`` plus
   invalidation;
+* :func:`bulk_create_and_invalidate` -- ``Model.objects.bulk_create(objs)`` plus the
+  rules that run on creation (``trigger_on_create=True``);
 * :func:`invalidate_instances` -- the invalidation alone, for rows you changed yourself.
 
 All of a call's rows are handed to each dispatcher in one job.
@@ -24,20 +26,27 @@ from restflow.caching import _capture
 from restflow.caching._commit import CommitBatch, CommitWork
 from restflow.caching.registry import CacheRegister, CacheRegistry
 
-__all__ = ["bulk_update_and_invalidate", "invalidate_instances", "update_and_invalidate"]
+__all__ = [
+    "bulk_create_and_invalidate",
+    "bulk_update_and_invalidate",
+    "invalidate_instances",
+    "update_and_invalidate",
+]
 
 
 def invalidate_instances(
     instances: Iterable[Any],
     *,
     update_fields: Iterable[str] | None = None,
+    created: bool = False,
     signal_type: CacheRegistry.SignalTypes = CacheRegistry.SignalTypes.POST_SAVE,
     using: str | None = None,
 ) -> None:
     """Run the rules of each instance's model as if it had just been saved (or deleted).
 
     ``update_fields`` plays the role of ``save(update_fields=...)`` for ``watch_fields``;
-    leave it ``None`` to compare with the values the instances were loaded with. The
+    leave it ``None`` to compare with the values the instances were loaded with.
+    ``created=True`` treats the rows as new (only ``trigger_on_create`` rules run). The
     work runs after the commit of ``using`` (default: the router's write database of the
     first instance's model), right away in autocommit mode.
     """
@@ -47,7 +56,7 @@ def invalidate_instances(
     for instance in instances:
         model = type(instance)
         alias = alias or router.db_for_write(model, instance=instance)
-        work = CacheRegister._work_for(instance, model, False, signal_type, fields)
+        work = CacheRegister._work_for(instance, model, created, signal_type, fields)
         if work is not None:
             works.append(work)
         tracked = CacheRegister._tracked.get(model)
@@ -87,6 +96,29 @@ def bulk_update_and_invalidate(
         count = int(manager.bulk_update(objs, fields, batch_size=batch_size))
         invalidate_instances(objs, update_fields=fields, using=alias)
     return count
+
+
+def bulk_create_and_invalidate(
+    objs: Sequence[Any],
+    *,
+    batch_size: int | None = None,
+    using: str | None = None,
+    **options: Any,
+) -> list[Any]:
+    """``Model.objects.bulk_create(objs, ...)``, then the creation rules for every row.
+
+    Rows need their primary keys back from the database (PostgreSQL, SQLite, MariaDB)
+    for rules that map ``pk``. ``options`` go to ``bulk_create`` as given.
+    """
+    if not objs:
+        return []
+    model = type(objs[0])
+    alias = using or router.db_for_write(model, instance=objs[0])
+    with transaction.atomic(using=alias):
+        manager: Any = model._default_manager.db_manager(alias)
+        created = list(manager.bulk_create(objs, batch_size=batch_size, **options))
+        invalidate_instances(created, created=True, using=alias)
+    return created
 
 
 def update_and_invalidate(queryset: Any, **values: Any) -> int:
