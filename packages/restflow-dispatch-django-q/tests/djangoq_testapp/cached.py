@@ -75,3 +75,14 @@ def gadget_label(gadget_id: Any) -> str:
 def badge_text(code: Any) -> str:
     count_call("badge_text")
     return str(Badge.objects.get(pk=code).text)
+
+
+@cache_result(
+    key_constructor={"fields": {"item": ArgsKeyField("item_id", partition=True)}},
+    ttl=300,
+    invalidates_on=[InvalidationRule(model=Item, field_mapping={"item_id": "pk"},
+                                     dispatcher="django_q")],
+)
+def item_summary(item_id: Any) -> str:
+    """Live rule only: what the latency measurement saves and watches."""
+    return f"item {item_id}"

@@ -43,13 +43,15 @@ def run_cache_rules_job(rule_ids: list[str], rule_kwargs: dict[str, dict[str, An
 
 
 def resolve_actor_name(actor_name: str | None = None) -> str:
-    block = get_dispatcher_settings(DISPATCHER_NAME)
-    return str(actor_name or block.get("ACTOR_NAME") or DEFAULT_ACTOR_NAME)
+    if actor_name:
+        return actor_name
+    return str(get_dispatcher_settings(DISPATCHER_NAME).get("ACTOR_NAME") or DEFAULT_ACTOR_NAME)
 
 
 def resolve_queue_name(queue_name: str | None = None) -> str:
-    block = get_dispatcher_settings(DISPATCHER_NAME)
-    return str(queue_name or block.get("QUEUE") or DEFAULT_QUEUE)
+    if queue_name:
+        return queue_name
+    return str(get_dispatcher_settings(DISPATCHER_NAME).get("QUEUE") or DEFAULT_QUEUE)
 
 
 def register_actor(
