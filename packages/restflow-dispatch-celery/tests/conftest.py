@@ -32,7 +32,7 @@ def _clean_dispatch_state() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def celery_redis() -> Iterator[RedisServer]:
-    """A private Redis: broker on db 0, result backend on db 1."""
+    """A private Redis: broker on db 0, result backend on db 1, shared cache on db 2."""
     server = RedisServer()
     server.start()
     try:
@@ -52,7 +52,8 @@ def celery_worker(
 ) -> Iterator[CeleryWorker]:
     """A real worker on the private Redis, consuming the session's queue."""
     worker = CeleryWorker(
-        celery_redis.db_url(0), [celery_queue], backend_url=celery_redis.db_url(1)
+        celery_redis.db_url(0), [celery_queue], backend_url=celery_redis.db_url(1),
+        env={"RESTFLOW_TEST_CACHE_URL": celery_redis.db_url(2)},
     )
     try:
         worker.start()
