@@ -265,6 +265,27 @@ def demo(session: nox.Session) -> None:
     session.run("python", str(ROOT / "docs" / "example" / "demo.py"), *session.posargs)
 
 
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def bench(session: nox.Session) -> None:
+    """restflow vs simplejwt / drf-extensions / raw cache calls, in fresh processes.
+
+    Writes docs/benchmarks.md and docs/benchmarks/ (results.md, results.json, charts).
+    ``-- --groups jwt,cache --processes 5`` runs a subset; ``DATABASE_URL`` selects PostgreSQL.
+    """
+    reqs = [
+        "redis>=5",
+        "django-redis>=5.4",
+        "djangorestframework-simplejwt>=5.3",
+        "drf-extensions>=0.7",
+        "matplotlib>=3.8",
+        "celery[redis]>=5.3",
+    ]
+    if os.environ.get("DATABASE_URL"):
+        reqs.append("psycopg[binary]>=3.1")
+    session.install(*_targets(DISTS, reqs, _source))
+    session.run("python", str(ROOT / "tests" / "benchmarks" / "bench_run.py"), *session.posargs)
+
+
 # --------------------------------------------------------------------------- version
 
 

@@ -212,7 +212,7 @@ def compare(
 ) -> Result:
     """Counts per operation for each contender, then the alternating timed rounds."""
     for c in contenders:  # connections opened, lazy imports done: not counted
-        c.make_block(2)()
+        c.make_block(1)()
     counts = {c.name: count_per_op(c.make_block, count_ops) for c in contenders}
     result = run_rounds(contenders, **options)
     result.counts = counts

@@ -119,7 +119,9 @@ def _fill_unrelated(count: int, chunk: int = 5000) -> None:
         cache.set_many({f"unrelated:{i}": "x" * 64 for i in range(start, min(count, start + chunk))}, 600)
 
 
-def _prefix_record(backend: str, label: str, tenant: int, keys: list[str]) -> dict[str, Any]:
+def _prefix_record(
+    backend: str, label: str, tenant: int, keys: list[str], unrelated: int = 0
+) -> dict[str, Any]:
     cache = caches["default"]
     version = feed.get_key_version()
     result = compare(
@@ -128,12 +130,12 @@ def _prefix_record(backend: str, label: str, tenant: int, keys: list[str]) -> di
             Contender("delete_many", each(lambda: cache.delete_many(keys, version=version))),
             Contender("single_set", each(lambda: cache.set("bench:single", "v", 600))),
         ],
-        count_ops=3,
-        **{**OPTIONS, "rounds": 7},
+        count_ops=1,
+        **{**OPTIONS, "rounds": 5, "warmup": 0},
     )
     gone = feed.get_cache_only(tenant, len(keys) - 1) is CACHE_MISSING
-    return make_record(
-        f"delete_by_prefix.{backend}.{label}",
+    record = make_record(
+        f"delete_by_prefix.{backend}.{len(keys)}{'+unrelated' if unrelated else ''}",
         f"delete_by_prefix, {label} ({backend})",
         backend,
         result,
@@ -142,6 +144,8 @@ def _prefix_record(backend: str, label: str, tenant: int, keys: list[str]) -> di
         facts=[{"label": "partition entries unreadable afterwards", "ok": gone, "value": gone}],
         notes="delete_many deletes the partition's known entry keys (absent after its first run).",
     )
+    record["params"] = {"entries": len(keys), "unrelated": unrelated}
+    return record
 
 
 def bench_delete_by_prefix(backend: str) -> list[dict[str, Any]]:
@@ -152,7 +156,9 @@ def bench_delete_by_prefix(backend: str) -> list[dict[str, Any]]:
                                     (3, 100_000, "100,000 entries")):
             records.append(_prefix_record(backend, label, tenant, _fill(tenant, size)))
         _fill_unrelated(100_000)
-        records.append(_prefix_record(backend, "1 entry + 100,000 unrelated keys", 4, _fill(4, 1)))
+        records.append(
+            _prefix_record(backend, "1 entry + 100,000 unrelated keys", 4, _fill(4, 1), 100_000)
+        )
     base = records[0]["counts"]["restflow"]
     same = all(r["counts"]["restflow"] == base for r in records)
     for record in records:
@@ -211,8 +217,8 @@ def bench_stampede(backend: str) -> dict[str, Any]:
     with override_settings(CACHES=caches_for(backend)):
         caches["default"].clear()
         runs = {
-            "with_lock": [_stampede(with_lock) for _ in range(5)],
-            "without_lock": [_stampede(without_lock) for _ in range(5)],
+            "with_lock": [_stampede(with_lock) for _ in range(3)],
+            "without_lock": [_stampede(without_lock) for _ in range(3)],
         }
 
         def stampedes(fn: Any) -> Any:

@@ -20,7 +20,8 @@ GROUPS = {
 
 def main(argv: list[str]) -> int:
     group, output = argv[1], Path(argv[2])
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench_settings")
+    settings_module = "bench_broker_settings" if group == "brokers" else "bench_settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     from bench_env import flush_redis, setup_django
 
     setup_django()

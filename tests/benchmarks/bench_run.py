@@ -1,0 +1,106 @@
+"""Run every comparison in fresh processes and write the report (``nox -s bench``).
+
+    python tests/benchmarks/bench_run.py [--processes 3] [--groups jwt,cache,...]
+
+Starts a private redis-server, runs each group of comparisons in ``--processes`` fresh
+Python processes (one after the other), aggregates, and writes
+``docs/benchmarks/results.{md,json}``, the PNG charts and ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT / "tests" / "testbed")]
+
+import bench_docs  # noqa: E402
+import bench_report  # noqa: E402
+import bench_startup  # noqa: E402
+from restflow_testbed.redis_server import RedisServer  # noqa: E402
+
+GROUPS = ("jwt", "cache", "invalidation", "startup", "brokers")
+# Fresh processes per group (the invalidation group fills 2 x 200,000 keys per process).
+DEFAULT_PROCESSES = {"jwt": 3, "cache": 3, "invalidation": 2, "brokers": 1}
+
+
+def _env(redis_url: str, workdir: Path, run_id: str) -> dict[str, str]:
+    paths = [str(ROOT / "tests" / "testbed"), str(HERE)]
+    if os.environ.get("PYTHONPATH"):
+        paths.append(os.environ["PYTHONPATH"])
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(paths),
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "RESTFLOW_BENCH_REDIS_URL": redis_url,
+        "RESTFLOW_BENCH_DIR": str(workdir),
+        "RESTFLOW_BENCH_RUN_ID": run_id,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def run_group(group: str, processes: int, env: dict[str, str], workdir: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for index in range(processes):
+        output = workdir / f"{group}-{index}.json"
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "bench_process.py"), group, str(output)],
+            env={**env, "RESTFLOW_BENCH_RUN_ID": f"{env['RESTFLOW_BENCH_RUN_ID']}-{group}-{index}"},
+            timeout=900,
+            check=False,
+        )
+        print(f"[bench] {group} process {index + 1}/{processes}: exit {proc.returncode}, "
+              f"{time.monotonic() - started:.0f} s", flush=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark group {group!r} failed (exit {proc.returncode})")
+        records += json.loads(output.read_text())["records"]
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--processes", type=int, default=0, help="fresh processes per group")
+    parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
+    parser.add_argument("--page", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args(argv)
+    groups = [g for g in args.groups.split(",") if g]
+    started = time.monotonic()
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="restflow-bench-") as tmp, RedisServer() as redis:
+        workdir = Path(tmp)
+        env = _env(redis.url, workdir, str(os.getpid()))
+        for group in groups:
+            if group == "startup":
+                records += bench_startup.run(env=env)
+                print("[bench] startup done", flush=True)
+                continue
+            processes = args.processes or DEFAULT_PROCESSES[group]
+            records += run_group(group, processes, env, workdir)
+        meta = bench_docs.machine(redis_url=redis.url)
+    meta["duration_s"] = time.monotonic() - started
+    meta["groups"] = groups
+    rows = bench_report.aggregate(records)
+    out = Path(args.out)
+    table, images = bench_report.write(rows, meta, out)
+    page = Path(args.page)
+    folder = Path(os.path.relpath(out.resolve(), page.resolve().parent))
+    page.write_text(bench_docs.page(rows, meta, table, images, folder))
+    missed = [r["comparison"] for r in rows if r["status"] == "missed"]
+    print(f"[bench] {len(rows)} comparisons in {meta['duration_s']:.0f} s; missed: {missed or 'none'}")
+    print(f"[bench] wrote {out}/results.md, results.json, {len(images)} charts and {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
