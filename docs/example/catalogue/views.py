@@ -136,7 +136,11 @@ class BookDetail(CatalogueView):
         invalidates_on=[
             InvalidationRule(model=Book, field_mapping={"book_id": "pk"}),
             # The rating summary embedded in the answer.
-            InvalidationRule(model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True),
+            InvalidationRule(
+                model=Review,
+                field_mapping={"book_id": "book_id"},
+                trigger_on_create=True,
+            ),
         ],
     )
     def get(self, request: Request, book_id: int) -> Response:
