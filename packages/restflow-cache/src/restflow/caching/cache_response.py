@@ -139,10 +139,7 @@ def serialize_response(response: Any) -> ResponseTriple:
 
 def rebuild_http_response(triple: ResponseTriple) -> HttpResponse:
     content, status, headers = triple
-    response = HttpResponse(content=content, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    return response
+    return HttpResponse(content=content, status=status, headers=headers)
 
 
 def _refusal(response: Any, statuses: frozenset[int]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from restflow.settings import restflow_settings
+from restflow.caching._settings import cache_setting
 
 __all__ = ["hash_string", "sha256_hex"]
 
@@ -15,7 +15,7 @@ def hash_string(value: str) -> str:
     The setting is a :mod:`hashlib` name (``"sha256"``, ``"blake2b"``, ...) or a callable
     taking the string and returning its digest. Unknown names raise hashlib's ``ValueError``.
     """
-    algorithm = restflow_settings.CACHE_SETTINGS.KEY_HASH_ALGORITHM
+    algorithm = cache_setting("KEY_HASH_ALGORITHM")
     if callable(algorithm):
         return str(algorithm(value))
     if algorithm == "sha256":

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 
 from restflow.caching._binding import bind_flat
 from restflow.caching._encoding import safe_key
+from restflow.caching._settings import cache_setting
 from restflow.caching.hashing import hash_string
 from restflow.caching.key_fields import (
     ArgsKeyField,
@@ -20,7 +21,6 @@ from restflow.caching.key_fields import (
     DrfSerializerKeyField,
     ViewKwargsKeyField,
 )
-from restflow.settings import restflow_settings
 
 if TYPE_CHECKING:
     from restflow.caching.wrapper import CachedWrapper
@@ -79,7 +79,7 @@ class KeyOptions:
     def max_key_suffix_length(self) -> int:
         value = self._raw.get("max_key_suffix_length")
         if value is None:
-            value = restflow_settings.CACHE_SETTINGS.MAX_KEY_SUFFIX_LENGTH
+            value = cache_setting("MAX_KEY_SUFFIX_LENGTH")
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"max_key_suffix_length must be an integer, got {value!r}")
         return value
@@ -88,7 +88,7 @@ class KeyOptions:
     def hash_suffix_on_overflow(self) -> bool:
         value = self._raw.get("hash_suffix_on_overflow")
         if value is None:
-            value = restflow_settings.CACHE_SETTINGS.HASH_SUFFIX_ON_OVERFLOW
+            value = cache_setting("HASH_SUFFIX_ON_OVERFLOW")
         if not isinstance(value, bool):
             raise TypeError(f"hash_suffix_on_overflow must be a boolean, got {value!r}")
         return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import secrets
 import threading
 import time
@@ -75,9 +76,21 @@ def function_scope(function_prefix: str) -> str:
     return f"{SCOPE_PREFIX}fn:{sha256_hex(function_prefix)}"
 
 
+# Scope names embed short, memcached-safe texts as they are (saving a hash per call) and
+# a SHA-256 of longer ones. Entry keys always contain "::", so a raw text never looks
+# like a 64-digit hex digest: the two forms cannot collide.
+_RAW_SCOPE_LIMIT = 150
+_UNSAFE_TEXT = re.compile(r"[^!-~]")
+
+
+def _scope_name(kind: str, text: str) -> str:
+    if len(text) <= _RAW_SCOPE_LIMIT and _UNSAFE_TEXT.search(text) is None:
+        return f"{SCOPE_PREFIX}{kind}:{text}"
+    return f"{SCOPE_PREFIX}{kind}:{sha256_hex(text)}"
+
+
 def partition_scope(function_prefix: str, parts: Iterable[str]) -> str:
-    text = function_prefix + "".join(part + "::" for part in parts)
-    return f"{SCOPE_PREFIX}pt:{sha256_hex(text)}"
+    return _scope_name("pt", function_prefix + "".join(part + "::" for part in parts))
 
 
 def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
@@ -89,12 +102,12 @@ def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
     text = function_prefix
     for part in parts[:last]:
         text += part + "::"
-        scopes.append(f"{SCOPE_PREFIX}pt:{sha256_hex(text)}")
+        scopes.append(_scope_name("pt", text))
     return scopes
 
 
 def key_scope(key: str) -> str:
-    return f"{SCOPE_PREFIX}key:{sha256_hex(key)}"
+    return _scope_name("key", key)
 
 
 def lock_key(key: str) -> str:

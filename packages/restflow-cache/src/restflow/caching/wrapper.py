@@ -12,11 +12,9 @@ from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from django.core.cache import BaseCache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template.response import SimpleTemplateResponse
 
-from restflow.caching import storage
+from restflow.caching import _settings, storage
 from restflow.caching._binding import parameter_names
 from restflow.caching.constants import CACHE_MISSING, CacheStatus
 from restflow.caching.key_constructor import (
@@ -36,14 +34,7 @@ KeyConstructorSpec = type[KeyConstructor] | KeyConstructor | dict[str, Any]
 _NO_STORE: Any = object()
 _MEMO_LIMIT = 4096
 _MEMO_TYPES = frozenset({int, str, type(None)})
-_settings_generation = [0]
-
-
-@receiver(setting_changed)
-def _forget_plans(*, setting: str, **kwargs: Any) -> None:
-    if setting == "RESTFLOW_SETTINGS":
-        _settings_generation[0] += 1
-
+_settings_generation = _settings.generation
 
 def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A hashable identity of plain arguments (``1`` and ``True`` never compare equal
