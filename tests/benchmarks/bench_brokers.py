@@ -7,6 +7,7 @@ no-op job (latency until its single cache write is visible), observed the same w
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
@@ -105,6 +106,10 @@ def _wait(condition: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> float
     return time.perf_counter() - start
 
 
+def _present(cache: Any, key: str) -> bool:
+    return cache.get(key) is not None
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -128,7 +133,7 @@ def bench_broker(name: str, saves: int) -> dict[str, Any]:
             key = f"bench:ready:{name}:{time.monotonic()}"
             enqueue(key)
             try:
-                _wait(lambda key=key: cache.get(key) is not None, timeout=5)
+                _wait(functools.partial(_present, cache, key), timeout=5)
                 ready = True
             except TimeoutError:
                 if worker.proc is not None and worker.proc.poll() is not None:
@@ -148,7 +153,7 @@ def bench_broker(name: str, saves: int) -> dict[str, Any]:
             key = f"bench:noop:{name}:{i}"
             start = time.perf_counter()
             enqueue(key)
-            _wait(lambda key=key: cache.get(key) is not None)
+            _wait(functools.partial(_present, cache, key))
             noop = time.perf_counter() - start
             if i >= 5:
                 save_times.append(elapsed)

@@ -67,7 +67,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     lines = ["| Comparison | Backend | Headline ratio / value | Target | Status |", "|---|---|---|---|---|"]
     for row in rows:
         checks = row["checks"] or []
-        head = "; ".join(f"{c['value']:.2f}" for c in checks) or "–"
+        head = "; ".join(f"{c['value']:.2f}" for c in checks) or "-"
         target = "; ".join(c["label"] for c in checks)
         facts = "; ".join(f"{f['label']}: {'yes' if f['ok'] else 'no'}" for f in row["facts"])
         target = "; ".join(x for x in (target, facts) if x) or "(reported only)"
@@ -121,14 +121,14 @@ The code is in `tests/benchmarks/` (not collected by pytest).
 ## Method
 
 - Each comparison runs its contenders **alternately in rounds inside one process**
-  (A B A B …). A block repeats one operation enough times to last ≥ 40–50 ms, so timer
+  (A B A B …). A block repeats one operation enough times to last ≥ 40-50 ms, so timer
   noise is negligible; each round yields a time per operation per contender.
 - Reported per contender: the **median** over rounds. Reported per pair: the median of
   the **per-round paired ratios** (A's time over B's in the same round), so a slow phase
   of the machine hits both sides of a ratio.
 - The whole comparison is repeated in **several fresh processes** (3 for JWT and read
   paths, 2 for the write paths); the table gives the median of the processes' ratios and
-  their [min–max].
+  their [min-max].
 - Next to each time the suite counts, per operation, **SQL queries**, **Django cache API
   calls** and **Redis round trips** (socket writes), so that a ratio can be explained.
 - Backends: local memory, and a private Redis server through Django's `RedisCache` and

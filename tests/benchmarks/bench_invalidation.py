@@ -11,15 +11,14 @@ from bench_harness import Contender, compare, count_per_op, each, make_record, r
 from django.core.cache import caches
 from django.test import override_settings
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result
-from restflow.caching import storage
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, storage
 
 OPTIONS: dict[str, Any] = {"rounds": 11, "min_block": 0.05}
 
 # --------------------------------------------------------------------------- save()
 
 
-def _saving(model: type) -> Any:
+def _saving(model: Any) -> Any:
     row = model.objects.create(group_id=1, title="t")
 
     def make(n: int) -> Any:
@@ -225,7 +224,10 @@ def bench_stampede(backend: str) -> dict[str, Any]:
             return lambda n: (lambda: [_stampede(fn) for _ in range(n)])
 
         result = run_rounds(
-            [Contender("with_lock", stampedes(with_lock)), Contender("without_lock", stampedes(without_lock))],
+            [
+                Contender("with_lock", stampedes(with_lock)),
+                Contender("without_lock", stampedes(without_lock)),
+            ],
             rounds=5, min_block=0.05, max_loops=1, warmup=0,
         )
     result.counts = {name: {"function_runs": sum(r) / len(r)} for name, r in runs.items()}

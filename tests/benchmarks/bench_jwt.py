@@ -41,7 +41,7 @@ def _auth_contenders(user: Any, blacklist: bool) -> list[Contender]:
         assert found.pk == user.pk
 
     def simplejwt() -> None:
-        found, _ = simple_auth.authenticate(theirs_request)  # type: ignore[misc]
+        found, _ = simple_auth.authenticate(theirs_request)  # type: ignore[misc, arg-type]
         assert found.pk == user.pk
 
     def floor() -> None:

@@ -55,12 +55,12 @@ def _checks(row: dict[str, Any], targets: list[dict[str, Any]]) -> list[dict[str
     for target in targets:
         if "ratio" in target:
             value = row["ratios"][target["ratio"]]["median"]
-            label = f"{target['ratio'].replace('/', ' / ')} ≤ {target['limit']:g}×"
+            label = f"{target['ratio'].replace('/', ' / ')} ≤ {target['limit']:g}x"
         else:
             value = row["metrics"][target["metric"]]["median"]
             label = f"{target['metric']} ≤ {target['limit']:g}"
         checks.append({"label": label, "value": value, "limit": target["limit"],
-                       "ok": value <= target["limit"]})
+                       "ok": value <= target["limit"], "kind": "ratio" if "ratio" in target else "metric"})
     return checks
 
 
@@ -90,8 +90,8 @@ def _counts(counts: dict[str, float]) -> str:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| Comparison | Backend | Median per operation (all contenders) | Ratios (median of processes, [min–max]) "
-        "| Counts per operation | Target | Status |",
+        "| Comparison | Backend | Median per operation (all contenders) "
+        "| Ratios (median of processes, [min-max]) | Counts per operation | Target | Status |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -99,10 +99,10 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"{name}: {_time(v['median'])}" for name, v in row.get("median_s", {}).items()
         ) or "<br>".join(f"{name}: {v['median']:.3g}" for name, v in row.get("metrics", {}).items())
         ratios = "<br>".join(
-            f"{name}: **{v['median']:.2f}×** [{v['min']:.2f}–{v['max']:.2f}]"
+            f"{name}: **{v['median']:.2f}x** [{v['min']:.2f}-{v['max']:.2f}]"
             for name, v in row.get("ratios", {}).items()
-        ) or "–"
-        counts = "<br>".join(f"{name}: {_counts(c)}" for name, c in row["counts"].items()) or "–"
+        ) or "-"
+        counts = "<br>".join(f"{name}: {_counts(c)}" for name, c in row["counts"].items()) or "-"
         target = "<br>".join(
             [f"{c['label']} ({'met' if c['ok'] else 'missed'}: {c['value']:.3g})" for c in row["checks"]]
             + [f"{f['label']} ({'met' if f['ok'] else 'missed'})" for f in row["facts"]]
@@ -129,7 +129,7 @@ def charts(rows: list[dict[str, Any]], out: Path) -> list[str]:
         by_prefix[row["comparison"].split(".")[0]].append(row)
     for prefix, group in by_prefix.items():
         bars = [(f"{r['comparison'].split('.', 1)[-1]}\n{c['label']}", c["value"], c["limit"], c["ok"])
-                for r in group for c in r["checks"] if "×" in c["label"]]
+                for r in group for c in r["checks"] if c["kind"] == "ratio"]
         if not bars:
             continue
         fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(bars)), 4.5))

@@ -36,10 +36,10 @@ def celery_app() -> object:
 
 def dramatiq_broker() -> object:
     import dramatiq
-    from dramatiq.brokers.redis import RedisBroker
     from django.conf import settings
+    from dramatiq.brokers.redis import RedisBroker
 
     broker = RedisBroker(url=settings.DRAMATIQ_URL)
     dramatiq.set_broker(broker)
-    dramatiq.actor(noop, actor_name="bench_noop", queue_name="default")
+    dramatiq.actor(actor_name="bench_noop", queue_name="default")(noop)
     return broker

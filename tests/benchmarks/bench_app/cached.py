@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from restflow.caching import ArgsKeyField, InvalidationRule, cache_result
-
 from bench_app.models import (
     CeleryRow,
     DjangoQRow,
@@ -20,6 +18,7 @@ from bench_app.models import (
     Rules10Row,
     Rules100Row,
 )
+from restflow.caching import ArgsKeyField, InvalidationRule, cache_result
 
 BY_GROUP = {"fields": {"group": ArgsKeyField("group_id", partition=True)}}
 

@@ -6,8 +6,8 @@ from django.db import models
 
 
 class _Row(models.Model):
-    group_id = models.IntegerField(default=1)
-    title = models.CharField(max_length=100, default="")
+    group_id: models.IntegerField[int, int] = models.IntegerField(default=1)
+    title: models.CharField[str, str] = models.CharField(max_length=100, default="")
 
     class Meta:
         abstract = True
