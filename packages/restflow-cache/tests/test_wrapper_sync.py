@@ -387,3 +387,42 @@ class TestTemplateResponses:
         stored = f.get_cache_only()
         assert stored is not CACHE_MISSING
         assert stored.content == b'{"a":1}'
+
+
+class TestRules:
+    def test_rule_without_mapping_on_function_with_parameters(self) -> None:
+        from cache_testapp.models import Author
+
+        from restflow.caching.rules import InvalidationRule
+
+        with pytest.raises(ValueError, match="must declare either") as info:
+
+            @cache_result(invalidates_on=[InvalidationRule(model=Author)])
+            def by_author(author_id: int, page: int = 1) -> int:
+                return author_id
+
+        assert "author_id, page" in str(info.value)
+
+    def test_rule_with_mapping_is_registered(
+        self, db: None, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        from cache_testapp.models import Author
+
+        from restflow.caching.rules import InvalidationRule
+
+        rule = InvalidationRule(model=Author, field_mapping={"user_id": "pk"})
+
+        @cache_result(UserKey, invalidates_on=[rule])
+        def by_author(user_id: int, page: int = 1) -> str:
+            return Author.objects.get(pk=user_id).name
+
+        author = Author.objects.create(name="Ann")
+        other = Author.objects.create(name="Bob")
+        assert by_author(author.pk) == "Ann"
+        assert by_author(other.pk) == "Bob"
+        with django_capture_on_commit_callbacks(execute=True):
+            author.name = "Anne"
+            author.save()
+        assert by_author.get_cache_only(author.pk) is CACHE_MISSING
+        assert by_author.get_cache_only(other.pk) == "Bob"
+        assert by_author(author.pk) == "Anne"

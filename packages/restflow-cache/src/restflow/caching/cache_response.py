@@ -175,6 +175,8 @@ def _is_authenticated(request: Any) -> bool:
 class CachedResponseWrapper(CachedWrapper[Any, Any]):
     """A cached view method (or plain ``@api_view`` function). See the module docstring."""
 
+    can_rewarm = False  # a view call cannot be rebuilt from model fields alone
+
     def __init__(
         self,
         func: Callable[..., Any],

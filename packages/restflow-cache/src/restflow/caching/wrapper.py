@@ -73,6 +73,8 @@ class CachedWrapper(Generic[P, T]):
     """
 
     is_cached_function = True
+    can_rewarm = True
+    """Whether ``refresh(**mapped_kwargs)`` can rebuild an entry (False for views)."""
     _want_meta = False
 
     def __init__(
