@@ -148,3 +148,33 @@ class TestNoLeaks:
     def test_unsafe_methods_not_cached(self, client: Client) -> None:
         client.post(f"{URL}/write/")
         assert body(client.post(f"{URL}/write/"))["n"] == 2
+
+
+class TestMoreRefusals:
+    def test_vary_cookie_not_cached(self, client: Client) -> None:
+        client.get(f"{URL}/vary-cookie/")
+        assert body(client.get(f"{URL}/vary-cookie/"))["n"] == 2
+
+    def test_csrf_token_pages_not_cached(self, client: Client) -> None:
+        first = client.get(f"{URL}/csrf/")
+        second = client.get(f"{URL}/csrf/")
+        assert CALLS["csrf"] == 2
+        assert first.content != second.content
+
+
+@pytest.mark.django_db(transaction=True)
+class TestModelInvalidation:
+    @pytest.mark.parametrize("route", ["titles", "title-function"])
+    def test_saving_a_book_drops_its_responses(self, client: Client, route: str) -> None:
+        from cache_testapp.models import Author, Book
+
+        author = Author.objects.create(name="A")
+        first = Book.objects.create(title="Dune", author=author)
+        second = Book.objects.create(title="Emma", author=author)
+        assert body(client.get(f"{URL}/{route}/{first.pk}/"))["title"] == "Dune"
+        assert body(client.get(f"{URL}/{route}/{second.pk}/"))["title"] == "Emma"
+        assert body(client.get(f"{URL}/{route}/{first.pk}/"))["n"] == 1
+        first.title = "Dune Messiah"
+        first.save()
+        assert body(client.get(f"{URL}/{route}/{first.pk}/"))["title"] == "Dune Messiah"
+        assert body(client.get(f"{URL}/{route}/{second.pk}/"))["n"] == 2  # untouched

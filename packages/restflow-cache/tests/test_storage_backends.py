@@ -175,6 +175,21 @@ class TestEveryBackend:
         worker.join(10)
         assert read.get_cache_only(1) is CACHE_MISSING
 
+    def test_expired_entries_and_scopes_are_misses(self, backend: str) -> None:
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        items(1, 1)
+        items(1, 2)
+        cache = caches["default"]
+        plan = items._plan((1, 1), {})
+        cache.touch(plan.key, -1, version=plan.version)  # the entry's TTL ran out
+        assert items.get_cache_only(1, 1) is CACHE_MISSING
+        assert items(1, 1) == "1/1#2"
+        shared = items._plan((1, 2), {}).scopes[1]  # the function scope
+        cache.touch(shared, -1, version=plan.version)  # a scope's TTL ran out
+        assert items.get_cache_only(1, 2) is CACHE_MISSING
+        assert items(1, 2) == "1/2#2"
+
     def test_delete_previous_versions(self, backend: str) -> None:
         def versioned(level: int) -> Any:
             class Catalog(KeyConstructor):

@@ -20,4 +20,8 @@ urlpatterns = [
     path("write/", views.WriteView.as_view()),
     path("function/<int:pk>/", views.book_function),
     path("filtered/", views.ErrorFilteredView.as_view()),
+    path("vary-cookie/", views.VaryCookieView.as_view()),
+    path("csrf/", views.CsrfView.as_view()),
+    path("titles/<int:pk>/", views.BookTitleView.as_view()),
+    path("title-function/<int:pk>/", views.book_title_function),
 ]

@@ -14,7 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cache_testapp.models import Book
 from restflow.caching import RequestValueKeyField, ResponseCacheKeyConstructor, cache_response
+from restflow.caching.rules import InvalidationRule
 
 CALLS: Counter[str] = Counter()
 
@@ -145,3 +147,41 @@ class ErrorFilteredView(Base):
     def get(self, request: Request) -> Response:
         CALLS["filtered"] += 1
         return Response({"n": CALLS["filtered"]}, status=500)
+
+
+class VaryCookieView(Base):
+    @cache_response()
+    def get(self, request: Request) -> Response:
+        CALLS["vary"] += 1
+        response = Response({"n": CALLS["vary"]})
+        response["Vary"] = "Accept, Cookie"
+        return response
+
+
+class CsrfView(Base):
+    """A page embedding a CSRF token (as a form would): never shared."""
+
+    @cache_response()
+    def get(self, request: Request) -> HttpResponse:
+        from django.middleware.csrf import get_token
+
+        CALLS["csrf"] += 1
+        return HttpResponse(f"<form>{get_token(request)}</form>", content_type="text/html")
+
+
+class BookTitleView(Base):
+    """Invalidated by saves of ``Book`` through the ``pk`` partition."""
+
+    @cache_response(invalidates_on=[InvalidationRule(model=Book, field_mapping={"pk": "pk"})])
+    def get(self, request: Request, pk: int) -> Response:
+        CALLS["title"] += 1
+        return Response({"title": Book.objects.get(pk=pk).title, "n": CALLS["title"]})
+
+
+@api_view(["GET"])
+@authentication_classes([])
+@renderer_classes([JSONRenderer])
+@cache_response(invalidates_on=[InvalidationRule(model=Book, field_mapping={"pk": "pk"})])
+def book_title_function(request: Request, pk: int) -> Response:
+    CALLS["title_function"] += 1
+    return Response({"title": Book.objects.get(pk=pk).title, "n": CALLS["title_function"]})
