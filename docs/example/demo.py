@@ -173,6 +173,8 @@ def stopping(processes: list[Process]) -> Iterator[None]:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, terminate)
+    # Ctrl-C stops the demo even when it was started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
@@ -237,11 +239,17 @@ def run(args: argparse.Namespace, state: Path) -> int:
         if args.tour_only:
             return 0
         explore(base)
-        assert server.proc is not None
         with contextlib.suppress(KeyboardInterrupt):
-            server.proc.wait()
+            serve(server)
         print("\nstopping")
     return 0
+
+
+def serve(server: Process) -> None:
+    """Until Ctrl-C, the server exits, or whoever started the demo (nox) is gone."""
+    parent = os.getppid()
+    while server.proc is not None and server.proc.poll() is None and os.getppid() == parent:
+        time.sleep(0.5)
 
 
 def broker_report(broker: str, worker: Process, server: Process) -> bool:
