@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, router, transaction
 
@@ -118,6 +120,9 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def __init__(self) -> None:
         self._verified: type | None = None
+        self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[[str], bool]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _cache(self) -> BaseCache:
         cache = caches[get_config().blacklist_cache_alias]
@@ -149,7 +154,11 @@ class CacheBlacklistBackend(BlacklistBackend):
         self._cache().set(self._key(jti), 1, self._timeout(expires_at))
 
     def is_blacklisted(self, jti: str) -> bool:
-        return bool(self._cache().get(self._key(jti)))
+        cache = self._cache()
+        reader = self._readers.get(cache)
+        if reader is None:
+            reader = self._readers[cache] = _reader_for(cache)
+        return reader(self._key(jti))
 
     def consume(self, jti: str, *, expires_at: int) -> bool:
         return bool(self._cache().add(self._key(jti), 1, self._timeout(expires_at)))
@@ -162,6 +171,32 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     async def aconsume(self, jti: str, *, expires_at: int) -> bool:
         return bool(await self._cache().aadd(self._key(jti), 1, self._timeout(expires_at)))
+
+
+def _reader_for(cache: BaseCache) -> Callable[[str], bool]:
+    """A lookup for ``cache``; on Django's RedisCache with one server, one reused client.
+
+    Django's RedisCache builds a new ``redis.Redis`` object for every operation; on
+    the per-request hot path we keep one (it is thread-safe and shares the pool).
+    Anything else goes through the public cache API.
+    """
+    client_wrapper = getattr(cache, "_cache", None)
+    if (
+        type(cache) is RedisCache
+        and type(client_wrapper) is RedisCacheClient
+        and len(getattr(client_wrapper, "_servers", ())) == 1
+    ):
+        client = client_wrapper.get_client(write=False)
+
+        def read_redis(key: str) -> bool:
+            return client.get(cache.make_and_validate_key(key)) is not None
+
+        return read_redis
+
+    def read(key: str) -> bool:
+        return bool(cache.get(key))
+
+    return read
 
 
 def get_blacklisted_token_model() -> type[BlacklistedToken]:

@@ -16,6 +16,7 @@ from django.utils.crypto import constant_time_compare
 from restflow.authentication.config import JWTConfig, get_config
 from restflow.authentication.exceptions import TokenError
 from restflow.authentication.tokens import get_password_hash
+from restflow.authentication.userquery import compiled_user_lookup
 
 __all__ = [
     "aget_token_user",
@@ -78,14 +79,28 @@ def _custom_rule(config: JWTConfig) -> Any:
 _LOOKUP_ERRORS = (ValidationError, ValueError, TypeError, OverflowError)
 
 
+def _find_user(payload: dict[str, Any], config: JWTConfig) -> Any:
+    """Exactly one user for the token's id claim (one query), else ``user_not_found``."""
+    model = config.user_model
+    lookup = _lookup(payload, config)
+    compiled = compiled_user_lookup(
+        model, config.user_id_field, config.user_id_model_field, config.user_lookups
+    )
+    try:
+        if compiled is None:
+            return model._default_manager.get(**lookup)
+        users = compiled.fetch(lookup[config.user_id_field])
+    except (model.DoesNotExist, model.MultipleObjectsReturned, *_LOOKUP_ERRORS):
+        raise _not_found() from None
+    if len(users) != 1:
+        raise _not_found()
+    return users[0]
+
+
 def get_token_user(payload: dict[str, Any]) -> Any:
     """The user of a verified token's ``payload`` (one query), or :class:`TokenError`."""
     config = get_config()
-    model = config.user_model
-    try:
-        user = model._default_manager.get(**_lookup(payload, config))
-    except (model.DoesNotExist, model.MultipleObjectsReturned, *_LOOKUP_ERRORS):
-        raise _not_found() from None
+    user = _find_user(payload, config)
     _check_user(user, payload, config)
     rule = _custom_rule(config)
     if rule is not None and not rule(user):
@@ -96,11 +111,7 @@ def get_token_user(payload: dict[str, Any]) -> Any:
 async def aget_token_user(payload: dict[str, Any]) -> Any:
     """Async twin of :func:`get_token_user`."""
     config = get_config()
-    model = config.user_model
-    try:
-        user = await model._default_manager.aget(**_lookup(payload, config))
-    except (model.DoesNotExist, model.MultipleObjectsReturned, *_LOOKUP_ERRORS):
-        raise _not_found() from None
+    user = await sync_to_async(_find_user, thread_sensitive=True)(payload, config)
     _check_user(user, payload, config)
     rule = _custom_rule(config)
     if rule is not None:

@@ -1,0 +1,109 @@
+"""The user lookup of every authenticated request, compiled once per database alias.
+
+``Model._default_manager.get(field=value)`` builds and compiles the same SQL on every
+request; that is most of the CPU an authenticated request costs. :class:`CompiledUserLookup`
+compiles the default manager's queryset once (so custom managers still apply) and then
+only swaps the parameter, converts the row with Django's own converters and builds the
+instance with ``Model.from_db``. Querysets it cannot reproduce exactly (annotations,
+``select_related``, extra selects, parameters it cannot locate) fall back to the ORM.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import connections, router
+
+__all__ = ["CompiledUserLookup", "UnsupportedLookup", "compiled_user_lookup"]
+
+
+class UnsupportedLookup(Exception):
+    """The default manager's queryset is not simple enough to precompile."""
+
+
+_PROBES: tuple[Any, ...] = (
+    987_654_321_123,
+    "restflow-probe-7c1a9e",
+    uuid.UUID("7c1a9e00-0000-4000-8000-00000000abcd"),
+)
+
+
+def _prep(field: Any, value: Any, connection: Any) -> Any:
+    return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
+
+
+class CompiledUserLookup:
+    """``SELECT … WHERE <field> = %s LIMIT 21`` of the default manager, for one alias."""
+
+    def __init__(self, model: Any, field_name: str, field: Any, using: str) -> None:
+        connection = connections[using]
+        self.model, self.field, self.using = model, field, using
+        self.range = None
+        internal = field.get_internal_type()
+        if "Integer" in internal or internal.endswith("AutoField"):
+            self.range = connection.ops.integer_field_range(internal)
+        for probe in _PROBES:
+            try:
+                value = field.to_python(probe)
+                prepped = _prep(field, value, connection)
+            except Exception:  # noqa: S112 - this probe does not fit the field; try another
+                continue
+            self._compile(field_name, value, prepped, connection)
+            return
+        raise UnsupportedLookup(field_name)
+
+    def _compile(self, field_name: str, value: Any, prepped: Any, connection: Any) -> None:
+        queryset = self.model._default_manager.db_manager(self.using).filter(**{field_name: value})
+        query = queryset.query
+        extended = query.select_related or query.annotations or query.extra
+        if extended or queryset._prefetch_related_lookups:
+            raise UnsupportedLookup("queryset selects more than the model")
+        query.set_limits(high=21)
+        compiler = query.get_compiler(using=self.using)
+        sql, params = compiler.as_sql()
+        positions = [i for i, param in enumerate(params) if param == prepped]
+        if len(positions) != 1 or compiler.annotation_col_map or not compiler.klass_info:
+            raise UnsupportedLookup("cannot locate the lookup parameter")
+        if compiler.klass_info["select_fields"] != list(range(len(compiler.select))):
+            raise UnsupportedLookup("the query selects columns of other models")
+        self.sql, self.params, self.index = sql, list(params), positions[0]
+        self.init_list = [column[0].target.attname for column in compiler.select]
+        self.compiler = compiler
+        self.converters = compiler.get_converters([column[0] for column in compiler.select])
+
+    def fetch(self, value: Any) -> list[Any]:
+        """The users whose field equals ``value`` (already ``to_python``-converted)."""
+        if self.range is not None and isinstance(value, int):
+            low, high = self.range
+            if (low is not None and value < low) or (high is not None and value > high):
+                return []
+        connection = connections[self.using]
+        params = list(self.params)
+        params[self.index] = _prep(self.field, value, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if self.converters:
+            rows = list(self.compiler.apply_converters(rows, self.converters))
+        return [self.model.from_db(self.using, self.init_list, row) for row in rows]
+
+
+_MISSING = object()
+
+
+def compiled_user_lookup(model: Any, field_name: str, field: Any, cache: Any) -> Any:
+    """The :class:`CompiledUserLookup` for this thread's connection, or ``None``.
+
+    ``cache`` is a ``WeakKeyDictionary`` owned by the settings snapshot (so a settings
+    change forgets it); keys are per-thread connection objects.
+    """
+    connection = connections[router.db_for_read(model) or "default"]
+    lookup = cache.get(connection, _MISSING)
+    if lookup is _MISSING:
+        try:
+            lookup = CompiledUserLookup(model, field_name, field, connection.alias)
+        except UnsupportedLookup:
+            lookup = None
+        cache[connection] = lookup
+    return lookup
