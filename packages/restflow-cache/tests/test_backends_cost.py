@@ -40,17 +40,20 @@ def fill(tenant: int, count: int) -> None:
     dumps = cache._cache._serializer.dumps  # type: ignore[attr-defined]
     now = time.time()
     life = storage.scope_life(600)
-    pipe = client.pipeline(transaction=False)
+    make_key = cache.make_key
+    batch: dict[str, bytes] = {}
     for item in range(1, count):
-        plan = feed._plan((tenant, item), {})
+        plan = feed._build_plan((tenant, item), {})
         key_token = storage.new_token(life, now)
         tokens = (*(base[s] for s in plan.scopes[:-1]), key_token)
         envelope = storage.make_envelope(f"{tenant}:{item}", tokens, 600, now)
-        pipe.set(cache.make_key(plan.key, version=1), dumps(envelope), ex=600)
-        pipe.set(cache.make_key(plan.scopes[-1], version=1), dumps(key_token), ex=600)
-        if len(pipe) >= 20_000:
-            pipe.execute()
-    pipe.execute()
+        batch[make_key(plan.key, version=1)] = dumps(envelope)
+        batch[make_key(plan.scopes[-1], version=1)] = dumps(key_token)
+        if len(batch) >= 20_000:
+            client.mset(batch)  # no TTL: the test database is flushed before each test
+            batch.clear()
+    if batch:
+        client.mset(batch)
     client.close()
 
 
