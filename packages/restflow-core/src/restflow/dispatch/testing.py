@@ -141,7 +141,15 @@ class Journal:
 
 @pytest.fixture(scope="session")
 def conformance_journal() -> Iterator[Journal]:
-    """The session's journal file; sets ``RESTFLOW_CONFORMANCE_JOURNAL`` for workers."""
+    """The session's journal file; sets ``RESTFLOW_CONFORMANCE_JOURNAL`` for workers.
+
+    Each conftest that imports this fixture gets its own instance; the variable is
+    process-wide, so every instance after the first shares the first one's file.
+    """
+    shared = os.environ.get(JOURNAL_ENV)
+    if shared:
+        yield Journal(Path(shared))
+        return
     directory = Path(tempfile.mkdtemp(prefix="restflow-conformance-"))
     path = directory / "journal.jsonl"
     previous = os.environ.get(JOURNAL_ENV)
