@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
-import math
-import secrets
-import time
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from django.core.cache import BaseCache
-from django.template.response import SimpleTemplateResponse
-
-from restflow.caching import _settings, storage
+from restflow.caching import storage
 from restflow.caching._binding import parameter_names
-from restflow.caching.constants import CACHE_MISSING, CacheStatus
+from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Metadata, _settings_generation
+from restflow.caching.constants import CACHE_MISSING
 from restflow.caching.key_constructor import (
     DefaultKeyConstructor,
     InlineKeyConstructor,
@@ -28,28 +22,8 @@ __all__ = ["CachedWrapper", "cache_result", "set_response_cache_header"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-Metadata = dict[str, Any]
 KeyConstructorSpec = type[KeyConstructor] | KeyConstructor | dict[str, Any]
-
-_NO_STORE: Any = object()
-_MEMO_LIMIT = 4096
-_MEMO_TYPES = frozenset({int, str, type(None)})
-_settings_generation = _settings.generation
-
-def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A hashable identity of plain arguments (``1`` and ``True`` never compare equal
-    here: only exact ``int``/``str``/``None`` qualify), or ``None``."""
-    for value in args:
-        if type(value) not in _MEMO_TYPES:
-            return None
-    if not kwargs:
-        return args
-    for value in kwargs.values():
-        if type(value) not in _MEMO_TYPES:
-            return None
-    return (args, tuple(kwargs.items()))
-_HIT = CacheStatus.HIT
-_MISS = CacheStatus.MISS
+_NO_STORE = NO_STORE  # the value ``_storable`` returns to refuse storage
 
 
 def _resolve_constructor(spec: Any) -> KeyConstructor:
@@ -65,7 +39,7 @@ def _resolve_constructor(spec: Any) -> KeyConstructor:
     )
 
 
-class CachedWrapper(Generic[P, T]):
+class CachedWrapper(CacheEngine, Generic[P, T]):
     """A cached function. Calls go through the cache; management methods below.
 
     Hits cost one ``get_many`` round trip (entry + scope tokens). Sync methods raise
@@ -75,7 +49,6 @@ class CachedWrapper(Generic[P, T]):
     is_cached_function = True
     can_rewarm = True
     """Whether ``refresh(**mapped_kwargs)`` can rebuild an entry (False for views)."""
-    _want_meta = False
 
     def __init__(
         self,
@@ -158,243 +131,6 @@ class CachedWrapper(Generic[P, T]):
             return
         for rule in self.invalidates_on:
             CacheRegister.add(model=rule.model, func=self, invalidation_rule=rule)
-
-    # -- hooks (overridden by CachedResponseWrapper) -------------------------------------
-    def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """True when this call must neither read nor write the cache."""
-        return False
-
-    def _storable(self, result: Any) -> Any:
-        """The value to store for ``result``, or ``_NO_STORE``."""
-        return result
-
-    def _from_stored(self, value: Any) -> Any:
-        return value
-
-    def _deliver(self, result: Any, metadata: Metadata | None) -> Any:
-        return result
-
-    def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return self.func(*args, **kwargs)
-
-    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return await self.func(*args, **kwargs)  # type: ignore[misc]
-
-    # -- planning ------------------------------------------------------------------------
-    def _plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
-        memo = self._memo
-        if memo is None:
-            return self._build_plan(args, kwargs)
-        memo_key = _memo_key(args, kwargs)
-        if memo_key is None:
-            return self._build_plan(args, kwargs)
-        if self._memo_generation != _settings_generation[0]:
-            memo.clear()
-            self._memo_generation = _settings_generation[0]
-        plan = memo.get(memo_key)
-        if plan is None:
-            plan = self._build_plan(args, kwargs)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[memo_key] = plan
-        return plan
-
-    def _build_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
-        key, parts = self._key_constructor.compose(self._prefix, self.func, args, kwargs)
-        scopes = list(self._static_scopes)
-        if self._has_partition:
-            scopes.extend(storage.partition_scopes(self._prefix, parts))
-        scopes.append(storage.key_scope(key))
-        return Plan(key, scopes, self._version, self.ttl)
-
-    def invalidation_target(
-        self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
-    ) -> storage.Target:
-        """The scope ``delete_by_prefix(*args, **kwargs)`` bumps (all when both None)."""
-        scope = self._fn_scope
-        if (args is not None or kwargs is not None) and self._has_partition:
-            parts = self._key_constructor.partition_parts(self.func, args, kwargs)
-            last = len(parts)
-            while last and not parts[last - 1]:
-                last -= 1
-            if last:
-                scope = storage.partition_scope(self._prefix, parts[:last])
-        return (self.cache_alias, self._version, scope, storage.scope_life(self.ttl))
-
-    def _check_predicates_sync(self, result: Any) -> bool:
-        for predicate, wanted in ((self.cache_if, True), (self.cache_unless, False)):
-            if predicate is None:
-                continue
-            verdict = predicate(result)
-            if inspect.isawaitable(verdict):
-                if inspect.iscoroutine(verdict):
-                    verdict.close()
-                raise TypeError(
-                    f"{self.func.__qualname__} is synchronous but got an async predicate; "
-                    "use a plain function for cache_if/cache_unless"
-                )
-            return bool(verdict) is wanted
-        return True
-
-    async def _check_predicates_async(self, result: Any) -> bool:
-        for predicate, wanted in ((self.cache_if, True), (self.cache_unless, False)):
-            if predicate is None:
-                continue
-            verdict = predicate(result)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-            return bool(verdict) is wanted
-        return True
-
-    # -- sync engine ---------------------------------------------------------------------
-    def _cache(self) -> BaseCache:
-        return storage.get_cache(self.cache_alias)
-
-    def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
-        if self._bypass(args, kwargs):
-            return self._run_sync(args, kwargs), None
-        plan = self._plan(args, kwargs)
-        cache = storage.get_cache(self.cache_alias)
-        values = storage.read(cache, self.cache_alias, plan.keys, plan.version)
-        if values is not None:
-            env = valid_envelope(values, plan)
-            if env is not None:
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
-            if self.lock:
-                return self._locked_compute(cache, plan, args, kwargs, meta)
-        return self._compute(cache, plan, values, args, kwargs)
-
-    def _compute(
-        self,
-        cache: BaseCache,
-        plan: Plan,
-        values: dict[str, Any] | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        tokens = storage.prepare(cache, alias, plan, values) if values is not None else None
-        result = self._run_sync(args, kwargs)
-        if not self._check_predicates_sync(result) or tokens is None:
-            return result, None
-        if isinstance(result, SimpleTemplateResponse) and not result.is_rendered:
-            result.add_post_render_callback(
-                lambda rendered: self._store_sync(cache, plan, rendered, tokens) and None
-            )
-            return result, None
-        return result, self._store_sync(cache, plan, result, tokens)
-
-    def _store_sync(
-        self, cache: BaseCache, plan: Plan, result: Any, tokens: tuple[str, ...]
-    ) -> Metadata | None:
-        value = self._storable(result)
-        if value is _NO_STORE:
-            return None
-        env = storage.store(cache, self.cache_alias, plan, value, tokens)
-        return make_metadata(env, _MISS) if env is not None else None
-
-    def _locked_compute(
-        self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
-    ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        name = storage.lock_key(plan.key)
-        token = secrets.token_hex(8)
-        timeout = max(1, math.ceil(self.lock_timeout))
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.002
-        while True:
-            acquired = storage.acquire_lock(cache, alias, name, token, timeout, plan.version)
-            if acquired is None:
-                return self._run_sync(args, kwargs), None
-            values = storage.read(cache, alias, plan.keys, plan.version)
-            if values is None:
-                return self._run_sync(args, kwargs), None
-            env = valid_envelope(values, plan)
-            if env is not None:
-                if acquired:
-                    storage.release_lock(cache, alias, name, token, plan.version)
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
-            if acquired:
-                try:
-                    return self._compute(cache, plan, values, args, kwargs)
-                finally:
-                    storage.release_lock(cache, alias, name, token, plan.version)
-            if time.monotonic() >= deadline:
-                return self._compute(cache, plan, values, args, kwargs)
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
-
-    # -- async engine --------------------------------------------------------------------
-    async def _alookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
-        if self._bypass(args, kwargs):
-            return await self._run_async(args, kwargs), None
-        plan = self._plan(args, kwargs)
-        cache = storage.get_cache(self.cache_alias)
-        values = await storage.aread(cache, self.cache_alias, plan.keys, plan.version)
-        if values is not None:
-            env = valid_envelope(values, plan)
-            if env is not None:
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
-            if self.lock:
-                return await self._alocked_compute(cache, plan, args, kwargs, meta)
-        return await self._acompute(cache, plan, values, args, kwargs)
-
-    async def _acompute(
-        self,
-        cache: BaseCache,
-        plan: Plan,
-        values: dict[str, Any] | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        tokens = None
-        if values is not None:
-            tokens = await storage.aprepare(cache, alias, plan, values)
-        result = await self._run_async(args, kwargs)
-        if not await self._check_predicates_async(result) or tokens is None:
-            return result, None
-        if isinstance(result, SimpleTemplateResponse) and not result.is_rendered:
-            result.add_post_render_callback(
-                lambda rendered: self._store_sync(cache, plan, rendered, tokens) and None
-            )
-            return result, None
-        value = self._storable(result)
-        if value is _NO_STORE:
-            return result, None
-        env = await storage.astore(cache, alias, plan, value, tokens)
-        return result, make_metadata(env, _MISS) if env is not None else None
-
-    async def _alocked_compute(
-        self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
-    ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        name = storage.lock_key(plan.key)
-        token = secrets.token_hex(8)
-        timeout = max(1, math.ceil(self.lock_timeout))
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.002
-        while True:
-            acquired = await storage.aacquire_lock(cache, alias, name, token, timeout, plan.version)
-            if acquired is None:
-                return await self._run_async(args, kwargs), None
-            values = await storage.aread(cache, alias, plan.keys, plan.version)
-            if values is None:
-                return await self._run_async(args, kwargs), None
-            env = valid_envelope(values, plan)
-            if env is not None:
-                if acquired:
-                    await storage.arelease_lock(cache, alias, name, token, plan.version)
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
-            if acquired:
-                try:
-                    return await self._acompute(cache, plan, values, args, kwargs)
-                finally:
-                    await storage.arelease_lock(cache, alias, name, token, plan.version)
-            if time.monotonic() >= deadline:
-                return await self._acompute(cache, plan, values, args, kwargs)
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
 
     # -- public API ----------------------------------------------------------------------
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
