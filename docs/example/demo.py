@@ -260,7 +260,10 @@ def broker_report(broker: str, worker: Process, server: Process) -> bool:
         return False
     done = JOB_DONE.get(broker)
     jobs = f"{len(done.findall(worker.log.read_text(errors='replace')))} " if done else ""
-    print(f"the {broker} worker ran the {jobs}invalidation jobs; none ran inline in the server")
+    print(
+        f"the {broker} worker ran the {jobs}invalidation jobs (the seeding's included); "
+        "none ran inline in the server"
+    )
     return True
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "docs"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
 import examples
 
+ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "docs" / "quickstart.md"
 _EXCERPT = re.compile(r"^excerpt of (docs/example/\S+?),")
 EXCERPTS = [

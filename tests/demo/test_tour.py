@@ -128,7 +128,7 @@ def test_tour_with_invalidation_on_a_celery_worker(redis_url: str) -> None:
     assert code == 0, transcript
     assert "invalidation: the celery worker" in transcript
     assert_tour(transcript)
-    ran = re.search(r"the celery worker ran the (\d+) invalidation jobs; none ran inline", transcript)
+    ran = re.search(r"the celery worker ran the (\d+) invalidation jobs .*; none ran inline", transcript)
     assert ran, transcript
     assert int(ran[1]) > 0
     assert_stopped(transcript)
