@@ -121,3 +121,28 @@ def test_async_cache_if_rejection_keeps_recomputing() -> None:
 
     asyncio.run(scenario())
     assert calls["broken"] == 2
+
+
+def test_custom_constructor_still_keys_on_format() -> None:
+    from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+
+    from restflow.caching import ArgsKeyField, KeyConstructor
+
+    class Bare(KeyConstructor):
+        pk = ArgsKeyField("pk", partition=True)
+
+    @cache_response(Bare)
+    def detail(request: Any, pk: int) -> HttpResponse:
+        return HttpResponse(b"x")
+
+    def request_for(renderer: Any) -> Any:
+        request = factory.get("/d/1/")
+        request.accepted_renderer = renderer
+        request.accepted_media_type = renderer.media_type
+        return request
+
+    as_json = detail.get_cache_key(request_for(JSONRenderer()), pk=1)
+    as_html = detail.get_cache_key(request_for(BrowsableAPIRenderer()), pk=1)
+    assert as_json != as_html
+    assert detail in Bare._wrappers
+    Bare.wipe(pk=1)  # reaches the wrapper through the original class

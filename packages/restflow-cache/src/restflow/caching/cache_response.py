@@ -31,7 +31,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 
 from restflow.caching._binding import parameter_names
-from restflow.caching.key_constructor import KeyConstructor
+from restflow.caching.key_constructor import KeyConstructor, KeyConstructorMetaClass
 from restflow.caching.key_fields import (
     AcceptedRendererKeyField,
     QueryParamsKeyField,
@@ -172,6 +172,22 @@ def _is_authenticated(request: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) or auth is not None
 
 
+def _with_format(constructor: KeyConstructor) -> KeyConstructor:
+    """``constructor``, extended with the negotiated format when it does not key on it.
+
+    The wrapper stays registered with the original class (``wipe`` reaches it); the
+    namespace, identifier and version are inherited, so the key prefix is unchanged.
+    """
+    if any(isinstance(f, AcceptedRendererKeyField) for f in constructor.fields.values()):
+        return constructor
+    extended: Any = KeyConstructorMetaClass(
+        f"{type(constructor).__name__}WithFormat",
+        (type(constructor),),
+        {"restflow_format": AcceptedRendererKeyField(), "__module__": __name__},
+    )
+    return extended()
+
+
 class CachedResponseWrapper(CachedWrapper[Any, Any]):
     """A cached view method (or plain ``@api_view`` function). See the module docstring."""
 
@@ -211,6 +227,7 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         self.statuses = frozenset(int(s) for s in statuses)
         self.methods = frozenset(m.upper() for m in methods)
         self._user_scoped = self.key_constructor.has_user_scoped_field
+        self._key_constructor = _with_format(self._key_constructor)
 
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         _view, request = extract_view_and_request(self.func, args, kwargs)
