@@ -229,7 +229,7 @@ def run(args: argparse.Namespace, state: Path) -> int:
         server.wait_for(None, probe=f"{base}/api/books/")
         print(f"  server started: {base}/api/ (log: {server.log})")
         try:
-            tour.Tour(base).run()
+            tour.Tour(base, eventual=bool(args.broker)).run()
         except tour.TourFailed as failure:
             print(f"\ntour FAILED: {failure}", file=sys.stderr)
             print(f"\nserver log (last lines):\n{server.tail()}", file=sys.stderr)
