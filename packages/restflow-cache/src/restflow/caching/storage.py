@@ -18,19 +18,15 @@ import logging
 import pickle
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import BaseCache, caches
-from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+from django.core.cache import BaseCache
 
+from restflow.caching._backends import get_cache, get_many, purge_namespace
 from restflow.caching.hashing import sha256_hex
 from restflow.log import log_throttled
 
@@ -41,6 +37,8 @@ __all__ = [
     "abump_targets",
     "bump_targets",
     "function_scope",
+    "get_cache",
+    "get_many",
     "key_scope",
     "lock_key",
     "make_metadata",
@@ -214,72 +212,7 @@ def _degraded(alias: str, operation: str, exc: BaseException) -> None:
     )
 
 
-# -- backend lookup --------------------------------------------------------------------
-# ``caches[alias]`` goes through asgiref's context-aware Local on every call; the hit path
-# keeps the backend per thread instead and drops it when ``CACHES`` changes.
-_local = threading.local()
-_caches_generation = [0]
-
-
-@receiver(setting_changed)
-def _forget_backends(*, setting: str, **kwargs: Any) -> None:
-    if setting == "CACHES":
-        _caches_generation[0] += 1
-
-
-def get_cache(alias: str) -> BaseCache:
-    held = _local.__dict__.get(alias)
-    if held is not None and held[0] == _caches_generation[0]:
-        return held[1]
-    cache = caches[alias]
-    _local.__dict__[alias] = (_caches_generation[0], cache)
-    return cache
-
-
 # -- sync I/O --------------------------------------------------------------------------
-# The hit path reads several keys at once. Django's generic ``get_many`` validates every
-# key character by character and, on local memory, takes the lock once per key; restflow's
-# keys are memcached-safe by construction, so for the two stock backends where that cost
-# dominates a hit (exact classes only, public method not replaced) the keys are made with
-# the backend's own ``make_key`` and read in one pass with the backend's own semantics.
-_BASE_GET_MANY = LocMemCache.get_many
-_REDIS_GET_MANY = RedisCache.get_many
-
-
-def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    made = [cache.make_key(key, version=version) for key in keys]
-    found: dict[str, bytes] = {}
-    now = time.time()
-    with cache._lock:
-        store = cache._cache
-        expire_info = cache._expire_info
-        for key, real in zip(keys, made, strict=True):
-            expiry = expire_info.get(real, -1)
-            if expiry is not None and expiry <= now:
-                if expiry != -1:
-                    cache._delete(real)
-                continue
-            found[key] = store[real]
-            store.move_to_end(real, last=False)
-    return {key: pickle.loads(raw) for key, raw in found.items()}  # noqa: S301
-
-
-def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    made = [cache.make_key(key, version=version) for key in keys]
-    values = cache._cache.get_many(made)
-    return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
-
-
-def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
-    kind = type(cache)
-    method = getattr(cache.get_many, "__func__", None)
-    if kind is LocMemCache and method is _BASE_GET_MANY:
-        return _locmem_get_many(cache, keys, version)
-    if kind is RedisCache and method is _REDIS_GET_MANY:
-        return _redis_get_many(cache, keys, version)
-    return cache.get_many(keys, version=version)
-
-
 def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[str, Any] | None:
     """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled)."""
     try:
@@ -433,36 +366,3 @@ async def arelease_lock(cache: BaseCache, alias: str, key: str, token: str, vers
             await cache.adelete(key, version=version)
     except Exception as exc:
         _degraded(alias, "lock", exc)
-
-
-# -- physical purge (opt-in) -----------------------------------------------------------
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
-def purge_namespace(namespace: str, targets: Iterable[Target]) -> int:
-    """Delete ``<namespace>::*`` keys at the targets' versions where the backend can
-    enumerate keys (django-redis ``delete_pattern``, Django's ``RedisCache``). Other
-    backends are left to TTL and eviction. Returns the number of keys deleted."""
-    deleted = 0
-    pattern = _glob_escape(namespace) + "::*"
-    for alias, version in sorted({(t[0], t[1]) for t in targets}):
-        cache = get_cache(alias)
-        delete_pattern = getattr(cache, "delete_pattern", None)
-        if callable(delete_pattern):
-            deleted += int(delete_pattern(pattern, version=version) or 0)
-            continue
-        backend = getattr(cache, "_cache", None)
-        get_client = getattr(backend, "get_client", None)
-        if not callable(get_client):
-            continue
-        client = get_client(write=True)
-        batch: list[Any] = []
-        for raw in client.scan_iter(match=cache.make_key(pattern, version=version), count=1000):
-            batch.append(raw)
-            if len(batch) >= 1000:
-                deleted += client.delete(*batch)
-                batch.clear()
-        if batch:
-            deleted += client.delete(*batch)
-    return deleted
