@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import transaction
 from invalidation_testapp.cached import (
     CALLS,
     author_names,
@@ -77,6 +78,31 @@ def test_the_loaded_values_follow_each_save(ann):
     ann.country = "de"
     ann.save()  # name unchanged since the previous save
     assert names_cached()
+
+
+def test_a_partial_save_does_not_hide_later_changes_of_other_fields(ann):
+    ann.name = "Anna"
+    ann.country = "de"
+    ann.save(update_fields=["country"])  # the name is not written
+    assert names_cached()
+    ann.save()  # now it is
+    assert not names_cached()
+    assert author_names() == ["Anna"]
+
+
+def test_a_rolled_back_save_does_not_hide_the_change_from_the_next_save(ann):
+    with pytest.raises(RuntimeError, match="roll back"):
+        rename_and_roll_back(ann)
+    assert author_names() == ["Ann"]
+    ann.save()  # the instance still says "Anna"; the database says "Ann"
+    assert author_names() == ["Anna"]
+
+
+def rename_and_roll_back(author: Author) -> None:
+    with transaction.atomic():
+        author.name = "Anna"
+        author.save()
+        raise RuntimeError("roll back")
 
 
 def test_deleting_ignores_watch_fields(ann):

@@ -228,6 +228,35 @@ def remember_loaded(instance: Any, attnames: Iterable[str]) -> None:
     }
 
 
+def written_values(
+    instance: Any, attnames: Iterable[str], update_fields: Iterable[str] | None
+) -> dict[str, Any]:
+    """The tracked column values a save just wrote (only ``update_fields`` if given)."""
+    values = instance.__dict__
+    wanted = set(attnames)
+    if update_fields is not None:
+        model = type(instance)
+        written = {_concrete_attname(model, name) or name for name in update_fields}
+        wanted &= written
+    return {name: values[name] for name in wanted if name in values}
+
+
+class RememberWritten:
+    """Applied on commit: the written values become the instance's loaded values."""
+
+    __slots__ = ("instance", "replace", "values")
+
+    def __init__(self, instance: Any, values: dict[str, Any], replace: bool) -> None:
+        self.instance = instance
+        self.values = values
+        self.replace = replace
+
+    def run(self) -> None:
+        current = loaded_values(self.instance)
+        base = {} if self.replace or current is None else current
+        self.instance.__dict__[LOADED_ATTR] = {**base, **self.values}
+
+
 def loaded_values(instance: Any) -> dict[str, Any] | None:
     loaded = instance.__dict__.get(LOADED_ATTR) if hasattr(instance, "__dict__") else None
     return loaded if isinstance(loaded, dict) else None

@@ -397,10 +397,15 @@ class CacheRegistry:
         """Evaluate the rules of ``model`` now; run their work after the commit."""
         fields = frozenset(update_fields) if update_fields is not None else None
         work = self._work_for(instance, model, instance_created, signal_type, fields)
-        if signal_type is self.SignalTypes.POST_SAVE and model in self._tracked:
-            _capture.remember_loaded(instance, self._tracked[model])
+        alias = using or router.db_for_write(model, instance=instance)
         if work is not None:
-            self.schedule(work, using or router.db_for_write(model, instance=instance))
+            self.schedule(work, alias)
+        if signal_type is self.SignalTypes.POST_SAVE and model in self._tracked:
+            # What the save wrote becomes "loaded" once committed: a rolled-back save
+            # leaves the old values, so the next save still sees the change.
+            written = _capture.written_values(instance, self._tracked[model], fields)
+            remember = _capture.RememberWritten(instance, written, replace=fields is None)
+            transaction.on_commit(remember.run, using=alias, robust=True)
 
     def schedule(self, work: CommitWork, using: str) -> None:
         """Run ``work`` when the transaction of ``using`` commits (now in autocommit)."""
