@@ -52,6 +52,7 @@ def invalidate_instances(
     """
     fields = frozenset(update_fields) if update_fields is not None else None
     works: list[CommitWork] = []
+    remembers: list[_capture.RememberWritten] = []
     alias = using
     for instance in instances:
         model = type(instance)
@@ -61,11 +62,26 @@ def invalidate_instances(
             works.append(work)
         tracked = CacheRegister._tracked.get(model)
         if tracked and signal_type is CacheRegistry.SignalTypes.POST_SAVE:
-            _capture.remember_loaded(instance, tracked)
+            written = _capture.written_values(instance, tracked, fields)
+            remembers.append(_capture.RememberWritten(instance, written, fields is None))
+    alias = alias or "default"
     if works:
         batch = CommitBatch(works)
         robust = not any(_wants_raise(work) for work in works)
-        transaction.on_commit(batch.run, using=alias or "default", robust=robust)
+        transaction.on_commit(batch.run, using=alias, robust=robust)
+    if remembers:
+        transaction.on_commit(_RememberAll(remembers).run, using=alias, robust=True)
+
+
+class _RememberAll:
+    __slots__ = ("remembers",)
+
+    def __init__(self, remembers: list[_capture.RememberWritten]) -> None:
+        self.remembers = remembers
+
+    def run(self) -> None:
+        for remember in self.remembers:
+            remember.run()
 
 
 def _wants_raise(work: CommitWork) -> bool:
