@@ -86,6 +86,10 @@ class Process:
                 start_new_session=True,
             )  # fmt: skip
 
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
@@ -217,7 +221,7 @@ def run(args: argparse.Namespace, state: Path) -> int:
             processes.append(worker)
             worker.start()
             worker.wait_for(ready)
-            print(f"  {args.broker} worker started (log: {worker.log})")
+            print(f"  {args.broker} worker started (pid {worker.pid}, log: {worker.log})")
         server = Process(
             "server",
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -227,7 +231,7 @@ def run(args: argparse.Namespace, state: Path) -> int:
         processes.append(server)
         server.start()
         server.wait_for(None, probe=f"{base}/api/books/")
-        print(f"  server started: {base}/api/ (log: {server.log})")
+        print(f"  server started: {base}/api/ (pid {server.pid}, log: {server.log})")
         try:
             tour.Tour(base, eventual=bool(args.broker)).run()
         except tour.TourFailed as failure:

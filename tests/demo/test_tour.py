@@ -58,14 +58,25 @@ def line(transcript: str, fragment: str) -> str:
     return found[0]
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def assert_stopped(transcript: str) -> None:
-    """The server's port no longer answers and the demo's temporary directory is gone."""
-    match = re.search(r"server started: http://127\.0\.0\.1:(\d+)/api/ \(log: (.+)\)", transcript)
+    """The server (and worker) processes are gone, the port is free, the temporary
+    directory removed."""
+    match = re.search(r"server started: http://127\.0\.0\.1:(\d+)/api/ \(pid (\d+), log: (.+)\)", transcript)
     assert match, transcript
+    pids = [int(match[2]), *map(int, re.findall(r"worker started \(pid (\d+),", transcript))]
+    assert all(_gone(pid) for pid in pids), f"still running: {pids}"
     with socket.socket() as sock:
         sock.settimeout(2)
         assert sock.connect_ex(("127.0.0.1", int(match[1]))) != 0, "the server is still running"
-    assert not Path(match[2]).parent.exists(), "the demo left its temporary directory behind"
+    assert not Path(match[3]).parent.exists(), "the demo left its temporary directory behind"
 
 
 def assert_tour(transcript: str) -> None:
@@ -127,6 +138,7 @@ def test_tour_with_invalidation_on_a_celery_worker(redis_url: str) -> None:
     code, transcript = run_demo("--tour-only", "--redis", redis_url, "--broker", "celery")
     assert code == 0, transcript
     assert "invalidation: the celery worker" in transcript
+    assert "celery worker started (pid " in transcript
     assert_tour(transcript)
     ran = re.search(r"the celery worker ran the (\d+) invalidation jobs .*; none ran inline", transcript)
     assert ran, transcript
