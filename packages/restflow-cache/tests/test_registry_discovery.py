@@ -132,3 +132,39 @@ def test_no_inactive_warning_once_discovered(caplog):
     with caplog.at_level(logging.WARNING, logger="restflow.caching.registry"):
         CacheRegister.warn_if_inactive()
     assert not caplog.records
+
+
+INACTIVE_SCRIPT = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(name)s %(message)s")
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes"],
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+)
+django.setup()
+from django.contrib.auth.models import Group
+from django.core.signals import request_started
+from restflow.caching import InvalidationRule, cache_result
+
+@cache_result(invalidates_on=[InvalidationRule(model=Group)])
+def group_count():
+    return 0
+
+request_started.send(sender=None)
+request_started.send(sender=None)
+"""
+
+
+def test_rules_without_the_app_installed_warn_on_the_first_request():
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", INACTIVE_SCRIPT], capture_output=True, text=True, timeout=120,
+        check=True,
+    )
+    lines = [line for line in done.stdout.splitlines() if "inactive" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("restflow.caching.registry ")
+    assert "INSTALLED_APPS" in lines[0]

@@ -86,6 +86,20 @@ def disconnect_m2m() -> None:
     signals.m2m_changed.disconnect(dispatch_uid=_M2M_UID)
 
 
+_INACTIVE_UID = "restflow.caching:inactive-check"
+
+
+def connect_inactive_check(registry: CacheRegistry) -> None:
+    """On the first request, warn if rules were declared but never connected."""
+    from django.core.signals import request_started
+
+    def on_request(**kwargs: Any) -> None:
+        request_started.disconnect(dispatch_uid=_INACTIVE_UID)
+        registry.warn_if_inactive()
+
+    request_started.connect(on_request, weak=False, dispatch_uid=_INACTIVE_UID)
+
+
 def wants_raise(work: CommitWork) -> bool:
     """Whether an error of this work may propagate out of ``on_commit`` (else robust)."""
     from restflow.dispatch.base import resolve_raise_exception

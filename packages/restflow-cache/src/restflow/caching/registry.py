@@ -110,6 +110,7 @@ class CacheRegistry:
                 self._register(model, func, invalidation_rule, rule_id)
             else:
                 self._pending.append((model, func, invalidation_rule, rule_id))
+                _signals.connect_inactive_check(self)
         return rule_id
 
     register = add
