@@ -151,7 +151,7 @@ class Tour:
         self.get_cached("/api/books/?author=2", ada, "HIT")
 
     def edit_invalidates(self) -> None:
-        title("3. An edit through the API invalidates (InvalidationRule on Book)")
+        title("3. Edits through the API invalidate what they change (InvalidationRule)")
         ada = self.tokens["ada"]
         book = self.call("GET", "/api/books/?search=Guards", token=ada).body[0]
         answer = self.call("PATCH", f"/api/books/{book['id']}/", {"price": "6.50"}, token=ada)
@@ -163,6 +163,24 @@ class Tour:
         print(f"  {'':<48}    {book['title']!r} now costs {prices[book['title']]}")
         self.get_cached("/api/books/", ada, "HIT")
         self.get_cached("/api/books/?author=2", ada, "MISS", "every variant of the list was dropped")
+        self.author_gate(book["author"])
+
+    def author_gate(self, author_id: int) -> None:
+        """The book list shows author names: its Author rule has ``watch_fields=["name"]``."""
+        ada = self.tokens["ada"]
+        author = self.get_cached(f"/api/authors/{author_id}/", ada, "MISS", "now cached").body
+        answer = self.call("PATCH", f"/api/authors/{author_id}/", {"born": author["born"]}, token=ada)
+        self.show(f"PATCH /api/authors/{author_id}/  born (name unchanged)", answer, author["name"])
+        self.expect_answer(answer, 200)
+        self.get_cached(f"/api/authors/{author_id}/", ada, "MISS", "its own entry was dropped")
+        self.get_cached("/api/books/", ada, "HIT", "watch_fields=['name']: not run", strict=True)
+        name = f"Sir {author['name']}"
+        answer = self.call("PATCH", f"/api/authors/{author_id}/", {"name": name}, token=ada)
+        self.show(f"PATCH /api/authors/{author_id}/  name -> {name!r}", answer)
+        self.expect_answer(answer, 200)
+        answer = self.get_cached("/api/books/", ada, "MISS", "the name is in the list")
+        names = {b["author_name"] for b in answer.body if b["author"] == author_id}
+        self.expect(names == {name}, f"the new name expected in the list: {names}")
 
     def cached_service(self) -> None:
         title("4. A cached service function (@cache_result), one partition per book")

@@ -86,7 +86,10 @@ def assert_tour(transcript: str) -> None:
     assert "-> 200  access + refresh" in line(transcript, "POST /api/auth/token/  ada")
     assert "-> 401" in line(transcript, "(tampered token)")
     # The list: MISS then HIT, MISS again after the edit through the API, then HIT.
-    assert statuses(transcript, "/api/books/") == ["MISS", "HIT", "MISS", "HIT"]
+    assert statuses(transcript, "/api/books/") == ["MISS", "HIT", "MISS", "HIT", "HIT", "MISS"]
+    # A gate: an author save that leaves the name alone does not touch the book list.
+    gate = line(transcript, "born (name unchanged)")
+    assert transcript.index(gate) < transcript.index("watch_fields=['name']: not run")
     assert statuses(transcript, "/api/books/?author=2") == ["MISS", "HIT", "MISS"]
     edit = transcript.index("PATCH /api/books/")
     assert "-> 200" in line(transcript, "PATCH /api/books/")
