@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import re
 import secrets
@@ -288,6 +289,8 @@ def explore(base: str) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # each line shows up, even in a pipe
     state = Path(tempfile.mkdtemp(prefix="restflow-demo-"))
     try:
         return run(args, state)
