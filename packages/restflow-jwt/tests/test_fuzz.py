@@ -69,7 +69,7 @@ def test_any_authorization_header(client: Any, header: str) -> None:
 @given(scheme=st.sampled_from(["Bearer", "bearer", "BEARER"]), token=token_like)
 def test_any_bearer_token(client: Any, scheme: str, token: str) -> None:
     response = client.get(MAYBE, HTTP_AUTHORIZATION=f"{scheme} {token}")
-    assert response.status_code == 401 or " " in token.strip()
+    assert response.status_code == 401
 
 
 @fuzz(600)
