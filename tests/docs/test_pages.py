@@ -51,3 +51,34 @@ def test_relative_links_of_readmes_point_to_existing_files(page: Path) -> None:
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def _setting_keys(defaults: dict, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    keys = []
+    for key, value in defaults.items():
+        keys.append((*path, key))
+        if isinstance(value, dict):
+            keys += _setting_keys(value, (*path, key))
+    return keys
+
+
+def test_settings_reference_documents_every_key_with_its_default() -> None:
+    from restflow.settings import DEFAULTS
+
+    page = (ROOT / "docs" / "settings.md").read_text()
+    sections = re.split(r"^#{2,4} ", page, flags=re.M)
+    missing = []
+    for path in _setting_keys(DEFAULTS):
+        key = path[-1]
+        if len(path) == 1:
+            found = any(s.startswith(f"{key}\n") for s in sections)
+        elif len(path) == 2 or path[-2] == "DISPATCHER_SETTINGS":
+            # a top-level key of a section, or a dispatcher block: its own heading
+            found = any(s.startswith(f"{key}\n") for s in sections)
+        else:
+            # a key inside a dispatcher block: a row of that block's table
+            block = next((s for s in sections if s.startswith(f"{path[-2]}\n")), "")
+            found = f"| `{key}` |" in block
+        if not found:
+            missing.append(".".join(path))
+    assert missing == [], f"docs/settings.md does not document {missing}"
