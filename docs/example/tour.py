@@ -176,7 +176,7 @@ class Tour:
         self.get_cached("/api/books/", ada, "HIT", "watch_fields=['name']: not run", strict=True)
         name = f"Sir {author['name']}"
         answer = self.call("PATCH", f"/api/authors/{author_id}/", {"name": name}, token=ada)
-        self.show(f"PATCH /api/authors/{author_id}/  name -> {name!r}", answer)
+        self.show(f"PATCH /api/authors/{author_id}/  name", answer, f"now {name!r}")
         self.expect_answer(answer, 200)
         answer = self.get_cached("/api/books/", ada, "MISS", "the name is in the list")
         names = {b["author_name"] for b in answer.body if b["author"] == author_id}
