@@ -194,3 +194,13 @@ def test_async_blacklist_helpers(user: Any) -> None:
     async_to_sync(refresh.ablacklist)()
     assert async_to_sync(TokenBlacklist.ais_blacklisted)(refresh.jti)
     assert TokenBlacklist.is_blacklisted(refresh.jti)
+
+
+@pytest.mark.parametrize("claim", ["sub", "uid"])
+def test_custom_user_id_claim(user: Any, authenticate: Any, configure_jwt: Any, claim: str) -> None:
+    configure_jwt(USER_ID_CLAIM=claim)
+    token = AccessToken.for_user(user)
+    assert "user_id" not in token.payload
+    assert str(token.payload[claim]) == str(user.pk)
+    assert authenticate(request_with(f"Bearer {token}"))[0] == user
+    assert RefreshToken.for_user(user).access_token.payload[claim] == token.payload[claim]

@@ -70,7 +70,9 @@ def build_jwt_payload(user: Any, *, token_type: str, lifetime: timedelta) -> dic
     validate_user_id_field(config.user_id_field, config.user_id_field_allowlist)
     payload = _base_claims(config, token_type, lifetime)
     user_id = getattr(user, config.user_id_field)
-    payload[config.user_id_claim] = user_id if isinstance(user_id, _JSON_SCALARS) else str(user_id)
+    if config.user_id_claim == "sub" or not isinstance(user_id, _JSON_SCALARS):
+        user_id = str(user_id)  # RFC 7519 makes "sub" a string; UUIDs are not JSON
+    payload[config.user_id_claim] = user_id
     if config.check_revoke_token:
         payload[config.revoke_token_claim] = get_password_hash(user.password)
     return payload
