@@ -107,3 +107,26 @@ def test_checks_run_through_django(configure_jwt: Any) -> None:
 
     configure_jwt(ALGORITHM="none")
     assert P + "E001" in {m.id for m in run_checks(tags=[Tags.security])}
+
+
+def test_public_key_as_signing_key(check: Any, key_pairs: Any, configure_jwt: Any) -> None:
+    from restflow.authentication import JWTConfigurationError
+    from restflow.authentication.jwt import encode_token
+
+    found = check(ALGORITHM="RS256", SIGNING_KEY=key_pairs["RSA"][1])
+    assert "public key" in found[P + "E008"].msg
+    with pytest.raises(JWTConfigurationError, match="public key"):
+        encode_token({"token_type": "access"})
+
+
+def test_blacklist_cache_that_ignores_errors(check: Any, settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True},
+        }
+    }
+    found = check(SIGNING_KEY=OK)
+    assert P + "W003" in found
+    assert "IGNORE_EXCEPTIONS" in found[P + "W003"].msg

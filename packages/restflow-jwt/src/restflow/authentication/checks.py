@@ -162,6 +162,18 @@ def _blacklist_messages(s: Any) -> list[CheckMessage]:
         return []
     cache = getattr(settings, "CACHES", {}).get(s.BLACKLIST_CACHE_ALIAS, {})
     path = cache.get("BACKEND", "")
+    options = cache.get("OPTIONS", {})
+    if options.get("IGNORE_EXCEPTIONS") or getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False):
+        return [
+            Warning(
+                f"The JWT blacklist cache alias {s.BLACKLIST_CACHE_ALIAS!r} ignores cache "
+                "errors (django-redis IGNORE_EXCEPTIONS): during an outage every revoked "
+                "token would be accepted.",
+                hint="Give the blacklist its own cache alias without IGNORE_EXCEPTIONS "
+                "(and set BLACKLIST_CACHE_ALIAS to it), or use ModelBlacklistBackend.",
+                id=_ID + "W003",
+            )
+        ]
     if path in LOCAL_CACHE_BACKEND_PATHS and not s.BLACKLIST_ALLOW_LOCMEM:
         return [
             Warning(

@@ -96,7 +96,13 @@ def prepare_signing_key(algorithm: str, key: str | bytes | None) -> Any:
             "Set SIGNING_KEY to a random secret (HMAC) or a private key (PEM)."
         )
     validate_signing_key_shape(algorithm, key)
-    return _prepare(algorithm, key, "SIGNING_KEY")
+    prepared = _prepare(algorithm, key, "SIGNING_KEY")
+    if algorithm not in HMAC_ALGORITHMS and not hasattr(prepared, "sign"):
+        raise JWTConfigurationError(
+            f"RESTFLOW_SETTINGS['JWT']['SIGNING_KEY'] is a public key; {algorithm} signs with "
+            "the private key (put the public key in VERIFYING_KEY)."
+        )
+    return prepared
 
 
 def prepare_verifying_key(
