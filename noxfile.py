@@ -39,8 +39,10 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/restflow"
 HARNESS = ["pytest>=8", "pytest-django>=4.9"]
 # The workspace's own test tooling (top-level tests and fixtures).
 ROOT_TEST_TOOLS = [*HARNESS, "hypothesis>=6", "redis>=5", "django-redis>=5.4"]
-TYPING_TOOLS = ["mypy>=1.10", "django-stubs>=5.1", "djangorestframework-stubs>=3.15"]
-DOCS_TOOLS = ["mkdocs>=1.6", "mkdocs-material>=9.5"]
+# Checkers are pinned: a new release with new rules must not turn CI red by itself.
+LINT_TOOLS = ["ruff==0.17.6"]
+TYPING_TOOLS = ["mypy==2.4.1", "django-stubs==6.1.2", "djangorestframework-stubs==3.18.1"]
+DOCS_TOOLS = ["mkdocs==1.6.1", "mkdocs-material==9.8.2"]
 PLUGIN_PREFIX = "restflow-dispatch-"
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -170,7 +172,7 @@ def tests_postgres(session: nox.Session) -> None:
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
 def lint(session: nox.Session) -> None:
     """ruff over the whole repository (config: root pyproject.toml)."""
-    session.install("ruff>=0.6")
+    session.install(*LINT_TOOLS)
     session.run("ruff", "check", ".", *session.posargs)
 
 
