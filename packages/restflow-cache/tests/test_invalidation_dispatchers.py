@@ -264,3 +264,65 @@ def test_errors_inside_a_transaction_do_not_stop_other_commit_callbacks(make_cac
         book.save()
         transaction.on_commit(lambda: ran.append(True))
     assert ran == [True]
+
+
+def save_title_and_roll_back(book: Book, title: str) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        book.title = title
+        book.save()
+        raise RuntimeError("roll back the savepoint")
+
+
+def test_one_job_per_dispatcher_per_commit(make_cached, book):
+    from django.db import transaction
+
+    make_cached(rule(dispatcher=RecordingDispatcher))
+    authors = [Author.objects.create(name=name) for name in ("Bob", "Cy", "Di")]
+    books = [Book.objects.create(author=a, title=a.name) for a in authors]
+    with transaction.atomic():
+        book.title = "uno"
+        book.save()
+        books[0].title = "dos"
+        books[0].save()
+        with pytest.raises(RuntimeError, match="roll back"):
+            save_title_and_roll_back(books[1], "tres")
+        books[2].title = "cuatro"
+        books[2].save()
+        assert RecordingDispatcher.calls == []
+    (call,) = RecordingDispatcher.calls
+    (payload,) = call["rule_kwargs"].values()
+    assert sorted(kw["author_id"] for kw in payload) == sorted(
+        [book.author_id, authors[0].pk, authors[2].pk]
+    )  # the rolled-back savepoint's save is not part of it
+    assert call["pk"] == [book.pk, books[0].pk, books[2].pk]
+    assert call["model_label"] == "invalidation_testapp.Book"
+
+
+def test_a_transaction_of_many_saves_costs_one_cache_write(make_cached, book, monkeypatch):
+    from django.core.cache import caches
+    from django.db import transaction
+
+    titles = make_cached(rule())
+    authors = [Author.objects.create(name=str(n)) for n in range(5)]
+    books = [Book.objects.create(author=a, title="t") for a in authors]
+    for author in authors:
+        titles(author.pk)
+    cache = caches["default"]
+    writes: list[Any] = []
+    original = cache.set_many
+
+    def counting_set_many(*args: Any, **kwargs: Any) -> Any:
+        writes.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "set_many", counting_set_many)
+    with transaction.atomic():
+        for each in books:
+            each.title = "changed"
+            each.save()
+    bumps = [w for w in writes if any(key.startswith("restflow:gen:pt:") for key in w)]
+    assert len(bumps) == 1
+    for author in authors:
+        assert titles.get_cache_only(author.pk) is CACHE_MISSING

@@ -78,11 +78,22 @@ class CommitWork:
         )
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, weakref_slot=True)
 class CommitBatch:
-    """The work of several instances (bulk helpers): one callback, merged dispatches."""
+    """The work of one or more changes, run as one: merged dispatches per dispatcher.
+
+    ``commit`` is what ``transaction.on_commit`` calls: the first batch of a transaction
+    to run takes every other batch of that transaction still pending (see ``_pending``).
+    """
 
     works: list[CommitWork]
+    key: tuple[str, bool] = ("default", True)
+    done: bool = False
+
+    def commit(self) -> None:
+        from restflow.caching._pending import flush
+
+        flush(self)
 
     def run(self) -> None:
         merged: dict[str, RuleWork] = {}
@@ -102,17 +113,22 @@ class CommitBatch:
                     continue
                 target = merged.setdefault(item.entry["id"], RuleWork(item.entry))
                 target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
-        if not self.works:
-            return
-        first = self.works[0]
-        dispatch_rules(
-            list(merged.values()),
-            {
-                "model_label": first.model_label,
-                "pk": [work.pk for work in self.works],
-                "signal_type": first.signal_type,
-            },
-        )
+        if merged:
+            dispatch_rules(list(merged.values()), _context(self.works))
+
+
+def _context(works: list[CommitWork]) -> dict[str, Any]:
+    """Dispatch context: one change's label, pk and signal, or lists for several."""
+    if len(works) == 1:
+        work = works[0]
+        return {"model_label": work.model_label, "pk": work.pk, "signal_type": work.signal_type}
+    labels = list(dict.fromkeys(work.model_label for work in works))
+    signals = list(dict.fromkeys(work.signal_type for work in works))
+    return {
+        "model_label": labels[0] if len(labels) == 1 else labels,
+        "pk": [work.pk for work in works],
+        "signal_type": signals[0] if len(signals) == 1 else signals,
+    }
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import router, transaction
 
-from restflow.caching import _capture
+from restflow.caching import _capture, _pending
 from restflow.caching._commit import CommitBatch, CommitWork
 from restflow.caching.registry import CacheRegister, CacheRegistry
 
@@ -66,9 +66,8 @@ def invalidate_instances(
             remembers.append(_capture.RememberWritten(instance, written, fields is None))
     alias = alias or "default"
     if works:
-        batch = CommitBatch(works)
         robust = not any(_wants_raise(work) for work in works)
-        transaction.on_commit(batch.run, using=alias, robust=robust)
+        _pending.schedule(CommitBatch(works), alias, robust)
     if remembers:
         transaction.on_commit(_RememberAll(remembers).run, using=alias, robust=True)
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from django.db import router, transaction
 
-from restflow.caching import _capture, _discovery, _signals
+from restflow.caching import _capture, _discovery, _pending, _signals
 from restflow.caching._commit import (
+    CommitBatch,
     CommitWork,
     RuleWork,
     run_invalidator,
@@ -409,9 +410,12 @@ class CacheRegistry:
             transaction.on_commit(remember.run, using=alias, robust=True)
 
     def schedule(self, work: CommitWork, using: str) -> None:
-        """Run ``work`` when the transaction of ``using`` commits (now in autocommit)."""
+        """Run ``work`` when the transaction of ``using`` commits (now in autocommit).
+
+        All work of one transaction runs together, one job per dispatcher.
+        """
         robust = not _signals.wants_raise(work)
-        transaction.on_commit(work.run, using=using, robust=robust)
+        _pending.schedule(CommitBatch([work]), using, robust)
 
     # ------------------------------------------------------------------ direct invalidation
 
