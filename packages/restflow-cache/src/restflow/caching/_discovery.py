@@ -10,6 +10,7 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -32,7 +33,7 @@ def _import_quietly(name: str) -> ModuleType | None:
 
 
 def _is_third_party(paths: Iterable[str]) -> bool:
-    return any(part in _THIRD_PARTY_DIRS for path in paths for part in path.split("/"))
+    return any(part in _THIRD_PARTY_DIRS for path in paths for part in Path(path).parts)
 
 
 def _walk(package: ModuleType) -> None:

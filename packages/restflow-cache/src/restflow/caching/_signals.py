@@ -162,7 +162,7 @@ def _make_m2m_receiver(registry: CacheRegistry) -> Any:
                 type(instance), instance, signal_type=m2m, update_fields=[name_here], using=using
             )
         if there and pk_set:
-            for other in cast(Any, model)._default_manager.using(using).filter(pk__in=pk_set):
+            for other in cast(Any, model)._base_manager.using(using).filter(pk__in=pk_set):
                 registry.handle_signal(
                     model, other, signal_type=m2m, update_fields=[name_there], using=using
                 )
