@@ -159,3 +159,17 @@ def test_invalidators_run_at_commit_in_process_and_get_the_pk_after_a_delete(att
         (attached, pk, CacheRegister.SignalTypes.POST_DELETE, None),
         ("async", pk),
     ] == SEEN
+
+
+@pytest.mark.django_db
+def test_captured_commit_callbacks_run_the_rules_inside_a_test_transaction(
+    django_capture_on_commit_callbacks, attached
+):
+    author = Author.objects.create(name="Ann")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        first = Book.objects.create(author=author, title="one")
+        second = Book.objects.create(author=author, title="two")
+        assert SEEN == []
+    assert len(callbacks) >= 2
+    seen = list(SEEN)
+    assert seen == [(attached, first.pk, SAVE, first.pk), (attached, second.pk, SAVE, second.pk)]
