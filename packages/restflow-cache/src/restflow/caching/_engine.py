@@ -99,7 +99,7 @@ class CacheEngine:
         memo = self._memo
         if memo is None:
             return self._build_plan(args, kwargs)
-        memo_key = _memo_key(args, kwargs)
+        memo_key = self._memo_key(args, kwargs)
         if memo_key is None:
             return self._build_plan(args, kwargs)
         if self._memo_generation != _settings_generation[0]:
@@ -112,6 +112,10 @@ class CacheEngine:
                 memo.clear()
             memo[memo_key] = plan
         return plan
+
+    def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Hashable identity of the inputs the key depends on, or ``None`` (no memo)."""
+        return _memo_key(args, kwargs)
 
     def _build_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
         key, parts = self._key_constructor.compose(self._prefix, self.func, args, kwargs)

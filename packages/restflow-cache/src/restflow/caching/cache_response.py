@@ -172,6 +172,39 @@ def _is_authenticated(request: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) or auth is not None
 
 
+_MEMO_QUERY_LIMIT = 512
+_MEMO_TYPES = frozenset({int, str, type(None)})
+
+
+def _request_index(func: Callable[..., Any]) -> int | None:
+    """Position of ``request`` among the view function's parameters (0 or 1)."""
+    names = parameter_names(func)
+    if names[:2] == ("self", "request"):
+        return 1
+    if names[:1] == ("request",):
+        return 0
+    return None
+
+
+def _has_default_shape(constructor: KeyConstructor) -> bool:
+    """True when the key is made of exactly the default response fields."""
+    kinds: dict[type, Any] = {type(f): f for f in constructor.fields.values()}
+    if len(kinds) != 3 or len(constructor.fields) != 3:
+        return False
+    query = kinds.get(QueryParamsKeyField)
+    path = kinds.get(ViewKwargsKeyField)
+    return (
+        AcceptedRendererKeyField in kinds
+        and query is not None
+        and query.params == "*"
+        and query.request_arg == "request"
+        and path is not None
+        and path.arguments == "*"
+        and path.path is None
+        and path.normalizer is None
+    )
+
+
 def _with_format(constructor: KeyConstructor) -> KeyConstructor:
     """``constructor``, extended with the negotiated format when it does not key on it.
 
@@ -228,6 +261,33 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         self.methods = frozenset(m.upper() for m in methods)
         self._user_scoped = self.key_constructor.has_user_scoped_field
         self._key_constructor = _with_format(self._key_constructor)
+        self._request_index = _request_index(func)
+        default_shape = _has_default_shape(self._key_constructor)
+        self._memo = {} if default_shape and self._request_index is not None else None
+
+    def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # The default key is a function of the query string, the URL args/kwargs and the
+        # negotiated renderer: memoize plans on exactly those (plain values only).
+        index = self._request_index
+        if index is None:
+            return None
+        request = kwargs.get("request")
+        if request is None:
+            if len(args) <= index:
+                return None
+            request = args[index]
+            rest = args[index + 1 :]
+        else:
+            rest = args[index:]
+        query = getattr(request, "META", {}).get("QUERY_STRING", "")
+        renderer = getattr(request, "accepted_renderer", None)
+        if len(query) > _MEMO_QUERY_LIMIT or renderer is None:
+            return None
+        extra = tuple(item for item in kwargs.items() if item[0] != "request")
+        for value in (*rest, *(v for _, v in extra)):
+            if type(value) not in _MEMO_TYPES:
+                return None
+        return (query, rest, extra, renderer.format, getattr(request, "accepted_media_type", None))
 
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         _view, request = extract_view_and_request(self.func, args, kwargs)
