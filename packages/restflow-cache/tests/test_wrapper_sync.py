@@ -426,3 +426,38 @@ class TestRules:
         assert by_author.get_cache_only(author.pk) is CACHE_MISSING
         assert by_author.get_cache_only(other.pk) == "Bob"
         assert by_author(author.pk) == "Anne"
+
+
+class TestKeyMemo:
+    def test_settings_change_rebuilds_memoized_keys(self) -> None:
+        from django.test import override_settings
+
+        from restflow.caching import InlineKeyConstructor
+
+        kc = InlineKeyConstructor({"a": ArgsKeyField("a", hash_value=True)})
+
+        @cache_result(kc)
+        def f(a: int) -> int:
+            return a
+
+        assert f(1) == 1
+        sha_key = f.get_cache_key(1)
+        with override_settings(
+            RESTFLOW_SETTINGS={"CACHE_SETTINGS": {"KEY_HASH_ALGORITHM": "blake2b"}}
+        ):
+            blake_key = f.get_cache_key(1)
+            assert blake_key != sha_key
+            assert f.get_cache_only(1) is CACHE_MISSING  # looked up under the new key
+            assert f(1) == 1
+            assert cache.get(blake_key, version=1) is not None
+        assert f.get_cache_only(1) == 1  # back to the old key, still cached
+
+    def test_equal_but_differently_typed_arguments_do_not_share_plans(self) -> None:
+        @cache_result()
+        def f(a: object) -> str:
+            return repr(a)
+
+        assert f(1) == "1"
+        assert f(True) == "True"
+        assert f("1") == "1"  # 1 and "1" share an entry by policy
+        assert f(1.0) == "1.0"
