@@ -7,18 +7,17 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from restflow_testbed.redis_server import RedisServer
 
 from restflow.dispatch import registry
 from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
 from restflow.log import reset_log_throttle
-from restflow_testbed.redis_server import RedisServer
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from celery_testapp.celery_app import current_celery_app, make_app  # noqa: E402
-from celery_testapp.processes import CeleryWorker  # noqa: E402
-
+from celery_testapp.celery_app import current_celery_app, make_app
+from celery_testapp.processes import CeleryWorker
 
 
 @pytest.fixture(autouse=True)
@@ -48,9 +47,10 @@ def celery_queue() -> str:
 
 @pytest.fixture(scope="session")
 def celery_worker(
-    conformance_journal: object, celery_redis: RedisServer, celery_queue: str
+    request: pytest.FixtureRequest, celery_redis: RedisServer, celery_queue: str
 ) -> Iterator[CeleryWorker]:
     """A real worker on the private Redis, consuming the session's queue."""
+    request.getfixturevalue("conformance_journal")  # sets the journal for the worker
     worker = CeleryWorker(
         celery_redis.db_url(0), [celery_queue], backend_url=celery_redis.db_url(1),
         env={"RESTFLOW_TEST_CACHE_URL": celery_redis.db_url(2)},

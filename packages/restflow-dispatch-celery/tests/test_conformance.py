@@ -12,11 +12,11 @@ from celery import Celery
 from celery_testapp.celery_app import current_celery_app, make_app
 from celery_testapp.processes import CeleryWorker
 from celery_testapp.tasks import RECORD_TASK_NAME
+from restflow_testbed.redis_server import RedisServer, free_port
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.celery._publish import reset_pools
 from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance, Journal
-from restflow_testbed.redis_server import RedisServer, free_port
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -94,7 +94,7 @@ class TestCeleryRabbitMQConformance(_CeleryConformance):
 
     @pytest.fixture(autouse=True)
     def _worker(self, rabbitmq_worker: tuple[CeleryWorker, str]) -> Iterator[None]:
-        worker, queue = rabbitmq_worker
+        _worker, queue = rabbitmq_worker
         type(self).queue = queue
         type(self).closed_broker_url = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
         app = make_app(RABBITMQ_URL)

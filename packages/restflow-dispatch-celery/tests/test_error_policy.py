@@ -13,10 +13,10 @@ import redis
 from celery import Celery
 from celery_testapp.processes import CeleryWorker
 from celery_testapp.tasks import RECORD_TASK_NAME, RETRYING_TASK_NAME
+from restflow_testbed.redis_server import RedisServer
 
 from restflow.dispatch.celery import CeleryDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
-from restflow_testbed.redis_server import RedisServer
 
 pytestmark = [pytest.mark.broker]
 

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,11 +16,11 @@ from celery_testapp.hanging import HangingServer
 from celery_testapp.processes import CeleryWorker
 from celery_testapp.tasks import RECORD_TASK_NAME
 from django.test import override_settings
+from restflow_testbed.redis_server import RedisServer, free_port
 
 from restflow.dispatch.base import DispatchError
 from restflow.dispatch.celery import CeleryDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
-from restflow_testbed.redis_server import RedisServer, free_port
 
 pytestmark = [pytest.mark.broker]
 
@@ -60,7 +60,7 @@ def _returns(call: Callable[[], None]) -> BaseException | None:
 
 
 @pytest.fixture
-def app_on(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Celery]]:
+def app_on(request: pytest.FixtureRequest) -> Callable[[str], Celery]:
     apps: list[Celery] = []
 
     def use(url: str) -> Celery:
@@ -71,7 +71,7 @@ def app_on(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Celery]]:
         request.addfinalizer(lambda: context.__exit__(None, None, None))
         return app
 
-    yield use
+    return use
 
 
 def _fallback_log_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

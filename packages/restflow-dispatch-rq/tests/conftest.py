@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from restflow_testbed.redis_server import RedisServer
 
 from restflow.dispatch import registry
 from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
 from restflow.log import reset_log_throttle
-from restflow_testbed.redis_server import RedisServer
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from rq_testapp.processes import RqWorker  # noqa: E402
+from rq_testapp.processes import RqWorker
 
-from restflow.dispatch.django_rq._queues import reset_connections  # noqa: E402
+from restflow.dispatch.django_rq._queues import reset_connections
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def _clean_dispatch_state() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def rq_redis() -> Iterator[RedisServer]:
-    """A private Redis for the RQ queues."""
+    """A private Redis: queues on db 0, shared cache on db 2."""
     server = RedisServer()
     server.start()
     try:
@@ -49,10 +49,11 @@ def rq_queue() -> str:
 
 @pytest.fixture(scope="session")
 def rq_worker(
-    conformance_journal: object, rq_redis: RedisServer, rq_queue: str
+    request: pytest.FixtureRequest, rq_redis: RedisServer, rq_queue: str
 ) -> Iterator[RqWorker]:
     """A real ``rqworker`` consuming the session's queue."""
-    worker = RqWorker(rq_redis.db_url(0), [rq_queue])
+    request.getfixturevalue("conformance_journal")  # sets the journal for the worker
+    worker = RqWorker(rq_redis.db_url(0), [rq_queue], cache_url=rq_redis.db_url(2))
     try:
         worker.start()
         yield worker

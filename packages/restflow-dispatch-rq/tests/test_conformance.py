@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 
 import pytest
 from django.test import override_settings
+from restflow_testbed.redis_server import free_port
 from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
-from restflow_testbed.redis_server import free_port
 
 pytestmark = [pytest.mark.broker]
 

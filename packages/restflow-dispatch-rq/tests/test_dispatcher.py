@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import redis
 from django.test import override_settings
+from restflow_testbed.redis_server import RedisServer
 from rq import Queue
 
 from restflow.dispatch.base import WORKER_FUNCTION_PATH
 from restflow.dispatch.django_rq import DjangoRqDispatcher
 from restflow.dispatch.registry import get_dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, record_job
-from restflow_testbed.redis_server import RedisServer
 
 
 def _block(**values: Any) -> dict[str, Any]:

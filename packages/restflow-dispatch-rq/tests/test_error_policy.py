@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from django.test import override_settings
+from restflow_testbed.redis_server import RedisServer
 from rq import Queue
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
@@ -16,7 +17,6 @@ from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.django_rq import DjangoRqDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
-from restflow_testbed.redis_server import RedisServer
 
 pytestmark = [pytest.mark.broker]
 

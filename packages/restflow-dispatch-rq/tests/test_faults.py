@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from restflow_testbed.redis_server import RedisServer, free_port
 from rq_testapp.hanging import HangingServer
 from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.base import DispatchError
 from restflow.dispatch.django_rq import DjangoRqDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
-from restflow_testbed.redis_server import RedisServer, free_port
 
 pytestmark = [pytest.mark.broker]
 

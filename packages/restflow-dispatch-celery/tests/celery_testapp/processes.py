@@ -93,8 +93,9 @@ class CeleryWorker:
 
     def cleanup(self) -> None:
         self.stop()
-        with contextlib.suppress(OSError):
-            self.log_path.unlink()
+        if not os.environ.get("RESTFLOW_TEST_KEEP_WORKER_LOGS"):
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
 
 
 @contextlib.contextmanager

@@ -15,9 +15,10 @@ import os
 import threading
 from typing import Any
 
-from celery import Celery, current_app
 from kombu import Connection
 from kombu.pools import ProducerPool
+
+from celery import Celery, current_app
 
 __all__ = ["publish"]
 

@@ -85,10 +85,7 @@ class CeleryDispatcher(Dispatcher):
         return str(name or DEFAULT_TASK_NAME)
 
     def queue(self) -> str | None:
-        if "queue" in self.config:
-            value = self.config["queue"]
-        else:
-            value = self.settings().get("QUEUE")
+        value = self.config["queue"] if "queue" in self.config else self.settings().get("QUEUE")
         return str(value) if value else None
 
     def publish_timeout(self) -> float | None:

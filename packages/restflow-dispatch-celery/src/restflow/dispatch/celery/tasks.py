@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-
 from restflow.dispatch.celery.dispatcher import DEFAULT_TASK_NAME
 
 __all__ = ["task_run_cache_rules"]

@@ -18,12 +18,13 @@ import os
 import threading
 from typing import Any
 
-import django_rq
 from redis import BlockingConnectionPool, ConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 from rq import Queue
+
+import django_rq
 
 __all__ = ["get_queue", "reset_connections"]
 
