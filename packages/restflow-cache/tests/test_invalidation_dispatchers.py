@@ -326,3 +326,30 @@ def test_a_transaction_of_many_saves_costs_one_cache_write(make_cached, book, mo
     assert len(bumps) == 1
     for author in authors:
         assert titles.get_cache_only(author.pk) is CACHE_MISSING
+
+
+def test_async_functions_of_a_commit_share_one_cache_write(make_cached, book, monkeypatch):
+    from restflow.caching import storage
+
+    first = make_cached(rule(), is_async=True)
+    second = make_cached(rule(), is_async=True)
+    other = Author.objects.create(name="Bob")
+    old_author = book.author_id
+    for wrapper in (first, second):
+        for author_id in (old_author, other.pk):
+            asyncio.run(wrapper(author_id))
+    bumps: list[list[Any]] = []
+    original = storage.abump_targets
+
+    async def counting_abump(targets: Any) -> None:
+        bumps.append(list(targets))
+        await original(targets)
+
+    monkeypatch.setattr(storage, "abump_targets", counting_abump)
+    book.author = other
+    book.save()
+    assert len(bumps) == 1
+    assert len(bumps[0]) == 4  # two functions, old and new partition
+    for wrapper in (first, second):
+        for author_id in (old_author, other.pk):
+            assert asyncio.run(wrapper.aget_cache_only(author_id)) is CACHE_MISSING

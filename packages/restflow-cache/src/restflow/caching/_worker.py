@@ -34,7 +34,8 @@ def run_rules(
     registry: CacheRegistry, rule_ids: Iterable[str], rule_kwargs: dict[str, Any]
 ) -> Awaitable[None] | None:
     awaitables: list[Awaitable[Any]] = []
-    sync_jobs: list[tuple[RuleEntry, dict[str, Any]]] = []
+    sync_jobs: list[Job] = []
+    async_jobs: list[Job] = []
     for rule_id in rule_ids:
         entry = registry.get_rule(rule_id) or _recover(registry, rule_id, awaitables)
         if entry is None:
@@ -42,54 +43,21 @@ def run_rules(
         payload = rule_kwargs.get(rule_id)
         if payload is None:
             continue
-        for func_kwargs in _kwargs_sets(payload):
-            if _is_async(entry["func"]):
-                result = registry.process_rule(entry, func_kwargs)
-                if result is not None:
-                    awaitables.append(result)
-            else:
-                sync_jobs.append((entry, func_kwargs))
+        jobs = async_jobs if _is_async(entry["func"]) else sync_jobs
+        jobs.extend((entry, func_kwargs) for func_kwargs in _kwargs_sets(payload))
     if len(sync_jobs) == 1:
         registry.process_rule(*sync_jobs[0])
     elif sync_jobs:
         _process_batch(sync_jobs)
+    if len(async_jobs) == 1:
+        result = registry.process_rule(*async_jobs[0])
+        if result is not None:
+            awaitables.append(result)
+    elif async_jobs:
+        awaitables.append(_aprocess_batch(async_jobs))
     if not awaitables:
         return None
     return _await_all(awaitables)
-
-
-def _process_batch(jobs: list[tuple[RuleEntry, dict[str, Any]]]) -> None:
-    """Several sync scopes: bump them all with one ``set_many`` per cache, then rewarm.
-
-    The per-rule error policy is kept: a scope that cannot even be computed fails alone;
-    a failed write fails every rule of the batch (re-raised if one of them asks for it).
-    """
-    targets: list[Any] = []
-    owners: list[RuleEntry] = []
-    for entry, func_kwargs in jobs:
-        target_of = getattr(entry["func"], "invalidation_target", None)
-        if target_of is None:
-            _invalidate_step(entry, func_kwargs)
-            continue
-        try:
-            targets.append(target_of((), func_kwargs))
-        except Exception:
-            _delete_failed(entry)
-            continue
-        owners.append(entry)
-    if targets:
-        try:
-            storage.bump_targets(targets)
-        except Exception:
-            if any(entry["invalidation_rule"].raise_exception for entry in owners):
-                raise
-            for entry in owners:
-                logger.warning(
-                    "Cache delete failed for %s", wrapper_name(entry["func"]), exc_info=True
-                )
-    for entry, func_kwargs in jobs:
-        if entry["invalidation_rule"].rewarm:
-            _rewarm_step(entry, func_kwargs)
 
 
 async def _await_all(awaitables: list[Awaitable[Any]]) -> None:
@@ -132,6 +100,75 @@ def _is_async(wrapper: Any) -> bool:
     from restflow.caching.registry import _is_async_wrapper
 
     return _is_async_wrapper(wrapper)
+
+
+Job = tuple[RuleEntry, dict[str, Any]]
+
+
+def _targets_of(jobs: list[Job]) -> tuple[list[Any], list[RuleEntry], list[Job]]:
+    """Scopes to bump for ``jobs``; jobs whose wrapper cannot tell are returned apart."""
+    targets: list[Any] = []
+    owners: list[RuleEntry] = []
+    apart: list[Job] = []
+    for entry, func_kwargs in jobs:
+        target_of = getattr(entry["func"], "invalidation_target", None)
+        if target_of is None:
+            apart.append((entry, func_kwargs))
+            continue
+        try:
+            targets.append(target_of((), func_kwargs))
+        except Exception:
+            _delete_failed(entry)
+            continue
+        owners.append(entry)
+    return targets, owners, apart
+
+
+def _bump_failed(owners: list[RuleEntry]) -> None:
+    if any(entry["invalidation_rule"].raise_exception for entry in owners):
+        raise  # re-raises the error being handled by the caller
+    for entry in owners:
+        logger.warning("Cache delete failed for %s", wrapper_name(entry["func"]), exc_info=True)
+
+
+def _process_batch(jobs: list[Job]) -> None:
+    """Several sync scopes: bump them all with one ``set_many`` per cache, then rewarm.
+
+    The per-rule error policy is kept: a scope that cannot even be computed fails alone;
+    a failed write fails every rule of the batch (re-raised if one of them asks for it).
+    """
+    targets, owners, apart = _targets_of(jobs)
+    for entry, func_kwargs in apart:
+        _invalidate_step(entry, func_kwargs)
+    if targets:
+        try:
+            storage.bump_targets(targets)
+        except Exception:
+            _bump_failed(owners)
+    for entry, func_kwargs in jobs:
+        if entry["invalidation_rule"].rewarm:
+            _rewarm_step(entry, func_kwargs)
+
+
+async def _aprocess_batch(jobs: list[Job]) -> None:
+    """The async twin of :func:`_process_batch` (async wrappers)."""
+    targets, owners, apart = _targets_of(jobs)
+    for entry, func_kwargs in apart:
+        try:
+            await entry["func"].adelete_by_prefix(**func_kwargs)
+        except Exception:
+            _delete_failed(entry)
+    if targets:
+        try:
+            await storage.abump_targets(targets)
+        except Exception:
+            _bump_failed(owners)
+    for entry, func_kwargs in jobs:
+        if entry["invalidation_rule"].rewarm:
+            try:
+                await entry["func"].arefresh(**func_kwargs)
+            except Exception:
+                _rewarm_failed(entry, func_kwargs)
 
 
 def _delete_failed(entry: RuleEntry) -> None:
