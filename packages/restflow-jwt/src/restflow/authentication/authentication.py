@@ -53,9 +53,20 @@ class JWTAuthentication(BaseAuthentication):
             return None
         with translate_token_errors():
             token = AccessToken.verify(raw)
-            if config.blacklist_enabled and TokenBlacklist.is_blacklisted(token.jti):
+            if not config.blacklist_enabled:
+                return self.get_user(token), token
+            # The blacklist GET travels while the user query runs; the blacklist
+            # verdict still takes precedence over any user error.
+            blacklisted = TokenBlacklist.start_lookup(token.jti)
+            try:
+                user = self.get_user(token)
+            except BaseException:
+                if blacklisted():
+                    raise TokenError(_BLACKLISTED, code="token_blacklisted") from None
+                raise
+            if blacklisted():
                 raise TokenError(_BLACKLISTED, code="token_blacklisted")
-            return self.get_user(token), token
+            return user, token
 
     async def aauthenticate(self, request: Any) -> tuple[Any, AccessToken] | None:
         config = get_config()

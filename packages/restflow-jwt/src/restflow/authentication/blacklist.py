@@ -86,6 +86,16 @@ class BlacklistBackend:
         """Alias of :meth:`ablacklist`."""
         await self.ablacklist(jti, expires_at=expires_at)
 
+    def start_lookup(self, jti: str) -> Callable[[], bool]:
+        """Begin :meth:`is_blacklisted`; the returned callable gives the answer.
+
+        Lets the caller overlap the lookup with other I/O (the user query). The
+        default looks up at once; backends with a network round trip may send the
+        request now and read the reply when asked. The callable must be called once.
+        """
+        result = self.is_blacklisted(jti)
+        return lambda: result
+
     def consume(self, jti: str, *, expires_at: int) -> bool:
         """Blacklist ``jti``; True when this call did it, False when it already was."""
         if self._overrides("aconsume"):
@@ -123,6 +133,7 @@ class CacheBlacklistBackend(BlacklistBackend):
         self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[[str], bool]] = (
             weakref.WeakKeyDictionary()
         )
+        self._starters: weakref.WeakKeyDictionary[BaseCache, Any] = weakref.WeakKeyDictionary()
 
     def _cache(self) -> BaseCache:
         cache = caches[get_config().blacklist_cache_alias]
@@ -160,6 +171,15 @@ class CacheBlacklistBackend(BlacklistBackend):
             reader = self._readers[cache] = _reader_for(cache)
         return reader(self._key(jti))
 
+    def start_lookup(self, jti: str) -> Callable[[], bool]:
+        cache = self._cache()
+        starter = self._starters.get(cache)
+        if starter is None:
+            starter = self._starters[cache] = _starter_for(cache)
+        if starter is False:
+            return super().start_lookup(jti)
+        return starter(self._key(jti))
+
     def consume(self, jti: str, *, expires_at: int) -> bool:
         return bool(self._cache().add(self._key(jti), 1, self._timeout(expires_at)))
 
@@ -173,6 +193,62 @@ class CacheBlacklistBackend(BlacklistBackend):
         return bool(await self._cache().aadd(self._key(jti), 1, self._timeout(expires_at)))
 
 
+def _single_redis_client(cache: BaseCache) -> Any:
+    """The reusable ``redis.Redis`` of Django's RedisCache with one server, else None."""
+    client_wrapper = getattr(cache, "_cache", None)
+    if (
+        type(cache) is RedisCache
+        and type(client_wrapper) is RedisCacheClient
+        and len(getattr(client_wrapper, "_servers", ())) == 1
+    ):
+        return client_wrapper.get_client(write=False)
+    return None
+
+
+def _starter_for(cache: BaseCache) -> Any:
+    """Pipelined ``GET`` on Django's RedisCache: send now, read the reply later."""
+    client = _single_redis_client(cache)
+    if client is None:
+        return False
+    import redis
+
+    retryable = (redis.ConnectionError, redis.TimeoutError)
+    pool = client.connection_pool
+
+    def start(key: str) -> Callable[[], bool]:
+        full_key = cache.make_and_validate_key(key)
+        try:
+            connection = pool.get_connection()
+        except retryable:
+            result = client.get(full_key) is not None  # the client retries, or raises
+            return lambda: result
+        try:
+            connection.send_command("GET", full_key)
+        except BaseException as exc:
+            connection.disconnect()
+            pool.release(connection)
+            if not isinstance(exc, retryable):
+                raise
+            result = client.get(full_key) is not None
+            return lambda: result
+
+        def finish() -> bool:
+            try:
+                return connection.read_response() is not None
+            except retryable:
+                connection.disconnect()
+                return client.get(full_key) is not None
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                pool.release(connection)
+
+        return finish
+
+    return start
+
+
 def _reader_for(cache: BaseCache) -> Callable[[str], bool]:
     """A lookup for ``cache``; on Django's RedisCache with one server, one reused client.
 
@@ -180,13 +256,8 @@ def _reader_for(cache: BaseCache) -> Callable[[str], bool]:
     the per-request hot path we keep one (it is thread-safe and shares the pool).
     Anything else goes through the public cache API.
     """
-    client_wrapper = getattr(cache, "_cache", None)
-    if (
-        type(cache) is RedisCache
-        and type(client_wrapper) is RedisCacheClient
-        and len(getattr(client_wrapper, "_servers", ())) == 1
-    ):
-        client = client_wrapper.get_client(write=False)
+    client = _single_redis_client(cache)
+    if client is not None:
 
         def read_redis(key: str) -> bool:
             return client.get(cache.make_and_validate_key(key)) is not None
@@ -296,6 +367,20 @@ class TokenBlacklist:
             return False
         with _store_errors():
             return get_token_blacklist_backend().is_blacklisted(jti)
+
+    @staticmethod
+    def start_lookup(jti: str) -> Callable[[], bool]:
+        """Begin ``is_blacklisted(jti)``; call the result (once) for the answer."""
+        if not jti:
+            return lambda: False
+        with _store_errors():
+            finish = get_token_blacklist_backend().start_lookup(jti)
+
+        def answer() -> bool:
+            with _store_errors():
+                return finish()
+
+        return answer
 
     @staticmethod
     def consume(jti: str, *, expires_at: int) -> bool:

@@ -1,0 +1,55 @@
+"""The blacklist GET overlaps the user query on Redis without changing any verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from jwt_testapp.support import WHOAMI, bearer
+
+from restflow.authentication import AccessToken, TokenBlacklist
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+
+def in_use_connections() -> int:
+    client = caches["default"]._cache.get_client(write=False)
+    return len(client.connection_pool._in_use_connections)
+
+
+def test_blacklist_verdict_wins_over_user_errors(user: Any, client: Any, use_redis: str) -> None:
+    token = AccessToken.for_user(user)
+    token.blacklist()
+    user.delete()
+    response = client.get(WHOAMI, **bearer(token))
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Token has been blacklisted."
+
+
+def test_user_errors_still_reported_when_not_blacklisted(user: Any, client: Any, use_redis: str) -> None:
+    token = AccessToken.for_user(user)
+    user.is_active = False
+    user.save()
+    assert client.get(WHOAMI, **bearer(token)).json()["detail"] == "User is inactive."
+
+
+def test_no_connection_is_leaked(user: Any, client: Any, use_redis: str, django_user_model: Any) -> None:
+    good = AccessToken.for_user(user)
+    revoked = AccessToken.for_user(user)
+    revoked.blacklist()
+    ghost = AccessToken.for_user(django_user_model.objects.create_user(username="ghost"))
+    django_user_model.objects.filter(username="ghost").delete()
+    for _ in range(20):
+        assert client.get(WHOAMI, **bearer(good)).status_code == 200
+        assert client.get(WHOAMI, **bearer(revoked)).status_code == 401
+        assert client.get(WHOAMI, **bearer(ghost)).status_code == 401
+    assert in_use_connections() == 0
+
+
+def test_start_lookup_on_other_backends_answers_at_once(configure_jwt: Any) -> None:
+    configure_jwt(BLACKLIST_BACKEND="restflow.authentication.jwt.ModelBlacklistBackend")
+    TokenBlacklist.blacklist("j1", expires_at=2_000_000_000)
+    assert TokenBlacklist.start_lookup("j1")() is True
+    assert TokenBlacklist.start_lookup("j2")() is False
+    assert TokenBlacklist.start_lookup("")() is False
