@@ -90,6 +90,7 @@ def _missed(rows: list[dict[str, Any]]) -> str:
 def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: list[str],
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
+    processes = ", ".join(f"{g} {n}" for g, n in meta.get("processes", {}).items())
     charts = "\n\n".join(f"![{name}]({folder.as_posix()}/{name})" for name in images)
     return f"""# Benchmarks
 
@@ -126,9 +127,9 @@ The code is in `tests/benchmarks/` (not collected by pytest).
 - Reported per contender: the **median** over rounds. Reported per pair: the median of
   the **per-round paired ratios** (A's time over B's in the same round), so a slow phase
   of the machine hits both sides of a ratio.
-- The whole comparison is repeated in **several fresh processes** (3 for JWT and read
-  paths, 2 for the write paths); the table gives the median of the processes' ratios and
-  their [min-max].
+- The whole comparison is repeated in **several fresh processes** (this run: {processes});
+  the table gives the median of the processes' ratios and their [min-max]. The start-up
+  row uses one fresh interpreter per measurement instead.
 - Next to each time the suite counts, per operation, **SQL queries**, **Django cache API
   calls** and **Redis round trips** (socket writes), so that a ratio can be explained.
 - Backends: local memory, and a private Redis server through Django's `RedisCache` and

@@ -260,3 +260,13 @@ def make_record(
         "facts": list(facts),
         "notes": notes,
     }
+
+
+def timed(label: str, fn: Callable[[], Any]) -> Any:
+    """Run ``fn()`` and print how long it took (progress of a long benchmark process)."""
+    import sys
+
+    start = time.perf_counter()
+    value = fn()
+    print(f"[bench]   {label}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return value

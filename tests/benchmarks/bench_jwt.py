@@ -16,7 +16,13 @@ OPTIONS: dict[str, Any] = {"rounds": 15, "min_block": 0.05}
 
 
 def _restflow_settings(blacklist: bool) -> dict[str, Any]:
-    return {"JWT": {"SIGNING_KEY": settings.JWT_SECRET, "BLACKLIST_ENABLED": blacklist}}
+    return {
+        "JWT": {
+            "SIGNING_KEY": settings.JWT_SECRET,
+            "BLACKLIST_ENABLED": blacklist,
+            "ACCESS_TOKEN_LIFETIME": settings.LIFETIME,
+        }
+    }
 
 
 def _auth_contenders(user: Any, blacklist: bool) -> list[Contender]:
@@ -155,7 +161,13 @@ def bench_refresh() -> dict[str, Any]:
 
     from restflow.authentication import RefreshToken, TokenRefreshView
 
-    restflow_settings = {"JWT": {"SIGNING_KEY": settings.JWT_SECRET, "ROTATE_REFRESH_TOKENS": True}}
+    restflow_settings = {
+        "JWT": {
+            "SIGNING_KEY": settings.JWT_SECRET,
+            "ROTATE_REFRESH_TOKENS": True,
+            "ACCESS_TOKEN_LIFETIME": settings.LIFETIME,
+        }
+    }
     with override_settings(CACHES=caches_for("redis"), RESTFLOW_SETTINGS=restflow_settings):
         user = bench_user()
         factory = RequestFactory()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -74,11 +75,16 @@ CACHES = {
     },
 }
 
-RESTFLOW_SETTINGS = {"JWT": {"SIGNING_KEY": JWT_SECRET, "BLACKLIST_ALLOW_LOCMEM": True}}
+# Long-lived access tokens: a loaded machine must not see tokens expire mid-comparison.
+LIFETIME = timedelta(hours=2)
+RESTFLOW_SETTINGS = {
+    "JWT": {"SIGNING_KEY": JWT_SECRET, "BLACKLIST_ALLOW_LOCMEM": True, "ACCESS_TOKEN_LIFETIME": LIFETIME}
+}
 
 SIMPLE_JWT = {
     "SIGNING_KEY": JWT_SECRET,
     "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": LIFETIME,
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,

@@ -26,7 +26,7 @@ def _setup_seconds(variant: str, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def run(rounds: int = 8, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def run(rounds: int = 6, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     env = dict(env if env is not None else os.environ)
     for variant in VARIANTS:  # warm the OS file cache and bytecode
         _setup_seconds(variant, env)
