@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.cache import BaseCache, caches
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, router, transaction
 
 from restflow.authentication.config import get_config
 from restflow.authentication.constants import BLACKLIST_CACHE_PREFIX, LOCAL_CACHE_BACKEND_PATHS
 from restflow.authentication.exceptions import BlacklistUnavailableError, JWTConfigurationError
+from restflow.authentication.redis_lookup import reader_for, starter_for
 
 if TYPE_CHECKING:
     from restflow.authentication.models import BlacklistedToken
@@ -168,14 +168,14 @@ class CacheBlacklistBackend(BlacklistBackend):
         cache = self._cache()
         reader = self._readers.get(cache)
         if reader is None:
-            reader = self._readers[cache] = _reader_for(cache)
+            reader = self._readers[cache] = reader_for(cache)
         return reader(self._key(jti))
 
     def start_lookup(self, jti: str) -> Callable[[], bool]:
         cache = self._cache()
         starter = self._starters.get(cache)
         if starter is None:
-            starter = self._starters[cache] = _starter_for(cache)
+            starter = self._starters[cache] = starter_for(cache)
         if starter is False:
             return super().start_lookup(jti)
         return starter(self._key(jti))
@@ -191,83 +191,6 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     async def aconsume(self, jti: str, *, expires_at: int) -> bool:
         return bool(await self._cache().aadd(self._key(jti), 1, self._timeout(expires_at)))
-
-
-def _single_redis_client(cache: BaseCache) -> Any:
-    """The reusable ``redis.Redis`` of Django's RedisCache with one server, else None."""
-    client_wrapper = getattr(cache, "_cache", None)
-    if (
-        type(cache) is RedisCache
-        and type(client_wrapper) is RedisCacheClient
-        and len(getattr(client_wrapper, "_servers", ())) == 1
-    ):
-        return client_wrapper.get_client(write=False)
-    return None
-
-
-def _starter_for(cache: BaseCache) -> Any:
-    """Pipelined ``GET`` on Django's RedisCache: send now, read the reply later."""
-    client = _single_redis_client(cache)
-    if client is None:
-        return False
-    import redis
-
-    retryable = (redis.ConnectionError, redis.TimeoutError)
-    pool = client.connection_pool
-
-    def start(key: str) -> Callable[[], bool]:
-        full_key = cache.make_and_validate_key(key)
-        try:
-            connection = pool.get_connection()
-        except retryable:
-            result = client.get(full_key) is not None  # the client retries, or raises
-            return lambda: result
-        try:
-            connection.send_command("GET", full_key)
-        except BaseException as exc:
-            connection.disconnect()
-            pool.release(connection)
-            if not isinstance(exc, retryable):
-                raise
-            result = client.get(full_key) is not None
-            return lambda: result
-
-        def finish() -> bool:
-            try:
-                return connection.read_response() is not None
-            except retryable:
-                connection.disconnect()
-                return client.get(full_key) is not None
-            except BaseException:
-                connection.disconnect()
-                raise
-            finally:
-                pool.release(connection)
-
-        return finish
-
-    return start
-
-
-def _reader_for(cache: BaseCache) -> Callable[[str], bool]:
-    """A lookup for ``cache``; on Django's RedisCache with one server, one reused client.
-
-    Django's RedisCache builds a new ``redis.Redis`` object for every operation; on
-    the per-request hot path we keep one (it is thread-safe and shares the pool).
-    Anything else goes through the public cache API.
-    """
-    client = _single_redis_client(cache)
-    if client is not None:
-
-        def read_redis(key: str) -> bool:
-            return client.get(cache.make_and_validate_key(key)) is not None
-
-        return read_redis
-
-    def read(key: str) -> bool:
-        return bool(cache.get(key))
-
-    return read
 
 
 def get_blacklisted_token_model() -> type[BlacklistedToken]:
