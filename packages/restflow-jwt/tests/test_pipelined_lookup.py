@@ -53,3 +53,26 @@ def test_start_lookup_on_other_backends_answers_at_once(configure_jwt: Any) -> N
     assert TokenBlacklist.start_lookup("j1")() is True
     assert TokenBlacklist.start_lookup("j2")() is False
     assert TokenBlacklist.start_lookup("")() is False
+
+
+def test_reply_lost_in_flight_is_read_again(user: Any, client: Any, use_redis: str, monkeypatch: Any) -> None:
+    import redis.connection
+
+    token = AccessToken.for_user(user)
+    assert client.get(WHOAMI, **bearer(token)).status_code == 200
+    token.blacklist()
+    original = redis.connection.AbstractConnection.read_response
+    failures: list[int] = []
+
+    def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(1)
+            raise redis.ConnectionError("connection reset in flight")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", flaky)
+    response = client.get(WHOAMI, **bearer(token))
+    assert failures == [1]
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Token has been blacklisted."
+    assert in_use_connections() == 0
