@@ -17,8 +17,66 @@ DISTRIBUTIONS = (
     "celery", "rq", "django-rq", "dramatiq", "django-q2",
 )
 
-# Why a row misses its target (from profiles of this code base; see the page).
-CAUSES: dict[str, str] = {}
+# Why a row misses its target: causes found with pyinstrument and ``python -X importtime``
+# on this code base (keyed by comparison id prefix; shown only for rows that missed).
+CAUSES: dict[str, str] = {
+    "jwt.authenticate.blacklist_on": (
+        "restflow performs the blacklist read the settings ask for (one Redis GET per request, "
+        "see the counts) and simplejwt performs none; the row is within its floor target "
+        "(decode + GET + user query), so the gap to simplejwt is the Redis round trip, which "
+        "restflow's cheaper decode and user lookup do not fully pay back on this machine. "
+        "Profile: PyJWT.decode ~55% and the user query ~40% of restflow's own time; restflow "
+        "also parses the JOSE header before PyJWT parses it again (~10% of the decode)."
+    ),
+    "jwt.authenticate.blacklist_off": (
+        "Same work as simplejwt (one decode, one user query, see the counts); the profile is "
+        "dominated by PyJWT.decode and the ORM query, so the margin to simplejwt is small."
+    ),
+    "jwt.dispatch": (
+        "The extra Redis GET of the blacklist check (ON by default; simplejwt checks none) is "
+        "the difference; DRF's own dispatch cost is identical for both."
+    ),
+    "cache_result.hit": (
+        "A hit reads the entry and its generation scopes in one MGET (3 keys) and unpickles "
+        "3 values where a raw GET reads 1; the extra bytes and Python work are what the R1/R2 "
+        "guarantees cost (constant-time invalidation, no stale set)."
+    ),
+    "cache_response.hit": (
+        "restflow reads the entry plus its scope tokens (one get_many of 4 keys) where "
+        "drf-extensions does one GET, and it runs the safety checks drf-extensions does not "
+        "(method, authenticated request, renderer negotiation in the key). Doing less work "
+        "than drf-extensions would mean dropping those checks, which the settings do not allow."
+    ),
+    "delete_by_prefix.locmem": (
+        "On local memory a single set costs ~10-20 us, so Python overhead dominates: "
+        "pyinstrument shows ~38% binding the arguments and rendering the partition parts, "
+        "~22% minting the new token (secrets.token_urlsafe -> os.urandom) and ~30% "
+        "LocMemCache.set_many. The command count is constant (one set_many at every size) and "
+        "the Redis rows meet the target, where the round trip dominates."
+    ),
+    "memory.metadata": (
+        "Every entry owns a key-scope key in Redis (a ~90-character name "
+        "'restflow:gen:key:<sha256 hex>' plus Redis' per-key overhead) and its envelope "
+        "carries the stamp tokens and two timestamps. Shorter scope names (a 16-byte digest "
+        "instead of 64 hex characters) or folding the key scope into the entry would bring it "
+        "towards the target."
+    ),
+    "startup.django_setup": (
+        "restflow.caching's AppConfig.ready() calls load_entry_point_dispatchers(), which "
+        "imports every installed dispatcher plugin; restflow.dispatch.celery imports its "
+        "tasks module and therefore Celery at start-up (python -X importtime: "
+        "restflow.dispatch.celery.tasks is most of the difference). restflow.authentication "
+        "also imports DRF's authentication module, PyJWT and cryptography eagerly. Fix: "
+        "resolve entry points lazily (register names, import on first use) and keep Celery "
+        "out of the plugin package's __init__."
+    ),
+    "brokers": (
+        "The end-to-end time starts before save(), so it includes the database write and "
+        "commit (SQLite fsync) and the publish; the no-op round trip includes neither. "
+        "save_call_p99_ms (until save() returns) shows how much of the p99 is spent before "
+        "the job even reaches the broker."
+    ),
+}
 
 
 def _run(*cmd: str) -> str:
@@ -90,6 +148,7 @@ def _missed(rows: list[dict[str, Any]]) -> str:
 def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: list[str],
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
+    saves = next((r["params"].get("saves") for r in rows if r["comparison"].startswith("brokers.")), "no")
     processes = ", ".join(f"{g} {n}" for g, n in meta.get("processes", {}).items())
     charts = "\n\n".join(f"![{name}]({folder.as_posix()}/{name})" for name in images)
     return f"""# Benchmarks
@@ -134,6 +193,11 @@ The code is in `tests/benchmarks/` (not collected by pytest).
   calls** and **Redis round trips** (socket writes), so that a ratio can be explained.
 - Backends: local memory, and a private Redis server through Django's `RedisCache` and
   django-redis; SQLite (file) for the database, PostgreSQL when `DATABASE_URL` is set.
+- Brokers: one real worker per broker (Celery solo pool, RQ SimpleWorker, Dramatiq one
+  process/thread, a one-worker django-q cluster), started by the suite with its own
+  settings (`tests/benchmarks/bench_broker_settings.py`). Saves and no-op jobs alternate;
+  this run made {saves} saves per broker (the issue asks for 500; set
+  `RESTFLOW_BENCH_BROKER_SAVES=500` for the full count, which takes longer on a small machine).
 - A row is **met** when every target ratio/value and every behavioural fact holds, else
   **missed**. Rows are never dropped for missing.
 

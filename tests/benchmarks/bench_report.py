@@ -128,7 +128,8 @@ def charts(rows: list[dict[str, Any]], out: Path) -> list[str]:
     for row in rows:
         by_prefix[row["comparison"].split(".")[0]].append(row)
     for prefix, group in by_prefix.items():
-        bars = [(f"{r['comparison'].split('.', 1)[-1]}\n{c['label']}", c["value"], c["limit"], c["ok"])
+        bars = [(f"{r['comparison'].split('.', 1)[-1]}\nvs {c['label'].split(' / ')[1].split(' ')[0]}",
+                 c["value"], c["limit"], c["ok"])
                 for r in group for c in r["checks"] if c["kind"] == "ratio"]
         if not bars:
             continue
@@ -136,7 +137,7 @@ def charts(rows: list[dict[str, Any]], out: Path) -> list[str]:
         xs = range(len(bars))
         ax.bar(xs, [b[1] for b in bars], color=["#3b7" if b[3] else "#d44" for b in bars])
         ax.scatter(xs, [b[2] for b in bars], marker="_", s=900, color="black", label="target", zorder=3)
-        ax.set_xticks(list(xs), [b[0] for b in bars], fontsize=7)
+        ax.set_xticks(list(xs), [b[0] for b in bars], fontsize=7, rotation=30, ha="right")
         ax.set_ylabel("ratio (lower is better)")
         ax.set_title(f"{prefix}: restflow ratios vs targets (green met, red missed)")
         ax.legend()
