@@ -42,7 +42,30 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     django.setup()
+    _create_postgres_database()
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def _create_postgres_database() -> None:
+    """Create the PostgreSQL database named by ``DATABASE_URL`` when it does not exist."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    params = {
+        "host": settings_dict["HOST"] or None,
+        "port": settings_dict["PORT"] or None,
+        "user": settings_dict["USER"] or None,
+        "password": settings_dict["PASSWORD"] or None,
+    }
+    name = settings_dict["NAME"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if found is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def bench_user() -> Any:
