@@ -83,7 +83,8 @@ def _run(*cmd: str) -> str:
     if shutil.which(cmd[0]) is None:
         return "(not available)"
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False).stdout
+        return out.strip("\n")
     except (OSError, subprocess.SubprocessError):
         return "(failed)"
 
@@ -149,6 +150,7 @@ def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: l
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
     saves = next((r["params"].get("saves") for r in rows if r["comparison"].startswith("brokers.")), "no")
+    load = f"{meta.get('load_average_start', '?')} / {meta['load_average']}"
     processes = ", ".join(f"{g} {n}" for g, n in meta.get("processes", {}).items())
     charts = "\n\n".join(f"![{name}]({folder.as_posix()}/{name})" for name in images)
     return f"""# Benchmarks
@@ -207,12 +209,16 @@ The code is in `tests/benchmarks/` (not collected by pytest).
 |---|---|
 | CPU | {meta['cpu_model']} |
 | `nproc` | {meta['nproc']} |
-| Load average at the end | {meta['load_average']} |
+| Load average (1, 5, 15 min) at start / end | {load} |
 | Platform | {meta['platform']} |
 | Python | {meta['python']} |
 | Database | {meta['database']} |
 | Redis | {meta['redis_server']} |
 | Versions | {versions} |
+
+Other jobs may share the machine: a load average above the CPU count means the
+contenders waited for a CPU, which inflates absolute times (and their spread) for both
+sides of a ratio alike; the paired ratios are what to read.
 
 `free -h`:
 

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(saved["rows"], saved["meta"], Path(args.out), Path(args.page))
     groups = [g for g in args.groups.split(",") if g]
     started = time.monotonic()
+    load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="restflow-bench-") as tmp, RedisServer() as redis:
         workdir = Path(tmp)
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             records += run_group(group, processes, env, workdir)
         meta = bench_docs.machine(redis_url=redis.url)
     meta["duration_s"] = time.monotonic() - started
+    meta["load_average_start"] = load_start
     meta["groups"] = groups
     meta["processes"] = {g: args.processes or DEFAULT_PROCESSES[g] for g in groups if g != "startup"}
     return _report(bench_report.aggregate(records), meta, Path(args.out), Path(args.page))
