@@ -1,10 +1,12 @@
 """The work a save leaves for after its commit: custom invalidators and dispatches.
 
 A signal captures a :class:`CommitWork` (rules that passed their gates, the JSON kwargs
-of each, the instance's label and pk) and registers its :meth:`CommitWork.run` with
-``transaction.on_commit`` on the database alias that was written. ``run`` calls the
-custom invalidators in the committing process and hands the field-mapping rules to their
-dispatchers, one ``dispatch()`` per rule or per batch group.
+of each, the instance's label and pk) and schedules it, wrapped in a
+:class:`CommitBatch`, for the commit of the database alias that was written (see
+``_pending``: every batch of one transaction runs together). Running a batch calls the
+custom invalidators in the committing process and hands the field-mapping rules,
+merged per rule id, to their dispatchers: one ``dispatch()`` per rule or per batch
+group.
 """
 
 from __future__ import annotations
