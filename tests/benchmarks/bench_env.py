@@ -55,7 +55,7 @@ def _create_postgres_database() -> None:
     import psycopg
 
     settings_dict = connection.settings_dict
-    params = {
+    params: dict[str, Any] = {
         "host": settings_dict["HOST"] or None,
         "port": settings_dict["PORT"] or None,
         "user": settings_dict["USER"] or None,
