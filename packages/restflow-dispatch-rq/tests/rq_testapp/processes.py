@@ -38,7 +38,8 @@ class RqWorker:
 
     def __init__(self, redis_url: str, queues: list[str], *,
                  restflow_settings: dict[str, Any] | None = None,
-                 cache_url: str | None = None, worker_class: str | None = None) -> None:
+                 cache_url: str | None = None, worker_class: str | None = None,
+                 verbosity: int = 2) -> None:
         self.redis_url = redis_url
         self.queues = queues
         self.env = {"RESTFLOW_TEST_RQ_URL": redis_url, "RESTFLOW_TEST_RQ_QUEUES": ",".join(queues)}
@@ -47,13 +48,14 @@ class RqWorker:
         if cache_url:
             self.env["RESTFLOW_TEST_CACHE_URL"] = cache_url
         self.worker_class = worker_class
+        self.verbosity = verbosity
         fd, log = tempfile.mkstemp(prefix="restflow-rq-worker-", suffix=".log")
         os.close(fd)
         self.log_path = Path(log)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "django", "rqworker", *self.queues, "--verbosity", "2"]
+        cmd = [sys.executable, "-m", "django", "rqworker", *self.queues, "--verbosity", str(self.verbosity)]
         if self.worker_class:
             cmd += ["--worker-class", self.worker_class]
         with self.log_path.open("wb") as log:

@@ -5,8 +5,9 @@ broker without a socket timeout, so a broker that is down or hangs would block t
 ``save()`` that triggered the job. With a publish timeout, messages go through a
 producer pool of our own whose connections carry that timeout, with at most one
 reconnection attempt (which lets a connection that went stale after a broker restart
-recover). Pools are per process (a forked child builds its own) and per broker
-connection settings.
+recover). On RabbitMQ each publish waits for the broker's confirmation, so a message the
+broker did not take raises (and runs inline) instead of vanishing. Pools are per process
+(a forked child builds its own) and per broker connection settings.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def _transport_options(app: Celery, timeout: float) -> dict[str, Any]:
     if driver == "redis":
         options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
     elif driver == "amqp":
-        options.update(read_timeout=timeout, write_timeout=timeout)
+        # Publisher confirms: a message RabbitMQ did not take raises instead of vanishing.
+        options.update(read_timeout=timeout, write_timeout=timeout, confirm_publish=True)
     return options
 
 
@@ -51,15 +53,30 @@ def _bounded_connection(app: Celery, timeout: float) -> Connection:
     )
 
 
+def _pool_key(app: Celery, timeout: float) -> tuple[Any, ...]:
+    """What the bounded connection of ``app`` depends on (cheap: no Connection built)."""
+    conf = app.conf
+    options = conf.broker_transport_options or {}
+    return (
+        os.getpid(),
+        id(app),
+        str(conf.broker_write_url),
+        conf.broker_transport,
+        repr(sorted(options.items(), key=lambda item: str(item[0]))),
+        conf.broker_use_ssl is not None and repr(conf.broker_use_ssl),
+        timeout,
+    )
+
+
 def _producer_pool(app: Celery, timeout: float) -> ProducerPool:
-    connection = _bounded_connection(app, timeout)
-    key = (os.getpid(), id(app), connection.__eqhash__(), timeout)
+    key = _pool_key(app, timeout)
     with _lock:
         pool = _pools.get(key)
         if pool is None:
             for stale in [k for k in _pools if k[0] != os.getpid()]:
                 del _pools[stale]  # inherited through fork(): never reuse those sockets
             limit = max(int(app.conf.broker_pool_limit or 10), 1)
+            connection = _bounded_connection(app, timeout)
             pool = ProducerPool(connection.Pool(limit=limit), limit=limit)
             _pools[key] = pool
     return pool
