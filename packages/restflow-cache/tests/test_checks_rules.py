@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from django.core import checks
+from invalidation_helpers import settings_with
 from invalidation_testapp.models import Author, Book
-from invalidation_testapp.testing import settings_with
 
 from restflow.caching import ArgsKeyField, InvalidationRule, cache_result
 from restflow.caching.registry import CacheRegister

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from invalidation_helpers import backend_fixture
 from invalidation_testapp.cached import CALLS, author_names, titles_of_author
 from invalidation_testapp.models import Author, Book
-from invalidation_testapp.testing import backend_fixture
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
 from restflow.caching.bulk import (

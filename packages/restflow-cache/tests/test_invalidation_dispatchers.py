@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from invalidation_helpers import backend_fixture
 from invalidation_testapp.models import Author, Book
-from invalidation_testapp.testing import backend_fixture
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
 from restflow.caching.registry import CacheRegister

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.db import transaction
+from invalidation_helpers import backend_fixture
 from invalidation_testapp.cached import (
     CALLS,
     author_names,
@@ -17,7 +18,6 @@ from invalidation_testapp.cached import (
     tags_of_book,
 )
 from invalidation_testapp.models import Author, Book, Gadget, Tag
-from invalidation_testapp.testing import backend_fixture
 
 from restflow.caching import CACHE_MISSING
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from invalidation_helpers import backend_fixture
 from invalidation_testapp.models import Author, Book, Tag
-from invalidation_testapp.testing import backend_fixture
 from invalidation_testapp.views import BookDetail
 
 from restflow.caching.registry import CacheRegister

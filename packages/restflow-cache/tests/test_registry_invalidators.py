@@ -68,11 +68,11 @@ def test_two_parameter_target_receives_no_extras():
 
 
 def test_dotted_path_target_is_imported(monkeypatch):
-    import invalidation_testapp.testing as module
+    import invalidation_helpers as module
 
     got = []
     monkeypatch.setattr(module, "probe", lambda wrapper, instance: got.append(instance), raising=False)
-    run(entry("invalidation_testapp.testing.probe"))
+    run(entry("invalidation_helpers.probe"))
     assert got == ["the-instance"]
 
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from invalidation_helpers import reset_state, settings_with
 from invalidation_testapp.cached import CALLS, page_count_of_author, titles_of_author
 from invalidation_testapp.models import Author, Book
-from invalidation_testapp.testing import reset_state, settings_with
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result, tasks
 from restflow.caching.registry import CacheRegister

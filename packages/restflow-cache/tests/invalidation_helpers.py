@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
+from invalidation_testapp.cached import CALLS
 from restflow_testbed.plugin import redis_cache_settings
 
 from restflow.log import reset_log_throttle
-
-from .cached import CALLS
 
 
 def reset_state() -> None:
