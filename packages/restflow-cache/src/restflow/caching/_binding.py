@@ -59,8 +59,17 @@ class _Binder:
 
 
 @functools.lru_cache(maxsize=4096)
-def _binder(func: Callable[..., Any]) -> _Binder:
+def _cached_binder(func: Callable[..., Any]) -> _Binder:
     return _Binder(func)
+
+
+def _binder(func: Callable[..., Any]) -> _Binder:
+    try:
+        return _cached_binder(func)
+    except TypeError:
+        if getattr(type(func), "__hash__", None) is None:
+            return _Binder(func)  # unhashable callable: analysed on every call
+        raise
 
 
 def bind_arguments(
