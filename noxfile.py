@@ -152,7 +152,7 @@ def _pytest(session: nox.Session, *args: str, install: str, env: dict[str, str] 
 def tests(session: nox.Session) -> None:
     """The whole suite (every package's tests + tests/) on SQLite, packages editable."""
     session.install(*_targets(DISTS, [*_all_test_groups(), *ROOT_TEST_TOOLS], _source, editable=True))
-    _pytest(session, install="editable", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
+    _pytest(session, "--durations=15", install="editable", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
 
 
 @nox.session(name="tests-postgres", python=PYTHON, venv_backend=BACKEND, download_python="never")
@@ -164,6 +164,7 @@ def tests_postgres(session: nox.Session) -> None:
     session.log(f"DATABASE_URL={url}")
     _pytest(
         session,
+        "--durations=15",
         install="editable",
         env={"DATABASE_URL": url, "RESTFLOW_TEST_REQUIRE_ALL": "1"},
     )
@@ -215,7 +216,7 @@ def dist(session: nox.Session) -> None:
     # Sibling pins resolve to the wheels given on the same command line.
     session.install(*_targets(DISTS, [*_all_test_groups(), *ROOT_TEST_TOOLS], wheels.__getitem__))
     session.run("python", CHECKER, "installed", str(out))
-    _pytest(session, install="wheel", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
+    _pytest(session, "--durations=15", install="wheel", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
 
 
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
