@@ -113,13 +113,16 @@ def _load_one(ep: importlib.metadata.EntryPoint) -> None:
     supplier = _distribution_label(ep)
     try:
         cls = ep.load()
-    except ImportError as exc:
+    except Exception as exc:
+        # A missing broker library (ImportError) or a broken plugin (AttributeError,
+        # an error raised by its module): skip it, keep every other dispatcher working.
         dist = _distribution_name(ep) or PLUGIN_DISTRIBUTIONS.get(ep.name, "")
         _failures[ep.name] = _Failure(dist, ep.value, f"{type(exc).__name__}: {exc}")
         logger.warning(
             "restflow dispatcher %r from %s could not be imported (%s: %s); reinstall it "
             "with its dependencies: pip install --force-reinstall %s",
             ep.name, supplier, type(exc).__name__, exc, dist or ep.value,
+            exc_info=not isinstance(exc, ImportError),
         )
         return
     try:
