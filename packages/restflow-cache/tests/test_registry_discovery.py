@@ -70,6 +70,13 @@ def test_discovery_skips_plain_modules_and_third_party_apps(tmp_path, monkeypatc
             sys.modules.pop(name, None)
 
 
+def test_discovery_skips_restflows_own_apps_even_when_installed_editable(monkeypatch):
+    imported: list[str] = []
+    monkeypatch.setattr("restflow.caching._discovery._import_quietly", imported.append)
+    import_app_modules([importlib.import_module("restflow.caching")])
+    assert imported == []
+
+
 def test_discovery_found_the_test_apps_rules():
     assert "invalidation_testapp.cached" in sys.modules
     assert CacheRegister.get_rule(

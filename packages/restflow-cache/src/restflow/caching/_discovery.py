@@ -46,14 +46,20 @@ def _walk(package: ModuleType) -> None:
             _walk(module)
 
 
+def _is_restflow(module: ModuleType) -> bool:
+    # restflow's own apps declare no cached functions; skipping them also keeps an
+    # editable install (not under site-packages) from importing their optional modules.
+    return module.__name__.split(".", 1)[0] == "restflow"
+
+
 def import_app_modules(app_modules: Iterable[ModuleType]) -> None:
     """Import every submodule of each app package (not plain-module apps, not
-    third-party apps under site-packages, never ``migrations``)."""
+    third-party apps under site-packages, not restflow's own, never ``migrations``)."""
     for module in app_modules:
         paths = getattr(module, "__path__", None)
         if paths is None:
             continue  # a plain module: importing the app already imported it
-        if _is_third_party(paths):
+        if _is_third_party(paths) or _is_restflow(module):
             continue
         _walk(module)
 
