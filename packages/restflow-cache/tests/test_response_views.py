@@ -178,3 +178,18 @@ class TestModelInvalidation:
         first.save()
         assert body(client.get(f"{URL}/{route}/{first.pk}/"))["title"] == "Dune Messiah"
         assert body(client.get(f"{URL}/{route}/{second.pk}/"))["n"] == 2  # untouched
+
+    def test_a_list_view_rule_without_field_mapping_drops_every_variant(
+        self, client: Client
+    ) -> None:
+        from cache_testapp.models import Author, Book
+
+        author = Author.objects.create(name="A")
+        book = Book.objects.create(title="Dune", author=author)
+        assert body(client.get(f"{URL}/book-list/"))["titles"] == ["Dune"]
+        assert body(client.get(f"{URL}/book-list/?page=2"))["n"] == 2
+        assert body(client.get(f"{URL}/book-list/"))["n"] == 1  # a hit
+        book.title = "Emma"
+        book.save()
+        assert body(client.get(f"{URL}/book-list/"))["titles"] == ["Emma"]
+        assert body(client.get(f"{URL}/book-list/?page=2"))["n"] == 4

@@ -24,4 +24,5 @@ urlpatterns = [
     path("csrf/", views.CsrfView.as_view()),
     path("titles/<int:pk>/", views.BookTitleView.as_view()),
     path("title-function/<int:pk>/", views.book_title_function),
+    path("book-list/", views.BookListView.as_view()),
 ]

@@ -185,3 +185,13 @@ class BookTitleView(Base):
 def book_title_function(request: Request, pk: int) -> Response:
     CALLS["title_function"] += 1
     return Response({"title": Book.objects.get(pk=pk).title, "n": CALLS["title_function"]})
+
+
+class BookListView(Base):
+    """A list: a rule without field_mapping drops every cached variant of the view."""
+
+    @cache_response(invalidates_on=[InvalidationRule(model=Book)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        CALLS["list"] += 1
+        titles = sorted(Book.objects.values_list("title", flat=True))
+        return Response({"titles": titles, "n": CALLS["list"]})

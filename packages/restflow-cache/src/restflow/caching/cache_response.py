@@ -226,6 +226,18 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
 
     can_rewarm = False  # a view call cannot be rebuilt from model fields alone
 
+    def _rule_parameters(self) -> tuple[str, ...]:
+        # ``self``, ``request`` and ``*args``/``**kwargs`` are not keys a rule can map:
+        # a list view's rule without field_mapping drops the whole view's entries.
+        signature = inspect.signature(self.func)
+        skipped = {"self", "request"}
+        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return tuple(
+            name
+            for name, param in signature.parameters.items()
+            if name not in skipped and param.kind not in variadic
+        )
+
     def __init__(
         self,
         func: Callable[..., Any],

@@ -110,10 +110,14 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
     def get_cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str:
         return self._key_constructor.compose(self._prefix, self.func, args, kwargs)[0]
 
+    def _rule_parameters(self) -> tuple[str, ...]:
+        """Parameters a rule must map (or replace with an invalidator) to target entries."""
+        return parameter_names(self.func)
+
     def _register_rules(self) -> None:
         if not self.invalidates_on:
             return
-        params = parameter_names(self.func)
+        params = self._rule_parameters()
         for rule in self.invalidates_on:
             if (
                 params
