@@ -28,10 +28,9 @@ from restflow.dispatch.testing import (
 )
 from restflow.log import reset_log_throttle
 
-#: A Redis database of the session's server kept for these tests' queues.
-DJANGO_Q_DB = 22
-#: The Redis database of the cache shared by the test process and the workers.
-CACHE_DB = 24
+#: Databases of the private Redis server of these tests: queues, shared cache.
+BROKER_DB = 0
+CACHE_DB = 1
 WORKER_START_TIMEOUT = 60.0
 
 
@@ -57,13 +56,24 @@ def _flushed(redis_server: RedisServer, db: int) -> str:
 
 
 @pytest.fixture(scope="session")
-def django_q_url(redis_server: RedisServer) -> str:
-    return _flushed(redis_server, DJANGO_Q_DB)
+def djangoq_server() -> Iterator[RedisServer]:
+    """A private Redis server for the broker and the shared cache of these tests."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
-def shared_cache_url(redis_server: RedisServer) -> str:
-    return _flushed(redis_server, CACHE_DB)
+def django_q_url(djangoq_server: RedisServer) -> str:
+    return _flushed(djangoq_server, BROKER_DB)
+
+
+@pytest.fixture(scope="session")
+def shared_cache_url(djangoq_server: RedisServer) -> str:
+    return _flushed(djangoq_server, CACHE_DB)
 
 
 @pytest.fixture

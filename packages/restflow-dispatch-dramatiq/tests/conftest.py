@@ -27,10 +27,9 @@ from restflow.dispatch.testing import (
 )
 from restflow.log import reset_log_throttle
 
-#: A Redis database of the session's server kept for these tests' queues.
-DRAMATIQ_DB = 21
-#: The Redis database of the cache shared by the test process and the workers.
-CACHE_DB = 23
+#: Databases of the private Redis server of these tests: queues, shared cache.
+BROKER_DB = 0
+CACHE_DB = 1
 WORKER_START_TIMEOUT = 60.0
 
 
@@ -56,13 +55,24 @@ def _flushed(redis_server: RedisServer, db: int) -> str:
 
 
 @pytest.fixture(scope="session")
-def dramatiq_url(redis_server: RedisServer) -> str:
-    return _flushed(redis_server, DRAMATIQ_DB)
+def dramatiq_server() -> Iterator[RedisServer]:
+    """A private Redis server for the broker and the shared cache of these tests."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
-def shared_cache_url(redis_server: RedisServer) -> str:
-    return _flushed(redis_server, CACHE_DB)
+def dramatiq_url(dramatiq_server: RedisServer) -> str:
+    return _flushed(dramatiq_server, BROKER_DB)
+
+
+@pytest.fixture(scope="session")
+def shared_cache_url(dramatiq_server: RedisServer) -> str:
+    return _flushed(dramatiq_server, CACHE_DB)
 
 
 @pytest.fixture
