@@ -128,9 +128,8 @@ def charts(rows: list[dict[str, Any]], out: Path) -> list[str]:
     for row in rows:
         by_prefix[row["comparison"].split(".")[0]].append(row)
     for prefix, group in by_prefix.items():
-        bars = [(f"{r['comparison'].split('.', 1)[-1]}\nvs {c['label'].split(' / ')[1].split(' ')[0]}",
-                 c["value"], c["limit"], c["ok"])
-                for r in group for c in r["checks"] if c["kind"] == "ratio"]
+        bars = [(_bar_label(r, c), c["value"], c["limit"], c["ok"])
+                for r in group for c in r["checks"] if c["kind"] == "ratio" or "ratio" in c["label"]]
         if not bars:
             continue
         fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(bars)), 4.5))
@@ -147,7 +146,30 @@ def charts(rows: list[dict[str, Any]], out: Path) -> list[str]:
         plt.close(fig)
         written.append(name)
     written += _growth(rows, out, plt)
+    written += _startup(rows, out, plt)
     return written
+
+
+def _bar_label(row: dict[str, Any], check: dict[str, Any]) -> str:
+    name = row["comparison"].split(".", 1)[-1]
+    if check["kind"] == "ratio":
+        return f"{name}\nvs {check['label'].split(' / ')[1].split(' ')[0]}"
+    return f"{name}\n{check['label'].split(' ')[0]}"
+
+
+def _startup(rows: list[dict[str, Any]], out: Path, plt: Any) -> list[str]:
+    row = next((r for r in rows if r["comparison"] == "startup.django_setup"), None)
+    if row is None:
+        return []
+    names = list(row["median_s"])
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.bar(names, [row["median_s"][n]["median"] * 1e3 for n in names], color="#58a")
+    ax.set_ylabel("ms: import django + django.setup() (median)")
+    ax.set_title("django.setup() in a fresh process, by installed apps")
+    fig.tight_layout()
+    fig.savefig(out / "startup.png", dpi=110)
+    plt.close(fig)
+    return ["startup.png"]
 
 
 def _growth(rows: list[dict[str, Any]], out: Path, plt: Any) -> list[str]:
