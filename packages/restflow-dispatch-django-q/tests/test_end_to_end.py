@@ -127,8 +127,16 @@ def test_duplicate_and_late_deliveries_leave_the_cache_consistent(idle: Any) -> 
     rule_ids, rule_kwargs = first["args"]
     for _ in range(2):
         DjangoQDispatcher().dispatch(rule_ids=rule_ids, rule_kwargs=rule_kwargs)
-    assert wait_until(lambda: calls("item_title_rewarmed") >= before + 2)
-    assert item_title_rewarmed.get_cache_only(item.pk) == "v3"
+    seen: set[Any] = set()
+
+    def settled() -> bool:
+        value = item_title_rewarmed.get_cache_only(item.pk)
+        seen.add(value)
+        return calls("item_title_rewarmed") >= before + 2 and value == "v3"
+
+    assert wait_until(settled), "the two late jobs never ran"
+    # Between the two rewarms the entry may be missing for a moment, never stale.
+    assert seen <= {"v3", CACHE_MISSING}
     assert item_title_rewarmed(item.pk) == "v3"
 
 
