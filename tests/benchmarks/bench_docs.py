@@ -211,8 +211,8 @@ The code is in `tests/benchmarks/` (not collected by pytest).
 - Brokers: one real worker per broker (Celery solo pool, RQ SimpleWorker, Dramatiq one
   process/thread, a one-worker django-q cluster), started by the suite with its own
   settings (`tests/benchmarks/bench_broker_settings.py`). Saves and no-op jobs alternate;
-  this run made {saves} saves per broker (the issue asks for 500; set
-  `RESTFLOW_BENCH_BROKER_SAVES=500` for the full count, which takes longer on a small machine).
+  this run made {saves} saves per broker (default 500; `RESTFLOW_BENCH_BROKER_SAVES=200`
+  shortens the run on a small, busy machine).
 - A row is **met** when every target ratio/value and every behavioural fact holds, else
   **missed**. Rows are never dropped for missing.
 
