@@ -27,7 +27,7 @@ def make_app(broker_url: str, backend_url: str | None = None) -> Celery:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         worker_enable_remote_control=False,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=4,
         task_acks_late=False,
         result_extended=True,
     )

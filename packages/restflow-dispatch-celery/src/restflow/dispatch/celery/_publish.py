@@ -63,7 +63,7 @@ def _pool_key(app: Celery, timeout: float) -> tuple[Any, ...]:
         str(conf.broker_write_url),
         conf.broker_transport,
         repr(sorted(options.items(), key=lambda item: str(item[0]))),
-        conf.broker_use_ssl is not None and repr(conf.broker_use_ssl),
+        repr(conf.broker_use_ssl),
         timeout,
     )
 
