@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import sys
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
@@ -105,7 +106,14 @@ _plain_task_run_cache_rules.__qualname__ = "task_run_cache_rules"
 
 
 def _celery_task() -> Any:
-    """The plugin's Celery task registered under this module's name, if installed."""
+    """The plugin's Celery task registered under this module's name, if installed.
+
+    Only when Celery is already imported (a worker, or a project whose Celery app
+    module ran): importing Celery just for this would slow down every Django start-up.
+    A producer without the task registered locally publishes it by name.
+    """
+    if "celery" not in sys.modules:
+        return None
     try:
         plugin = importlib.import_module("restflow.dispatch.celery")
     except ImportError:
