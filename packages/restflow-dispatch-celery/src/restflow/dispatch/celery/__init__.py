@@ -3,8 +3,8 @@
 ``CeleryDispatcher`` (registered as ``"celery"``) publishes each job as a call of the
 shared task :data:`task_run_cache_rules`, registered under the name
 ``"restflow.caching.tasks.task_run_cache_rules"`` (the default ``TASK_NAME``). Workers
-find the task through ``app.autodiscover_tasks()`` (restflow-cache's ``tasks`` module
-re-exports it) or through restflow's entry-point discovery in ``AppConfig.ready()``.
+find the task through ``app.autodiscover_tasks()``: restflow-cache's ``tasks`` module
+re-exports it when Celery is already imported, as it is in a worker.
 
 This package imports without Celery installed; ``CeleryDispatcher()`` then raises
 ``ImportError`` ("celery is required") and :data:`task_run_cache_rules` is absent.
