@@ -54,6 +54,22 @@ def test_import_does_not_pull_views_or_models() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_django_setup_imports_neither_pyjwt_nor_cryptography() -> None:
+    code = (
+        "import sys, django;"
+        "from django.conf import settings;"
+        "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes', 'django.contrib.auth',"
+        " 'rest_framework', 'restflow.authentication']);"
+        "django.setup();"
+        "print([m for m in ('jwt', 'cryptography', 'rest_framework.views') if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.django_db
 def test_migration_matches_model() -> None:
     out = StringIO()

@@ -1,26 +1,29 @@
 """restflow's JWT authentication for Django REST Framework.
 
-Views and serializers load lazily (on first attribute access) so that naming
-``"restflow.authentication.JWTAuthentication"`` in ``DEFAULT_AUTHENTICATION_CLASSES``
-does not import ``rest_framework.views`` while DRF itself is importing it.
+Every name loads lazily (on first attribute access): Django imports this package at
+start-up, and PyJWT, cryptography and DRF's views are only needed once a token is
+handled. It also lets ``"restflow.authentication.JWTAuthentication"`` be named in
+``DEFAULT_AUTHENTICATION_CLASSES`` without importing ``rest_framework.views`` while DRF
+itself is importing it.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from restflow.authentication.jwt import (
-    AccessToken,
-    BlacklistBackend,
-    CacheBlacklistBackend,
-    JWTAuthentication,
-    JWTConfigurationError,
-    ModelBlacklistBackend,
-    RefreshToken,
-    TokenBlacklist,
-    TokenError,
-)
+if TYPE_CHECKING:
+    from restflow.authentication.jwt import (
+        AccessToken,
+        BlacklistBackend,
+        CacheBlacklistBackend,
+        JWTAuthentication,
+        JWTConfigurationError,
+        ModelBlacklistBackend,
+        RefreshToken,
+        TokenBlacklist,
+        TokenError,
+    )
 
 __all__ = [
     "AccessToken",
@@ -43,6 +46,15 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AccessToken": "jwt",
+    "BlacklistBackend": "jwt",
+    "CacheBlacklistBackend": "jwt",
+    "JWTAuthentication": "jwt",
+    "JWTConfigurationError": "jwt",
+    "ModelBlacklistBackend": "jwt",
+    "RefreshToken": "jwt",
+    "TokenBlacklist": "jwt",
+    "TokenError": "jwt",
     "TokenObtainView": "views",
     "TokenRefreshView": "views",
     "TokenBlacklistView": "views",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 __all__ = ["AuthenticationConfig"]
@@ -14,6 +16,14 @@ class AuthenticationConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from restflow.authentication import checks
+        # The checks module needs PyJWT and cryptography; import them when the checks
+        # run (manage.py check, runserver), not at every django.setup().
+        from django.core.checks import Tags, register
 
-        checks.register_checks()
+        register(_check_jwt_settings, Tags.security, "restflow")
+
+
+def _check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    from restflow.authentication.checks import check_jwt_settings
+
+    return check_jwt_settings(app_configs, **kwargs)

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.utils import timezone
 
-from restflow.authentication.config import get_config
-
 __all__ = ["BlacklistedToken"]
 
 
 def _cutoff() -> datetime:
     """Rows whose token expired before this instant (minus ``LEEWAY``) are dead."""
+    from restflow.authentication.config import get_config  # PyJWT is not needed at start-up
+
     return timezone.now() - timedelta(seconds=get_config().leeway_seconds)
 
 
