@@ -175,3 +175,9 @@ def test_the_package_imports_without_celery(monkeypatch: pytest.MonkeyPatch) -> 
     assert "task_run_cache_rules" not in module.__all__
     with pytest.raises(ImportError, match="celery is required"):
         module.CeleryDispatcher()
+
+
+def test_restflow_cache_exposes_this_very_task() -> None:
+    from restflow.caching import tasks
+
+    assert tasks.task_run_cache_rules is task_run_cache_rules
