@@ -12,7 +12,7 @@ from celery import Celery
 from celery_testapp.celery_app import current_celery_app, make_app
 from celery_testapp.processes import CeleryWorker
 from celery_testapp.tasks import RECORD_TASK_NAME
-from restflow_testbed.redis_server import RedisServer, free_port
+from restflow_testbed.redis_server import free_port
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.celery._publish import reset_pools
@@ -101,7 +101,3 @@ class TestCeleryRabbitMQConformance(_CeleryConformance):
         with current_celery_app(app):
             yield
         app.close()
-
-
-def test_unused_redis_fixture_type_is_importable() -> None:
-    assert RedisServer is not None
