@@ -72,6 +72,8 @@ class CacheEngine:
     _has_partition: bool
     _memo: dict[Any, Plan] | None
     _memo_generation: int
+    _targets: dict[Any, storage.Target]
+    _targets_generation: int = -1
 
     # -- hooks (overridden by CachedResponseWrapper) -------------------------------------
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -128,7 +130,31 @@ class CacheEngine:
     def invalidation_target(
         self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
     ) -> storage.Target:
-        """The scope ``delete_by_prefix(*args, **kwargs)`` bumps (all when both None)."""
+        """The scope ``delete_by_prefix(*args, **kwargs)`` bumps (all when both None).
+
+        Memoized like plans (pure key constructors, plain arguments; cleared when
+        ``RESTFLOW_SETTINGS`` changes): a target is a function of the arguments only.
+        """
+        if (args is None and kwargs is None) or not self._key_constructor.is_pure:
+            return self._build_target(args, kwargs)
+        memo_key = _memo_key(args or (), kwargs or {})
+        if memo_key is None:
+            return self._build_target(args, kwargs)
+        targets = self._targets
+        if self._targets_generation != _settings_generation[0]:
+            targets.clear()
+            self._targets_generation = _settings_generation[0]
+        target = targets.get(memo_key)
+        if target is None:
+            target = self._build_target(args, kwargs)
+            if len(targets) >= _MEMO_LIMIT:
+                targets.clear()
+            targets[memo_key] = target
+        return target
+
+    def _build_target(
+        self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+    ) -> storage.Target:
         scope = self._fn_scope
         if (args is not None or kwargs is not None) and self._has_partition:
             parts = self._key_constructor.partition_parts(self.func, args, kwargs)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import pickle
 import re
-import secrets
 import time
+from base64 import urlsafe_b64encode as _b64
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from os import urandom as _urandom
 from typing import Any
 
 from django.conf import settings
@@ -119,8 +120,11 @@ def scope_life(ttl: int | None) -> int | None:
 
 
 def new_token(life: int | None, now: float | None = None) -> str:
-    expiry = "" if life is None else str(int((now or time.time()) + life))
-    return f"{secrets.token_urlsafe(9)}.{expiry}"
+    """``<12 url-safe random characters (72 bits)>.<expiry unix time or empty>``."""
+    random = _b64(_urandom(9)).decode()
+    if life is None:
+        return random + "."
+    return f"{random}.{int((now or time.time()) + life)}"
 
 
 def token_expiry(token: str) -> float | None:
@@ -292,12 +296,22 @@ def bump_targets(targets: Iterable[Target]) -> None:
     Invalidation is not degraded: a backend error propagates so the caller (the rule
     registry, a broker) can log, retry or dead-letter it.
     """
-    for (alias, version), (mapping, life) in _group(list(targets)).items():
+    targets = list(targets)
+    if len(targets) == 1:  # delete_by_prefix / invalidate_all: no grouping to do
+        alias, version, scope, life = targets[0]
+        get_cache(alias).set_many({scope: new_token(life)}, timeout=life, version=version)
+        return
+    for (alias, version), (mapping, life) in _group(targets).items():
         get_cache(alias).set_many(mapping, timeout=life, version=version)
 
 
 async def abump_targets(targets: Iterable[Target]) -> None:
-    for (alias, version), (mapping, life) in _group(list(targets)).items():
+    targets = list(targets)
+    if len(targets) == 1:
+        alias, version, scope, life = targets[0]
+        await get_cache(alias).aset_many({scope: new_token(life)}, timeout=life, version=version)
+        return
+    for (alias, version), (mapping, life) in _group(targets).items():
         await get_cache(alias).aset_many(mapping, timeout=life, version=version)
 
 

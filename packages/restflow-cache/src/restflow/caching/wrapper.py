@@ -87,6 +87,7 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         # depends only on argument values (cleared when RESTFLOW_SETTINGS changes).
         self._memo: dict[Any, Plan] | None = {} if constructor.is_pure else None
         self._memo_generation = _settings_generation[0]
+        self._targets: dict[Any, storage.Target] = {}
         type(constructor).register_wrapper(self)
         self.invalidates_on = list(invalidates_on or [])
         self._register_rules()
