@@ -48,7 +48,10 @@ def _project(dist: str) -> dict:
 def _src_files(dist: str) -> list[str]:
     src = ROOT / "packages" / dist / "src"
     return sorted(
-        p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        rel.as_posix()
+        for rel in (p.relative_to(src) for p in src.rglob("*") if p.is_file())
+        # caches of tools run in the tree (.mypy_cache, __pycache__) are not shipped
+        if not any(part == "__pycache__" or part.startswith(".") for part in rel.parts)
     )
 
 
