@@ -12,7 +12,8 @@ Sessions
     dist            build wheels + sdists, check their contents, run the suite on the wheels
     isolated        each distribution alone in its own venv, with its own tests
     docs            ``mkdocs build --strict``
-    demo            a short scripted tour of what restflow does
+    demo            the catalogue demo (docs/example) and its scripted tour
+    bench           benchmarks against simplejwt / drf-extensions (writes docs/benchmarks*)
     version         ``nox -s version -- X.Y.Z`` rewrites every version and sibling pin
 """
 
