@@ -104,13 +104,21 @@ def wants_raise(work: CommitWork) -> bool:
     """Whether an error of this work may propagate out of ``on_commit`` (else robust)."""
     from restflow.dispatch.base import resolve_raise_exception
 
+    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
+    # name only, so it is resolved once per name (not once per rule) for this work.
+    by_name: dict[str, bool] = {}
     for item in work.items:
         rule = item.entry["invalidation_rule"]
-        if rule.raise_exception:
+        flag = rule.raise_exception
+        if flag:
             return True
-        if not item.is_custom and resolve_raise_exception(
-            rule.dispatcher_name(), [rule.raise_exception]
-        ):
+        if item.is_custom or flag is not None:
+            continue
+        name = rule.dispatcher_name()
+        verdict = by_name.get(name)
+        if verdict is None:
+            verdict = by_name[name] = resolve_raise_exception(name, [None])
+        if verdict:
             return True
     return False
 
