@@ -16,7 +16,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-__all__ = ["get_cache", "get_many", "purge_namespace"]
+__all__ = ["get_cache", "get_many", "purge_namespace", "set_many"]
 
 Target = tuple[str, int, str, int | None]
 
@@ -96,6 +96,31 @@ def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]
     loads = cache._cache._serializer.loads
     raw = _redis_reader(backend).mget(made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+
+
+_BASE_SET_MANY = LocMemCache.set_many
+_LOCMEM_SET = LocMemCache.set
+
+
+def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, version: int) -> None:
+    """``cache.set_many``; on local memory (exact class, methods not replaced) the keys
+    are made without per-character validation and written under one lock acquisition."""
+    if (
+        type(cache) is LocMemCache
+        and getattr(cache.set_many, "__func__", None) is _BASE_SET_MANY
+        and getattr(cache.set, "__func__", None) is _LOCMEM_SET
+    ):
+        locmem: Any = cache
+        protocol = locmem.pickle_protocol
+        made = [
+            (locmem.make_key(key, version=version), pickle.dumps(value, protocol))
+            for key, value in mapping.items()
+        ]
+        with locmem._lock:
+            for key, pickled in made:
+                locmem._set(key, pickled, timeout)
+        return
+    cache.set_many(mapping, timeout=timeout, version=version)
 
 
 def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:

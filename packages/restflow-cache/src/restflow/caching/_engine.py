@@ -229,7 +229,7 @@ class CacheEngine:
         return result, self._store_sync(cache, plan, result, tokens)
 
     def _store_sync(
-        self, cache: BaseCache, plan: Plan, result: Any, tokens: tuple[str, ...]
+        self, cache: BaseCache, plan: Plan, result: Any, tokens: tuple[int, ...]
     ) -> Metadata | None:
         value = self._storable(result)
         if value is _NO_STORE:

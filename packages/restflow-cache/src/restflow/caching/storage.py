@@ -7,9 +7,10 @@ holds them. Invalidating a namespace, a function, a partition or one key is ther
 single write of new tokens, whatever the number of entries, on every Django backend; a
 lookup reads the entry and its scopes with one ``get_many``.
 
-Scope tokens end with their own expiry (``<random>.<unix time>``); a writer that stores
-an entry living longer than one of its scopes first extends that scope with ``touch``,
-so scopes outlive the entries that depend on them and still expire (bounded metadata).
+Scope tokens are integers carrying their own expiry (``<unix time> << 72 | <72 random
+bits>``); a writer that stores an entry living longer than one of its scopes first
+extends that scope with ``touch``, so scopes outlive the entries that depend on them and
+still expire (bounded metadata).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import pickle
 import re
 import time
-from base64 import urlsafe_b64encode as _b64
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from os import urandom as _urandom
@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import BaseCache
 
-from restflow.caching._backends import get_cache, get_many, purge_namespace
+from restflow.caching._backends import get_cache, get_many, purge_namespace, set_many
 from restflow.caching.hashing import sha256_hex
 from restflow.log import log_throttled
 
@@ -119,17 +119,24 @@ def scope_life(ttl: int | None) -> int | None:
     return None if ttl is None else 2 * int(ttl) + 60
 
 
-def new_token(life: int | None, now: float | None = None) -> str:
-    """``<12 url-safe random characters (72 bits)>.<expiry unix time or empty>``."""
-    random = _b64(_urandom(9)).decode()
+_RANDOM_BITS = 72
+
+
+def new_token(life: int | None, now: float | None = None) -> int:
+    """``expiry << 72 | <72 random bits>`` (expiry: unix time, ``0`` for none).
+
+    An integer: backends store it compactly (Django's Redis serializers keep integers
+    as plain digits, read back without unpickling) and it pickles in a few bytes.
+    """
+    random = int.from_bytes(_urandom(9), "big")
     if life is None:
-        return random + "."
-    return f"{random}.{int((now or time.time()) + life)}"
+        return random
+    return (int((now or time.time()) + life) << _RANDOM_BITS) | random
 
 
-def token_expiry(token: str) -> float | None:
-    tail = token.rpartition(".")[2]
-    return float(tail) if tail else None
+def token_expiry(token: int) -> float | None:
+    expiry = token >> _RANDOM_BITS
+    return float(expiry) if expiry else None
 
 
 # -- plan and envelope -----------------------------------------------------------------
@@ -162,7 +169,7 @@ def valid_envelope(values: Mapping[str, Any], plan: Plan) -> tuple[Any, ...] | N
 
 
 def make_envelope(
-    value: Any, tokens: tuple[str, ...], ttl: int | None, now: float
+    value: Any, tokens: tuple[int, ...], ttl: int | None, now: float
 ) -> tuple[Any, ...]:
     reset = now + ttl if ttl else None
     return (ENVELOPE_MARK, value, tokens, now, reset)
@@ -184,15 +191,15 @@ def make_metadata(env: tuple[Any, ...], status: str) -> dict[str, Any]:
 
 def _tokens_for(
     plan: Plan, values: Mapping[str, Any], now: float
-) -> tuple[tuple[str, ...], dict[str, str], list[str], int | None]:
+) -> tuple[tuple[int, ...], dict[str, int], list[str], int | None]:
     life = scope_life(plan.ttl)
     needed = None if plan.ttl is None else now + plan.ttl
-    tokens: list[str] = []
-    missing: dict[str, str] = {}
+    tokens: list[int] = []
+    missing: dict[str, int] = {}
     short: list[str] = []
     for scope in plan.scopes:
         token = values.get(scope)
-        if type(token) is not str:
+        if type(token) is not int:  # absent, or written by an older restflow
             token = new_token(life, now)
             missing[scope] = token
         else:
@@ -228,7 +235,7 @@ def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[st
 
 def prepare(
     cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
-) -> tuple[str, ...] | None:
+) -> tuple[int, ...] | None:
     """Tokens to stamp a new entry with: create absent scopes, extend short-lived ones."""
     now = time.time()
     tokens, missing, short, life = _tokens_for(plan, values, now)
@@ -244,7 +251,7 @@ def prepare(
 
 
 def store(
-    cache: BaseCache, alias: str, plan: Plan, value: Any, tokens: tuple[str, ...]
+    cache: BaseCache, alias: str, plan: Plan, value: Any, tokens: tuple[int, ...]
 ) -> tuple[Any, ...] | None:
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
@@ -275,9 +282,9 @@ def release_lock(cache: BaseCache, alias: str, key: str, token: str, version: in
         _degraded(alias, "lock", exc)
 
 
-def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, str], Any]]:
+def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, int], Any]]:
     now = time.time()
-    groups: dict[tuple[str, int], tuple[dict[str, str], Any]] = {}
+    groups: dict[tuple[str, int], tuple[dict[str, int], Any]] = {}
     lives: dict[tuple[str, int], list[int | None]] = {}
     for alias, version, _scope, life in targets:
         lives.setdefault((alias, version), []).append(life)
@@ -299,10 +306,10 @@ def bump_targets(targets: Iterable[Target]) -> None:
     targets = list(targets)
     if len(targets) == 1:  # delete_by_prefix / invalidate_all: no grouping to do
         alias, version, scope, life = targets[0]
-        get_cache(alias).set_many({scope: new_token(life)}, timeout=life, version=version)
+        set_many(get_cache(alias), {scope: new_token(life)}, life, version)
         return
     for (alias, version), (mapping, life) in _group(targets).items():
-        get_cache(alias).set_many(mapping, timeout=life, version=version)
+        set_many(get_cache(alias), mapping, life, version)
 
 
 async def abump_targets(targets: Iterable[Target]) -> None:
@@ -336,7 +343,7 @@ async def aread(
 
 async def aprepare(
     cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
-) -> tuple[str, ...] | None:
+) -> tuple[int, ...] | None:
     now = time.time()
     tokens, missing, short, life = _tokens_for(plan, values, now)
     try:
@@ -351,7 +358,7 @@ async def aprepare(
 
 
 async def astore(
-    cache: BaseCache, alias: str, plan: Plan, value: Any, tokens: tuple[str, ...]
+    cache: BaseCache, alias: str, plan: Plan, value: Any, tokens: tuple[int, ...]
 ) -> tuple[Any, ...] | None:
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:

@@ -1,0 +1,107 @@
+"""Work done per operation by the storage model (command counts, never timings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, storage
+
+
+class ShelfKey(KeyConstructor):
+    shelf = ArgsKeyField("shelf", partition=True)
+    item = ArgsKeyField("item")
+
+    class Meta:
+        namespace = "perf-shelf"
+
+
+calls: list[tuple[int, int]] = []
+
+
+@cache_result(ShelfKey, ttl=600)
+def shelf(shelf: int, item: int) -> str:
+    calls.append((shelf, item))
+    return f"{shelf}/{item}#{len(calls)}"
+
+
+def test_scope_tokens_are_integers_carrying_their_expiry() -> None:
+    token = storage.new_token(100, now=1_000_000.0)
+    assert type(token) is int
+    assert storage.token_expiry(token) == 1_000_100.0
+    endless = storage.new_token(None)
+    assert type(endless) is int
+    assert storage.token_expiry(endless) is None
+    assert len({storage.new_token(100, now=1.0) for _ in range(1000)}) == 1000
+
+
+def test_a_scope_left_by_an_older_format_is_replaced_not_trusted() -> None:
+    calls.clear()
+    assert shelf(1, 1) == "1/1#1"
+    plan = shelf._plan((1, 1), {})
+    cache = caches["default"]
+    # A text token (the format of earlier releases) in the function scope: the entry is
+    # not valid against it, and the next miss writes a fresh integer token.
+    cache.set(plan.scopes[1], "old.123", version=plan.version)
+    assert shelf.get_cache_only(1, 1) is CACHE_MISSING
+    assert shelf(1, 1) == "1/1#2"
+    assert type(cache.get(plan.scopes[1], version=plan.version)) is int
+    assert shelf(1, 1) == "1/1#2"
+
+
+def test_delete_by_prefix_on_local_memory_writes_one_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls.clear()
+    shelf(1, 1)
+    shelf(2, 1)
+    cache: Any = caches["default"]
+    written: list[str] = []
+    original = type(cache)._set
+
+    def counting_set(self: Any, key: str, value: Any, timeout: Any = None) -> None:
+        written.append(key)
+        original(self, key, value, timeout)
+
+    monkeypatch.setattr(type(cache), "_set", counting_set)
+    shelf.delete_by_prefix(shelf=1)
+    shelf.delete_by_prefix(shelf=1)
+    assert len(written) == 2
+    assert written[0] == written[1] == cache.make_key(
+        shelf.invalidation_target((), {"shelf": 1})[2], version=shelf.get_key_version()
+    )
+    assert shelf.get_cache_only(1, 1) is CACHE_MISSING
+    assert shelf.get_cache_only(2, 1) == "2/1#2"
+
+
+@pytest.mark.redis
+def test_redis_hits_reuse_one_client_and_send_one_mget(
+    redis_default: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls.clear()
+    assert shelf(3, 1) == "3/1#1"
+    assert shelf(3, 1) == "3/1#1"
+    built: list[int] = []
+    original = redis.Redis.__init__
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counting_init)
+    client = redis.Redis.from_url(redis_default)
+    built.clear()
+    client.config_resetstat()
+    for _ in range(10):
+        assert shelf(3, 1) == "3/1#1"
+    stats = client.info("commandstats")
+    assert stats["cmdstat_mget"]["calls"] == 10
+    assert not any(name.startswith("cmdstat_get") and name != "cmdstat_mget" for name in stats)
+    assert built == []  # no client object built per hit
+    plan = shelf._plan((3, 1), {})
+    raw = client.get(caches["default"].make_key(plan.scopes[-1], version=plan.version))
+    assert raw is not None
+    assert raw.isdigit()  # the token is stored as plain digits
+    client.close()
+    assert calls == [(3, 1)]
