@@ -114,6 +114,31 @@ def test_cache_backend_on_redis_uses_alias_and_ttl(
     client.close()
 
 
+@pytest.mark.redis
+@pytest.mark.parametrize("jti", ["with space", "ctl\x00\x1f", "é" * 10, "x" * 300, "a:b"])
+def test_hostile_token_ids_get_memcached_safe_keys_and_still_match(
+    settings: Any, redis_url: str, configure_jwt: Any, jti: str
+) -> None:
+    import warnings
+
+    import redis
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": redis_url}}
+    configure_jwt(BLACKLIST_ALLOW_LOCMEM=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django's CacheKeyWarning would be an error
+        assert not TokenBlacklist.is_blacklisted(jti)
+        TokenBlacklist.blacklist(jti, expires_at=future(600))
+        assert TokenBlacklist.is_blacklisted(jti)
+        assert not TokenBlacklist.is_blacklisted(jti + "2")
+    client = redis.Redis.from_url(redis_url)
+    [key] = client.keys("*" + BLACKLIST_CACHE_PREFIX + "*")
+    client.close()
+    assert len(key) <= 250
+    assert all(33 <= byte < 127 for byte in key)
+
+
 def test_facade_ignores_empty_jti() -> None:
     assert TokenBlacklist.is_blacklisted("") is False
     assert async_to_sync(TokenBlacklist.ais_blacklisted)("") is False

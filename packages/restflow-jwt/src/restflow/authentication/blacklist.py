@@ -6,8 +6,10 @@ token would still decode, so it must still be known as revoked.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import re
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -45,6 +47,8 @@ def retention_deadline(expires_at: int) -> float:
     """Unix time until which an entry for a token expiring at ``expires_at`` must live."""
     return expires_at + get_config().leeway_seconds
 
+
+_PLAIN_JTI = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 
 class BlacklistBackend:
     """Where revoked ``jti`` values live.
@@ -155,7 +159,13 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     @staticmethod
     def _key(jti: str) -> str:
-        return BLACKLIST_CACHE_PREFIX + jti
+        # Our own ids (uuid4 hex) are used as they are; anything else a signed token may
+        # carry (spaces, control characters, very long ids) is hashed, so every key stays
+        # a valid memcached key. ":" never occurs in a plain id, so the two never collide.
+        if _PLAIN_JTI.fullmatch(jti):
+            return BLACKLIST_CACHE_PREFIX + jti
+        digest = hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
+        return BLACKLIST_CACHE_PREFIX + "h:" + digest
 
     @staticmethod
     def _timeout(expires_at: int) -> int:
