@@ -24,6 +24,15 @@ import pytest
 
 from restflow_testbed.redis_server import ExternalRedis, RedisServer, given_redis_url
 
+try:  # Property-based tests replay the same examples in CI: a failure there is reproducible.
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # an isolated distribution whose tests do not use hypothesis
+    pass
+else:
+    _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        _hypothesis_settings.load_profile("ci")
+
 # Worker processes started by tests inherit this and open the same SQLite files.
 os.environ.setdefault("RESTFLOW_TEST_RUN_ID", str(os.getpid()))
 
