@@ -46,8 +46,8 @@ def wait_gone(func: Any, arg: Any, missing: Any, timeout: float = 30.0) -> None:
 
 
 def measure(saves: int, jobs: int) -> None:
-    from djangoq_worker_process import WorkerProcess, worker_env
     from restflow_testbed.redis_server import RedisServer
+    from restflow_testbed.worker_process import WorkerProcess, worker_env
 
     with RedisServer() as server:
         broker_url, cache_url = server.db_url(1), server.db_url(2)
@@ -77,7 +77,7 @@ def measure(saves: int, jobs: int) -> None:
 
         cmd = [sys.executable, "-m", "django", "qcluster"]
         worker = WorkerProcess("qcluster-measure", cmd,
-                               worker_env(DJANGO_SETTINGS_MODULE="djangoq_worker_settings"))
+                               worker_env(TESTS, DJANGO_SETTINGS_MODULE="djangoq_worker_settings"))
         worker.start()
         try:
             warm = Item.objects.create(title="warm")

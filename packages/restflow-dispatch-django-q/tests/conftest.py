@@ -16,8 +16,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from djangoq_support import RAISING_CLUSTER, django_q_redis
-from djangoq_worker_process import WorkerProcess, worker_env
 from restflow_testbed.redis_server import RedisServer
+from restflow_testbed.worker_process import WorkerProcess, worker_env
 
 from restflow.dispatch import registry
 from restflow.dispatch.django_q import DjangoQDispatcher
@@ -27,6 +27,8 @@ from restflow.dispatch.testing import (
     conformance_journal,  # noqa: F401  (fixture)
 )
 from restflow.log import reset_log_throttle
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 #: Databases of the private Redis server of these tests: queues, shared cache.
 BROKER_DB = 0
@@ -96,7 +98,7 @@ def producer_redis(django_q_url: str) -> Iterator[str]:
 
 def _start_cluster(name: str, url: str, cache_url: str, cluster: str,
                    settings: dict[str, Any] | None = None) -> WorkerProcess:
-    env = worker_env(
+    env = worker_env(TESTS_DIR,
         DJANGO_SETTINGS_MODULE="djangoq_worker_settings",
         RESTFLOW_TEST_CACHE_URL=cache_url,
         RESTFLOW_TEST_DJANGO_Q_REDIS=url,

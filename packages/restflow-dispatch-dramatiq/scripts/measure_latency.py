@@ -46,8 +46,8 @@ def wait_gone(func: Any, arg: Any, missing: Any, timeout: float = 30.0) -> None:
 
 
 def measure(saves: int, jobs: int) -> None:
-    from dramatiq_worker_process import WorkerProcess, worker_env
     from restflow_testbed.redis_server import RedisServer
+    from restflow_testbed.worker_process import WorkerProcess, worker_env
 
     with RedisServer() as server:
         broker_url, cache_url = server.db_url(1), server.db_url(2)
@@ -76,7 +76,7 @@ def measure(saves: int, jobs: int) -> None:
         cmd = [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "1",
                "--queues", "default", "--", "dramatiq_test_worker"]
         worker = WorkerProcess("dramatiq-measure", cmd,
-                               worker_env(DJANGO_SETTINGS_MODULE="dramatiq_worker_settings"))
+                               worker_env(TESTS, DJANGO_SETTINGS_MODULE="dramatiq_worker_settings"))
         worker.start()
         try:
             warm = Item.objects.create(title="warm")

@@ -17,8 +17,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 
 from dramatiq_support import use_broker
 from dramatiq_test_actors import RAISING_QUEUE, RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
-from dramatiq_worker_process import WorkerProcess, worker_env
 from restflow_testbed.redis_server import RedisServer
+from restflow_testbed.worker_process import WorkerProcess, worker_env
 
 from restflow.dispatch import registry
 from restflow.dispatch.testing import (
@@ -26,6 +26,8 @@ from restflow.dispatch.testing import (
     conformance_journal,  # noqa: F401  (fixture)
 )
 from restflow.log import reset_log_throttle
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 #: Databases of the private Redis server of these tests: queues, shared cache.
 BROKER_DB = 0
@@ -98,7 +100,7 @@ def producer_broker(dramatiq_url: str) -> Iterator[Any]:
 
 def _start_worker(name: str, url: str, cache_url: str, queues: list[str],
                   settings: dict[str, Any] | None = None) -> WorkerProcess:
-    env = worker_env(
+    env = worker_env(TESTS_DIR,
         RESTFLOW_TEST_DRAMATIQ_URL=url,
         RESTFLOW_TEST_CACHE_URL=cache_url,
         DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",

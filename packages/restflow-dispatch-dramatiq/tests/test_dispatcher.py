@@ -7,17 +7,20 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 from django.test import override_settings
 from dramatiq_support import use_broker
-from dramatiq_worker_process import worker_env
+from restflow_testbed.worker_process import worker_env
 
 from restflow.dispatch.dramatiq import DramatiqDispatcher, register_actor
 from restflow.dispatch.dramatiq import registration as registration_module
 from restflow.dispatch.registry import get_dispatcher
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 
 def _block(**values: Any) -> dict[str, Any]:
@@ -97,7 +100,7 @@ def test_importing_the_package_declares_no_actor_but_the_actors_module_does() ->
         "after = {n: a.queue_name for n, a in dramatiq.get_broker().actors.items()}\n"
         "print(json.dumps([before, cache_loaded, after, actors.task_run_cache_rules.actor_name]))\n"
     )
-    env = worker_env(DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",
+    env = worker_env(TESTS_DIR, DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",
                      RESTFLOW_TEST_SETTINGS_JSON=json.dumps(_block(QUEUE="invalidation")))
     env.pop("RESTFLOW_TEST_WORKER")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,

@@ -1,4 +1,7 @@
-"""Start and stop a real worker process for the tests (bounded waits, always stopped)."""
+"""Start and stop a real worker process for the tests (bounded waits, always stopped).
+
+Shared by the dispatcher packages' tests (dramatiq, django-q2).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,13 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTS_DIR.parents[2]
+from restflow_testbed.discovery import REPO_ROOT
 
 
-def worker_env(**extra: str) -> dict[str, str]:
+def worker_env(tests_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a worker: the test bed and ``tests_dir`` importable."""
     env = dict(os.environ)
-    paths = [str(REPO_ROOT / "tests" / "testbed"), str(TESTS_DIR)]
+    paths = [str(REPO_ROOT / "tests" / "testbed"), str(tests_dir)]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env.update(
