@@ -257,6 +257,11 @@ def kilobyte(i: int) -> str:
 
 
 def bench_memory(entries: int = 500) -> dict[str, Any]:
+    """Bytes restflow adds per entry: the entry (envelope) and its own key scope, against a
+    plain ``cache.set`` of the same value under a key of the same length (the entry key at
+    the next version), so the key name itself, which any cache pays, is not counted."""
+    import pickle
+
     import redis
     from bench_env import redis_url
 
@@ -265,15 +270,20 @@ def bench_memory(entries: int = 500) -> dict[str, Any]:
         cache.clear()
         client = redis.Redis.from_url(redis_url(0))
         version = kilobyte.get_key_version()
-        ours = raw = shared = 0
+        ours = raw = shared = envelope = 0
+        encodings: set[str] = set()
         for i in range(entries):
             kilobyte(i)
             plan = kilobyte._plan((i,), {})
             entry_key = cache.make_key(plan.key, version=version)
+            scope_key = cache.make_key(plan.scopes[-1], version=version)
             ours += client.memory_usage(entry_key) or 0
-            ours += client.memory_usage(cache.make_key(plan.scopes[-1], version=version)) or 0
-            cache.set(f"raw:{i}", VALUE, 600)
-            raw += client.memory_usage(cache.make_key(f"raw:{i}")) or 0
+            ours += client.memory_usage(scope_key) or 0
+            encodings.add(client.object("encoding", scope_key).decode())
+            cache.set(plan.key, VALUE, 600, version=version + 1)
+            raw += client.memory_usage(cache.make_key(plan.key, version=version + 1)) or 0
+            stored = pickle.loads(client.get(entry_key))  # noqa: S301 - our own entry
+            envelope += len(pickle.dumps(stored, 5)) - len(pickle.dumps(VALUE, 5))
         for scope in kilobyte._plan((0,), {}).scopes[:-1]:
             shared += client.memory_usage(cache.make_key(scope, version=version)) or 0
         client.close()
@@ -287,11 +297,18 @@ def bench_memory(entries: int = 500) -> dict[str, Any]:
             "raw_entry_bytes": raw / entries,
             "restflow_entry_bytes": ours / entries,
             "metadata_share_of_1kb": per_entry / 1024,
+            "envelope_pickle_bytes": envelope / entries,
             "shared_scope_bytes_total": shared,
         },
         "targets": [{"metric": "metadata_bytes_per_entry", "limit": 102.4}],
-        "facts": [],
-        "notes": "restflow = entry + its key scope; raw = cache.set of the same 1 KB value. "
+        "facts": [{
+            "label": "key scope tokens stored as Redis integers",
+            "ok": encodings == {"int"},
+            "value": sorted(encodings),
+        }],
+        "notes": "restflow = entry + its key scope (MEMORY USAGE); raw = cache.set of the same "
+        "1 KB value under a key of the same length. envelope_pickle_bytes = pickled envelope "
+        "minus pickled value (Redis rounds allocations to size classes, which can hide it). "
         "Shared (function/partition) scopes are one-off and listed separately.",
     }
 

@@ -31,11 +31,29 @@ def shelf(shelf: int, item: int) -> str:
 def test_scope_tokens_are_integers_carrying_their_expiry() -> None:
     token = storage.new_token(100, now=1_000_000.0)
     assert type(token) is int
-    assert storage.token_expiry(token) == 1_000_100.0
+    assert 0 < token < 2**63  # Redis keeps it inline as a 64-bit integer
+    expiry = storage.token_expiry(token)
+    assert expiry is not None
+    assert 1_000_100.0 - 60 < expiry <= 1_000_100.0  # rounded down: never claims more life
     endless = storage.new_token(None)
     assert type(endless) is int
     assert storage.token_expiry(endless) is None
+    far = storage.new_token(10**12, now=1_000_000.0)  # clamped, still a 63-bit integer
+    assert far < 2**63
+    assert storage.token_expiry(far) is not None
     assert len({storage.new_token(100, now=1.0) for _ in range(1000)}) == 1000
+
+
+def test_key_scopes_have_short_fixed_size_memcached_safe_names() -> None:
+    keys = [f"app.views.shelf::shelf:{i}||item:{i % 7}" for i in range(10_000)]
+    keys += ["x" * 400, "caf\u00e9::key with spaces", "a::b"]
+    names = {storage.key_scope(key) for key in keys}
+    assert len(names) == len(keys)  # distinct keys, distinct scopes
+    width = len(storage.KEY_SCOPE_PREFIX) + 16
+    for name in names:
+        assert len(name) == width  # whatever the entry key's length
+        assert name.startswith(storage.KEY_SCOPE_PREFIX)
+        assert all("!" <= char <= "~" for char in name)  # memcached-safe
 
 
 def test_a_scope_left_by_an_older_format_is_replaced_not_trusted() -> None:
@@ -100,8 +118,11 @@ def test_redis_hits_reuse_one_client_and_send_one_mget(
     assert not any(name.startswith("cmdstat_get") and name != "cmdstat_mget" for name in stats)
     assert built == []  # no client object built per hit
     plan = shelf._plan((3, 1), {})
-    raw = client.get(caches["default"].make_key(plan.scopes[-1], version=plan.version))
+    scope_key = caches["default"].make_key(plan.scopes[-1], version=plan.version)
+    raw = client.get(scope_key)
     assert raw is not None
     assert raw.isdigit()  # the token is stored as plain digits
+    # ... which Redis keeps as an integer inside the key object (no string allocation)
+    assert client.object("encoding", scope_key) == b"int"
     client.close()
     assert calls == [(3, 1)]

@@ -7,14 +7,18 @@ holds them. Invalidating a namespace, a function, a partition or one key is ther
 single write of new tokens, whatever the number of entries, on every Django backend; a
 lookup reads the entry and its scopes with one ``get_many``.
 
-Scope tokens are integers carrying their own expiry (``<unix time> << 72 | <72 random
-bits>``); a writer that stores an entry living longer than one of its scopes first
+Scope tokens are integers below ``2**63`` carrying their own expiry (``<unix minute> << 36
+| <36 random bits>``): Redis stores such a value inline in the key's object, with no
+separate allocation. A writer that stores an entry living longer than one of its scopes first
 extends that scope with ``touch``, so scopes outlive the entries that depend on them and
 still expire (bounded metadata).
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import logging
 import pickle
 import re
@@ -33,6 +37,7 @@ from restflow.log import log_throttled
 
 __all__ = [
     "ENVELOPE_MARK",
+    "KEY_SCOPE_PREFIX",
     "SCOPE_PREFIX",
     "Plan",
     "abump_targets",
@@ -105,8 +110,16 @@ def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
     return scopes
 
 
+# Every entry owns a key scope, so its name is kept short and fixed-size whatever the
+# entry key: a 96-bit BLAKE2b digest, base64url. Two keys sharing a digest would only make
+# ``delete_cache`` of one also invalidate the other (an extra miss, never a stale hit).
+KEY_SCOPE_PREFIX = "restflow:k:"
+
+
+@functools.lru_cache(maxsize=8192)
 def key_scope(key: str) -> str:
-    return _scope_name("key", key)
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=12).digest()
+    return KEY_SCOPE_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
 
 
 def lock_key(key: str) -> str:
@@ -119,24 +132,27 @@ def scope_life(ttl: int | None) -> int | None:
     return None if ttl is None else 2 * int(ttl) + 60
 
 
-_RANDOM_BITS = 72
+_RANDOM_BITS = 36
+_EXPIRY_LIMIT = (1 << 27) - 1  # unix minutes: year 2225
 
 
 def new_token(life: int | None, now: float | None = None) -> int:
-    """``expiry << 72 | <72 random bits>`` (expiry: unix time, ``0`` for none).
+    """``<expiry minute> << 36 | <36 random bits>`` (expiry ``0`` for none), below ``2**63``.
 
-    An integer: backends store it compactly (Django's Redis serializers keep integers
-    as plain digits, read back without unpickling) and it pickles in a few bytes.
+    An integer: Django's Redis backends store it as plain digits (Redis keeps it inline,
+    without unpickling on the way back) and it pickles in a few bytes. The expiry is
+    rounded down to the minute, so it never claims a scope lives longer than it does.
     """
-    random = int.from_bytes(_urandom(9), "big")
+    random = int.from_bytes(_urandom(5), "big") >> 4
     if life is None:
         return random
-    return (int((now or time.time()) + life) << _RANDOM_BITS) | random
+    minute = min(int((now or time.time()) + life) // 60, _EXPIRY_LIMIT)
+    return (minute << _RANDOM_BITS) | random
 
 
 def token_expiry(token: int) -> float | None:
-    expiry = token >> _RANDOM_BITS
-    return float(expiry) if expiry else None
+    minute = token >> _RANDOM_BITS
+    return float(minute * 60) if minute else None
 
 
 # -- plan and envelope -----------------------------------------------------------------
