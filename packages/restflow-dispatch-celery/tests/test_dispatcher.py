@@ -136,6 +136,25 @@ def test_unregistered_task_names_are_published_by_name_as_json(memory_app: Celer
     assert kwargs["rule_kwargs"] == {"r1": {"pk": "x"}}
 
 
+def test_monitoring_reprs_summarise_the_job_without_walking_its_rule_kwargs(
+    memory_app: Celery,
+) -> None:
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    rule_kwargs = {f"r{i}": {"group_id": i, "secret": "x" * 50} for i in range(100)}
+    CeleryDispatcher(task_name="remote.only.task", queue=queue).dispatch(
+        rule_ids=list(rule_kwargs), rule_kwargs=rule_kwargs, model_label="app.M", pk=7
+    )
+    [message] = _drain(memory_app, queue)
+    summary = message["headers"]["kwargsrepr"]
+    assert "'model_label': 'app.M'" in summary
+    assert "'pk': 7" in summary
+    assert "'r99'" in summary  # the rule ids are shown
+    assert "<100 rules>" in summary
+    assert "secret" not in summary  # the per-rule kwargs are not
+    assert message["headers"]["argsrepr"] == "()"
+    assert message["body"][1]["rule_kwargs"] == rule_kwargs  # the job itself is complete
+
+
 def test_without_publish_timeout_the_apps_own_settings_are_used(memory_app: Celery) -> None:
     queue = f"q-{uuid.uuid4().hex[:8]}"
     CeleryDispatcher(task_name="remote.only.task", queue=queue, publish_timeout=0).dispatch(

@@ -47,6 +47,15 @@ def _json_pk(pk: Any) -> Any:
     return str(pk)
 
 
+def _kwargs_summary(kwargs: dict[str, Any]) -> str:
+    """The message's ``kwargsrepr`` (shown by Flower and worker logs): everything but the
+    per-rule keyword arguments, which can be large and which Celery's default ``saferepr``
+    would walk on every publish (the body still carries them in full)."""
+    shown = {name: value for name, value in kwargs.items() if name != "rule_kwargs"}
+    shown["rule_kwargs"] = f"<{len(kwargs.get('rule_kwargs') or {})} rules>"
+    return repr(shown)
+
+
 class CeleryDispatcher(Dispatcher):
     """Publishes each job to a Celery broker; a worker runs it.
 
@@ -119,13 +128,14 @@ class CeleryDispatcher(Dispatcher):
     ) -> None:
         from restflow.dispatch.celery._publish import publish
 
-        options: dict[str, Any] = {}
+        kwargs = self.task_kwargs(rule_ids, rule_kwargs, context)
+        options: dict[str, Any] = {"argsrepr": "()", "kwargsrepr": _kwargs_summary(kwargs)}
         queue = self.queue()
         if queue:
             options["queue"] = queue
         publish(
             self.task_name(),
-            self.task_kwargs(rule_ids, rule_kwargs, context),
+            kwargs,
             options,
             timeout=self.publish_timeout(),
         )
