@@ -1,4 +1,4 @@
-"""Automation for the restflow workspace: ``python3 -m nox -l`` lists the sessions.
+"""Automation for the restflow workspace: ``python3 noxw.py -l`` lists the sessions.
 
 Distributions are discovered from ``packages/*/pyproject.toml``; nothing here names a
 package, so a new distribution is tested, type-checked, built and isolated as soon as
@@ -320,4 +320,4 @@ def version(session: nox.Session) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - convenience for `python noxfile.py`
-    sys.exit("run `python3 -m nox -l` to list the sessions")
+    sys.exit("run `python3 noxw.py -l` to list the sessions")

@@ -1,6 +1,6 @@
 """Run the catalogue demo: migrate, seed, serve, tour, then leave the server running.
 
-``python3 -m nox -s demo`` installs restflow and runs this file; directly (with restflow
+``python3 noxw.py -s demo`` installs restflow and runs this file; directly (with restflow
 and Django REST framework installed): ``python docs/example/demo.py [options]``.
 
     --tour-only        stop after the tour (exit status 0 when every check passed)

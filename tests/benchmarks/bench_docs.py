@@ -181,11 +181,11 @@ full table: [results.md]({folder.as_posix()}/results.md).
 ## How to reproduce
 
 ```bash
-python3 -m nox -s bench
+python3 noxw.py -s bench
 # PostgreSQL for the user table and models instead of SQLite:
-DATABASE_URL=postgres://postgres@127.0.0.1:5432/restflow_bench python3 -m nox -s bench
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/restflow_bench python3 noxw.py -s bench
 # a subset, more fresh processes:
-python3 -m nox -s bench -- --groups jwt,cache --processes 5
+python3 noxw.py -s bench -- --groups jwt,cache --processes 5
 ```
 
 The session installs the restflow distributions from `packages/*` (not editable), the

@@ -1,4 +1,4 @@
-"""The catalogue demo project (run it with ``python3 -m nox -s demo``)."""
+"""The catalogue demo project (run it with ``python3 noxw.py -s demo``)."""
 
 from __future__ import annotations
 
