@@ -60,11 +60,11 @@ CAUSES: dict[str, str] = {
         "than drf-extensions would mean dropping those checks, which the settings do not allow."
     ),
     "delete_by_prefix.locmem": (
-        "On local memory a single set costs ~10-20 us, so Python overhead dominates: "
-        "pyinstrument shows ~38% binding the arguments and rendering the partition parts, "
-        "~22% minting the new token (secrets.token_urlsafe -> os.urandom) and ~30% "
-        "LocMemCache.set_many. The command count is constant (one set_many at every size) and "
-        "the Redis rows meet the target, where the round trip dominates."
+        "On local memory a single set costs ~10-20 us, so Python overhead dominates: binding "
+        "the arguments and rendering the partition parts, minting the token (os.urandom) and "
+        "LocMemCache's own pickling under its lock. The command count is constant (one "
+        "set_many at every size) and the Redis rows meet the target, where the round trip "
+        "dominates."
     ),
     "memory.metadata": (
         "Every entry owns a key scope: a 27-character key holding a 63-bit integer token, "
@@ -75,13 +75,11 @@ CAUSES: dict[str, str] = {
         "guarantee or its eviction safety."
     ),
     "startup.django_setup": (
-        "restflow.caching's AppConfig.ready() calls load_entry_point_dispatchers(), which "
-        "imports every installed dispatcher plugin; restflow.dispatch.celery imports its "
-        "tasks module and therefore Celery at start-up (python -X importtime: "
-        "restflow.dispatch.celery.tasks is most of the difference). restflow.authentication "
-        "also imports DRF's authentication module, PyJWT and cryptography eagerly. Fix: "
-        "resolve entry points lazily (register names, import on first use) and keep Celery "
-        "out of the plugin package's __init__."
+        "restflow's AppConfig.ready() methods import only restflow's own settings, checks and "
+        "signal handlers: dispatcher plugins (and Celery, RQ, Dramatiq, django-q2) are "
+        "imported on first use, PyJWT and cryptography when the first token is handled. "
+        "A miss points at a new eager import: compare `python -X importtime` of a bare "
+        "project and of one with restflow's apps installed."
     ),
     "brokers": (
         "The end-to-end time starts before save(), so it includes the database write and "
