@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 NOX_VERSION = re.compile(r"^\d{4}\.\d+\.\d+$", re.MULTILINE)  # what ``nox --version`` prints
 
@@ -34,9 +36,17 @@ def _run(where: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_first_run_builds_the_environment_and_later_runs_reuse_it(tmp_path: Path) -> None:
-    where = _copy(tmp_path)
-    first = _run(where, "noxw.py", "--version")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A copy of noxw.py in a directory of its own, after its first run."""
+    where = _copy(tmp_path_factory.mktemp("noxw"))
+    return where, _run(where, "noxw.py", "--version")
+
+
+def test_first_run_builds_the_environment_and_later_runs_reuse_it(
+    built: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    where, first = built
     assert first.returncode == 0, first.stderr
     assert "noxw: creating .nox/_noxw" in first.stderr
     env_python = where / ".nox" / "_noxw" / "bin" / "python"
@@ -60,8 +70,10 @@ def test_without_ensurepip_the_environment_is_filled_by_this_pythons_pip(tmp_pat
     assert NOX_VERSION.search(result.stdout + result.stderr)  # and nox ran: it printed its version
 
 
-def test_arguments_and_exit_status_pass_through(tmp_path: Path) -> None:
-    where = _copy(tmp_path)
+def test_arguments_and_exit_status_pass_through(
+    built: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    where, _first = built
     (where / "noxfile.py").write_text(
         "import nox\n\n@nox.session(python=False)\ndef fails(session):\n    session.error('no')\n"
     )
