@@ -37,6 +37,14 @@ def wrapper_name(wrapper: Any) -> str:
     return f"{module}.{name}" if module and name else repr(wrapper)
 
 
+def is_async_wrapper(wrapper: Any) -> bool:
+    """Whether the cached function ``wrapper`` is async (its jobs run on a loop)."""
+    flag = getattr(wrapper, "is_async", None)
+    if isinstance(flag, bool):
+        return flag
+    return inspect.iscoroutinefunction(getattr(wrapper, "__wrapped__", wrapper))
+
+
 @dataclasses.dataclass(slots=True)
 class RuleWork:
     """One rule that passed its gates; ``kwargs`` holds one dict per scope to drop."""
@@ -98,6 +106,11 @@ class CommitBatch:
         flush(self)
 
     def run(self) -> None:
+        if len(self.works) == 1:
+            # One change: its rule ids are distinct and its kwargs sets deduplicated
+            # already, so there is nothing to merge.
+            self.works[0].run()
+            return
         merged: dict[str, RuleWork] = {}
         for work in self.works:
             for item in work.items:
@@ -113,8 +126,11 @@ class CommitBatch:
                     if result is not None:
                         async_to_sync(_await)(result)
                     continue
-                target = merged.setdefault(item.entry["id"], RuleWork(item.entry))
-                target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
+                target = merged.get(item.entry["id"])
+                if target is None:
+                    merged[item.entry["id"]] = RuleWork(item.entry, list(item.kwargs))
+                else:
+                    target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
         if merged:
             dispatch_rules(list(merged.values()), _context(self.works))
 
@@ -229,7 +245,10 @@ def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
             send(dispatcher, [rule_id], {rule_id: _payload(item.kwargs)}, context)
             continue
         key = dispatcher.batch_key()
-        _, ids, kwargs = groups.get(key, (dispatcher, [], {}))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (dispatcher, [], {})
+        _, ids, kwargs = group
         if rule_id in kwargs:
             merged = kwargs[rule_id]
             previous = merged if isinstance(merged, list) else [merged]
@@ -237,7 +256,6 @@ def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
         else:
             ids.append(rule_id)
             kwargs[rule_id] = _payload(item.kwargs)
-        groups[key] = (dispatcher, ids, kwargs)
     for dispatcher, ids, kwargs in groups.values():
         send(dispatcher, ids, kwargs, context)
 
