@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -50,6 +51,29 @@ def test_a_scope_left_by_an_older_format_is_replaced_not_trusted() -> None:
     assert shelf(1, 1) == "1/1#2"
     assert type(cache.get(plan.scopes[1], version=plan.version)) is int
     assert shelf(1, 1) == "1/1#2"
+
+
+def test_one_bump_renews_every_scope_with_the_longest_life(backend: str) -> None:
+    calls.clear()
+    shelf(1, 1)
+    shelf(2, 1)
+    cache = caches["default"]
+    first, second = (shelf.invalidation_target((), {"shelf": n}) for n in (1, 2))
+    before = cache.get_many([first[2], second[2]], version=first[1])
+    assert len(before) == 2
+    short = (*first[:3], 100)
+    storage.bump_targets([short, second])  # lives 100 and 2 * 600 + 60
+    after = cache.get_many([first[2], second[2]], version=first[1])
+    for scope in (first[2], second[2]):
+        assert type(after[scope]) is int
+        assert after[scope] != before[scope]
+        expiry = storage.token_expiry(after[scope])
+        assert expiry is not None
+        assert expiry > time.time() + 1000, "not the longest life"
+    assert shelf.get_cache_only(1, 1) is CACHE_MISSING
+    assert shelf.get_cache_only(2, 1) is CACHE_MISSING
+    assert shelf(1, 1) == "1/1#3"
+    assert shelf.get_cache_only(1, 1) == "1/1#3"
 
 
 def test_delete_by_prefix_on_local_memory_writes_one_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -104,7 +104,8 @@ _LOCMEM_SET = LocMemCache.set
 
 def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, version: int) -> None:
     """``cache.set_many``; on local memory (exact class, methods not replaced) the keys
-    are made without per-character validation and written under one lock acquisition."""
+    are made without per-character validation and written under one lock acquisition
+    (a value shared by several keys, like the token of a scope bump, is pickled once)."""
     if (
         type(cache) is LocMemCache
         and getattr(cache.set_many, "__func__", None) is _BASE_SET_MANY
@@ -112,10 +113,13 @@ def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, ver
     ):
         locmem: Any = cache
         protocol = locmem.pickle_protocol
-        made = [
-            (locmem.make_key(key, version=version), pickle.dumps(value, protocol))
-            for key, value in mapping.items()
-        ]
+        made: list[tuple[str, bytes]] = []
+        previous: Any = object()
+        pickled = b""
+        for key, value in mapping.items():
+            if value is not previous:
+                previous, pickled = value, pickle.dumps(value, protocol)
+            made.append((locmem.make_key(key, version=version), pickled))
         with locmem._lock:
             for key, pickled in made:
                 locmem._set(key, pickled, timeout)

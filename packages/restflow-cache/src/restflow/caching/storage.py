@@ -283,7 +283,12 @@ def release_lock(cache: BaseCache, alias: str, key: str, token: str, version: in
 
 
 def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, int], Any]]:
-    """New tokens per ``(alias, version)``; a group's scopes share the longest life."""
+    """New tokens per ``(alias, version)``; a group's scopes share the longest life.
+
+    The scopes of one group get the same new token: a token is only ever compared with
+    the stamps of its own scope, so one fresh token per write is as good as one per
+    scope (and costs one draw of random bits instead of one per scope).
+    """
     scopes: dict[tuple[str, int], tuple[list[str], set[int | None]]] = {}
     for alias, version, scope, life in targets:
         group = scopes.get((alias, version))
@@ -296,7 +301,7 @@ def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, i
     groups: dict[tuple[str, int], tuple[dict[str, int], Any]] = {}
     for key, (names, lives) in scopes.items():
         life = None if None in lives else max(x for x in lives if x is not None)
-        groups[key] = ({scope: new_token(life, now) for scope in names}, life)
+        groups[key] = (dict.fromkeys(names, new_token(life, now)), life)
     return groups
 
 
