@@ -70,20 +70,23 @@ class CommitWork:
     update_fields: frozenset[str] | None = None
 
     def run(self) -> None:
+        dispatched: list[RuleWork] = []
         for item in self.items:
-            if item.is_custom:
-                result = run_invalidator(
-                    item.entry,
-                    self.instance,
-                    signal_type=self.signal_type,
-                    instance_created=self.instance_created,
-                    update_fields=self.update_fields,
-                    pk=self.pk,
-                )
-                if result is not None:
-                    async_to_sync(_await)(result)
+            if not item.is_custom:
+                dispatched.append(item)
+                continue
+            result = run_invalidator(
+                item.entry,
+                self.instance,
+                signal_type=self.signal_type,
+                instance_created=self.instance_created,
+                update_fields=self.update_fields,
+                pk=self.pk,
+            )
+            if result is not None:
+                async_to_sync(_await)(result)
         dispatch_rules(
-            [item for item in self.items if not item.is_custom],
+            dispatched,
             {"model_label": self.model_label, "pk": self.pk, "signal_type": self.signal_type},
         )
 
