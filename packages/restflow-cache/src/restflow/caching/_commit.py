@@ -69,22 +69,26 @@ class CommitWork:
     instance_created: bool = False
     update_fields: frozenset[str] | None = None
 
+    def run_custom(self, item: RuleWork) -> None:
+        """Call the custom invalidator of ``item`` for this change (async ones driven)."""
+        result = run_invalidator(
+            item.entry,
+            self.instance,
+            signal_type=self.signal_type,
+            instance_created=self.instance_created,
+            update_fields=self.update_fields,
+            pk=self.pk,
+        )
+        if result is not None:
+            async_to_sync(_await)(result)
+
     def run(self) -> None:
         dispatched: list[RuleWork] = []
         for item in self.items:
-            if not item.is_custom:
+            if item.is_custom:
+                self.run_custom(item)
+            else:
                 dispatched.append(item)
-                continue
-            result = run_invalidator(
-                item.entry,
-                self.instance,
-                signal_type=self.signal_type,
-                instance_created=self.instance_created,
-                update_fields=self.update_fields,
-                pk=self.pk,
-            )
-            if result is not None:
-                async_to_sync(_await)(result)
         dispatch_rules(
             dispatched,
             {"model_label": self.model_label, "pk": self.pk, "signal_type": self.signal_type},
@@ -118,16 +122,7 @@ class CommitBatch:
         for work in self.works:
             for item in work.items:
                 if item.is_custom:
-                    result = run_invalidator(
-                        item.entry,
-                        work.instance,
-                        signal_type=work.signal_type,
-                        instance_created=work.instance_created,
-                        update_fields=work.update_fields,
-                        pk=work.pk,
-                    )
-                    if result is not None:
-                        async_to_sync(_await)(result)
+                    work.run_custom(item)
                     continue
                 target = merged.get(item.entry["id"])
                 if target is None:
