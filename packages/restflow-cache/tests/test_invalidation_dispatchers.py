@@ -54,21 +54,24 @@ class BrokenDispatcher(Dispatcher):
 def make_cached() -> Iterator[Any]:
     made: list[Any] = []
 
-    def make(*rules: InvalidationRule, is_async: bool = False) -> Any:
+    def make(*rules: InvalidationRule, is_async: bool = False, name: str = "") -> Any:
+        """A cached function of ``author_id``; give a ``name`` to keep its keys apart
+        from the other functions made here (same qualname, same keys otherwise)."""
         if is_async:
 
             async def titles(author_id):
                 CALLS.append(author_id)
                 return author_id
 
-            wrapper = cache_result(key_constructor=BY_AUTHOR, invalidates_on=list(rules))(titles)
         else:
 
             def titles(author_id):
                 CALLS.append(author_id)
                 return sorted(Book.objects.filter(author_id=author_id).values_list("title", flat=True))
 
-            wrapper = cache_result(key_constructor=BY_AUTHOR, invalidates_on=list(rules))(titles)
+        if name:
+            titles.__name__ = titles.__qualname__ = name
+        wrapper = cache_result(key_constructor=BY_AUTHOR, invalidates_on=list(rules))(titles)
         made.append(wrapper)
         return wrapper
 
@@ -353,3 +356,63 @@ def test_async_functions_of_a_commit_share_one_cache_write(make_cached, book, mo
     for wrapper in (first, second):
         for author_id in (old_author, other.pk):
             assert asyncio.run(wrapper.aget_cache_only(author_id)) is CACHE_MISSING
+
+
+# ------------------------------------------------------------------ rules planned per model
+
+
+def test_a_rule_added_after_a_save_runs_on_the_next_save(make_cached, book):
+    first = make_cached(rule(), name="first")
+    first(book.author_id)
+    book.title = "uno"
+    book.save()  # the rules of Book are planned here
+    second = make_cached(rule(), name="second")
+    first(book.author_id)
+    second(book.author_id)
+    book.title = "dos"
+    book.save()
+    assert first.get_cache_only(book.author_id) is CACHE_MISSING
+    assert second.get_cache_only(book.author_id) is CACHE_MISSING
+
+
+def test_an_unregistered_rule_no_longer_runs(make_cached, book):
+    kept = make_cached(rule(), name="kept")
+    dropped = make_cached(rule(), name="dropped")
+    book.title = "uno"
+    book.save()
+    CacheRegister.unregister(dropped)
+    kept(book.author_id)
+    dropped(book.author_id)
+    book.title = "dos"
+    book.save()
+    assert kept.get_cache_only(book.author_id) is CACHE_MISSING
+    assert dropped.get_cache_only(book.author_id) == ["uno"], "a removed rule still ran"
+
+
+def test_rules_reading_the_same_fields_keep_their_own_gates(make_cached, book):
+    plain = make_cached(rule(), name="plain")
+    watching = make_cached(rule(watch_fields=["status"]), name="watching")
+    conditional = make_cached(rule(invalidate_when={"status": "published"}), name="conditional")
+    book = Book.objects.get(pk=book.pk)  # loaded: watch_fields compare with these values
+    for wrapper in (plain, watching, conditional):
+        wrapper(book.author_id)
+    book.title = "uno"
+    book.save()
+    assert plain.get_cache_only(book.author_id) is CACHE_MISSING
+    assert watching.get_cache_only(book.author_id) == ["one"]
+    assert conditional.get_cache_only(book.author_id) == ["one"]
+
+
+def test_rules_reading_the_same_fields_keep_their_own_require_args(make_cached, book):
+    # "author.nickname" does not exist: the argument reads as None.
+    mapping = {"author_id": "author.nickname"}
+    strict = make_cached(InvalidationRule(model=Book, field_mapping=mapping), name="strict")
+    lenient = make_cached(
+        InvalidationRule(model=Book, field_mapping=mapping, require_args=False), name="lenient"
+    )
+    strict(None)
+    lenient(None)
+    book.title = "uno"
+    book.save()
+    assert strict.get_cache_only(None) == [], "require_args=True ran with a None argument"
+    assert lenient.get_cache_only(None) is CACHE_MISSING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -68,6 +69,62 @@ def test_a_scope_left_by_an_older_format_is_replaced_not_trusted() -> None:
     assert shelf(1, 1) == "1/1#2"
     assert type(cache.get(plan.scopes[1], version=plan.version)) is int
     assert shelf(1, 1) == "1/1#2"
+
+
+def test_one_bump_renews_every_scope_with_the_longest_life(backend: str) -> None:
+    calls.clear()
+    shelf(1, 1)
+    shelf(2, 1)
+    cache = caches["default"]
+    first, second = (shelf.invalidation_target((), {"shelf": n}) for n in (1, 2))
+    before = cache.get_many([first[2], second[2]], version=first[1])
+    assert len(before) == 2
+    short = (*first[:3], 100)
+    storage.bump_targets([short, second])  # lives 100 and 2 * 600 + 60
+    after = cache.get_many([first[2], second[2]], version=first[1])
+    for scope in (first[2], second[2]):
+        assert type(after[scope]) is int
+        assert after[scope] != before[scope]
+        expiry = storage.token_expiry(after[scope])
+        assert expiry is not None
+        assert expiry > time.time() + 1000, "not the longest life"
+    assert shelf.get_cache_only(1, 1) is CACHE_MISSING
+    assert shelf.get_cache_only(2, 1) is CACHE_MISSING
+    assert shelf(1, 1) == "1/1#3"
+    assert shelf.get_cache_only(1, 1) == "1/1#3"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("replaced", [False, True], ids=["fast path", "public set_many"])
+def test_a_redis_bump_writes_digits_with_the_scope_life(
+    redis_default: str, monkeypatch: pytest.MonkeyPatch, replaced: bool
+) -> None:
+    cache: Any = caches["default"]
+    public: list[int] = []
+    if replaced:  # a wrapped set_many: restflow goes through the public method
+        original = cache.set_many
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            public.append(len(args[0]))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(cache, "set_many", wrapped)
+    calls.clear()
+    shelf(4, 1)
+    shelf(5, 1)
+    targets = [shelf.invalidation_target((), {"shelf": n}) for n in (4, 5)]
+    public.clear()
+    storage.bump_targets(targets)
+    assert public == ([2] if replaced else [])
+    client = redis.Redis.from_url(redis_default)
+    life = storage.scope_life(600)
+    for _alias, version, scope, _life in targets:
+        raw_key = cache.make_key(scope, version=version)
+        assert client.get(raw_key).isdigit()
+        assert 0 < client.ttl(raw_key) <= life
+    client.close()
+    assert shelf.get_cache_only(4, 1) is CACHE_MISSING
+    assert shelf.get_cache_only(5, 1) is CACHE_MISSING
 
 
 def test_delete_by_prefix_on_local_memory_writes_one_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,6 +58,19 @@ def test_block_of_a_bundled_dispatcher_merges_user_values_over_defaults() -> Non
         assert get_dispatcher_settings("threadpool") == {"MAX_WORKERS": 16, "RAISE_EXCEPTION": None}
 
 
+def test_blocks_follow_every_settings_change_and_each_caller_gets_its_own_copy() -> None:
+    mine = get_dispatcher_settings("threadpool")
+    mine["MAX_WORKERS"] = 99
+    assert get_dispatcher_settings("threadpool")["MAX_WORKERS"] == 4
+    for workers in (8, 16):
+        blocks = {"DISPATCHER_SETTINGS": {"threadpool": {"MAX_WORKERS": workers}, "x": {"N": workers}}}
+        with override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": blocks}):
+            assert get_dispatcher_settings("threadpool")["MAX_WORKERS"] == workers
+            assert get_dispatcher_settings("x") == {"N": workers}
+    assert get_dispatcher_settings("threadpool")["MAX_WORKERS"] == 4
+    assert get_dispatcher_settings("x") == {}
+
+
 def test_block_of_a_custom_dispatcher_is_the_users_block_or_empty() -> None:
     assert get_dispatcher_settings("x") == {}
     blocks = {"DISPATCHER_SETTINGS": {"x": {"FOO": "bar"}}}

@@ -100,11 +100,16 @@ def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]
 
 _BASE_SET_MANY = LocMemCache.set_many
 _LOCMEM_SET = LocMemCache.set
+_REDIS_SET_MANY = RedisCache.set_many
 
 
 def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, version: int) -> None:
     """``cache.set_many``; on local memory (exact class, methods not replaced) the keys
-    are made without per-character validation and written under one lock acquisition."""
+    are made without per-character validation and written under one lock acquisition
+    (a value shared by several keys, like the token of a scope bump, is pickled once);
+    on Django's Redis backend (exact classes) the keys are made without validation too."""
+    if not mapping:
+        return
     if (
         type(cache) is LocMemCache
         and getattr(cache.set_many, "__func__", None) is _BASE_SET_MANY
@@ -112,13 +117,26 @@ def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, ver
     ):
         locmem: Any = cache
         protocol = locmem.pickle_protocol
-        made = [
-            (locmem.make_key(key, version=version), pickle.dumps(value, protocol))
-            for key, value in mapping.items()
-        ]
+        made: list[tuple[str, bytes]] = []
+        previous: Any = object()
+        pickled = b""
+        for key, value in mapping.items():
+            if value is not previous:
+                previous, pickled = value, pickle.dumps(value, protocol)
+            made.append((locmem.make_key(key, version=version), pickled))
         with locmem._lock:
             for key, pickled in made:
                 locmem._set(key, pickled, timeout)
+        return
+    if (
+        type(cache) is RedisCache
+        and getattr(cache.set_many, "__func__", None) is _REDIS_SET_MANY
+        and type(cache._cache) is RedisCacheClient
+    ):
+        # Django's RedisCache.set_many without the per-character key validation.
+        redis: Any = cache
+        made_keys = {redis.make_key(key, version=version): value for key, value in mapping.items()}
+        redis._cache.set_many(made_keys, redis.get_backend_timeout(timeout))
         return
     cache.set_many(mapping, timeout=timeout, version=version)
 

@@ -37,6 +37,14 @@ def wrapper_name(wrapper: Any) -> str:
     return f"{module}.{name}" if module and name else repr(wrapper)
 
 
+def is_async_wrapper(wrapper: Any) -> bool:
+    """Whether the cached function ``wrapper`` is async (its jobs run on a loop)."""
+    flag = getattr(wrapper, "is_async", None)
+    if isinstance(flag, bool):
+        return flag
+    return inspect.iscoroutinefunction(getattr(wrapper, "__wrapped__", wrapper))
+
+
 @dataclasses.dataclass(slots=True)
 class RuleWork:
     """One rule that passed its gates; ``kwargs`` holds one dict per scope to drop."""
@@ -61,21 +69,28 @@ class CommitWork:
     instance_created: bool = False
     update_fields: frozenset[str] | None = None
 
+    def run_custom(self, item: RuleWork) -> None:
+        """Call the custom invalidator of ``item`` for this change (async ones driven)."""
+        result = run_invalidator(
+            item.entry,
+            self.instance,
+            signal_type=self.signal_type,
+            instance_created=self.instance_created,
+            update_fields=self.update_fields,
+            pk=self.pk,
+        )
+        if result is not None:
+            async_to_sync(_await)(result)
+
     def run(self) -> None:
+        dispatched: list[RuleWork] = []
         for item in self.items:
             if item.is_custom:
-                result = run_invalidator(
-                    item.entry,
-                    self.instance,
-                    signal_type=self.signal_type,
-                    instance_created=self.instance_created,
-                    update_fields=self.update_fields,
-                    pk=self.pk,
-                )
-                if result is not None:
-                    async_to_sync(_await)(result)
+                self.run_custom(item)
+            else:
+                dispatched.append(item)
         dispatch_rules(
-            [item for item in self.items if not item.is_custom],
+            dispatched,
             {"model_label": self.model_label, "pk": self.pk, "signal_type": self.signal_type},
         )
 
@@ -98,23 +113,22 @@ class CommitBatch:
         flush(self)
 
     def run(self) -> None:
+        if len(self.works) == 1:
+            # One change: its rule ids are distinct and its kwargs sets deduplicated
+            # already, so there is nothing to merge.
+            self.works[0].run()
+            return
         merged: dict[str, RuleWork] = {}
         for work in self.works:
             for item in work.items:
                 if item.is_custom:
-                    result = run_invalidator(
-                        item.entry,
-                        work.instance,
-                        signal_type=work.signal_type,
-                        instance_created=work.instance_created,
-                        update_fields=work.update_fields,
-                        pk=work.pk,
-                    )
-                    if result is not None:
-                        async_to_sync(_await)(result)
+                    work.run_custom(item)
                     continue
-                target = merged.setdefault(item.entry["id"], RuleWork(item.entry))
-                target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
+                target = merged.get(item.entry["id"])
+                if target is None:
+                    merged[item.entry["id"]] = RuleWork(item.entry, list(item.kwargs))
+                else:
+                    target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
         if merged:
             dispatch_rules(list(merged.values()), _context(self.works))
 
@@ -229,7 +243,10 @@ def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
             send(dispatcher, [rule_id], {rule_id: _payload(item.kwargs)}, context)
             continue
         key = dispatcher.batch_key()
-        _, ids, kwargs = groups.get(key, (dispatcher, [], {}))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (dispatcher, [], {})
+        _, ids, kwargs = group
         if rule_id in kwargs:
             merged = kwargs[rule_id]
             previous = merged if isinstance(merged, list) else [merged]
@@ -237,7 +254,6 @@ def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
         else:
             ids.append(rule_id)
             kwargs[rule_id] = _payload(item.kwargs)
-        groups[key] = (dispatcher, ids, kwargs)
     for dispatcher, ids, kwargs in groups.values():
         send(dispatcher, ids, kwargs, context)
 

@@ -105,19 +105,19 @@ def wants_raise(work: CommitWork) -> bool:
     from restflow.dispatch.base import resolve_raise_exception
 
     # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
-    # name only, so it is resolved once per name (not once per rule) for this work.
-    by_name: dict[str, bool] = {}
+    # only, so it is resolved once per dispatcher spec (not once per rule) for this work.
+    by_spec: dict[Any, bool] = {}
     for item in work.items:
         rule = item.entry["invalidation_rule"]
         flag = rule.raise_exception
         if flag:
             return True
-        if item.is_custom or flag is not None:
+        if flag is not None or rule.invalidator is not None:
             continue
-        name = rule.dispatcher_name()
-        verdict = by_name.get(name)
+        spec = rule.dispatcher
+        verdict = by_spec.get(spec)
         if verdict is None:
-            verdict = by_name[name] = resolve_raise_exception(name, [None])
+            verdict = by_spec[spec] = resolve_raise_exception(rule.dispatcher_name(), [None])
         if verdict:
             return True
     return False

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from restflow.caching import _discovery, storage
-from restflow.caching._commit import wrapper_name
+from restflow.caching._commit import is_async_wrapper, wrapper_name
 
 if TYPE_CHECKING:
     from restflow.caching.registry import CacheRegistry
@@ -36,15 +36,19 @@ def run_rules(
     awaitables: list[Awaitable[Any]] = []
     sync_jobs: list[Job] = []
     async_jobs: list[Job] = []
+    get_rule = registry.get_rule
     for rule_id in rule_ids:
-        entry = registry.get_rule(rule_id) or _recover(registry, rule_id, awaitables)
+        entry = get_rule(rule_id) or _recover(registry, rule_id, awaitables)
         if entry is None:
             continue
         payload = rule_kwargs.get(rule_id)
         if payload is None:
             continue
-        jobs = async_jobs if _is_async(entry["func"]) else sync_jobs
-        jobs.extend((entry, func_kwargs) for func_kwargs in _kwargs_sets(payload))
+        jobs = async_jobs if is_async_wrapper(entry["func"]) else sync_jobs
+        if type(payload) is dict:
+            jobs.append((entry, payload))
+        else:
+            jobs.extend((entry, func_kwargs) for func_kwargs in _kwargs_sets(payload))
     if len(sync_jobs) == 1:
         registry.process_rule(*sync_jobs[0])
     elif sync_jobs:
@@ -87,19 +91,13 @@ def _recover(
         wrapper_name(owner),
     )
     try:
-        if _is_async(owner):
+        if is_async_wrapper(owner):
             awaitables.append(owner.ainvalidate_all())
         else:
             owner.invalidate_all()
     except Exception:
         logger.warning("Cache delete failed for %s", wrapper_name(owner), exc_info=True)
     return None
-
-
-def _is_async(wrapper: Any) -> bool:
-    from restflow.caching.registry import _is_async_wrapper
-
-    return _is_async_wrapper(wrapper)
 
 
 Job = tuple[RuleEntry, dict[str, Any]]

@@ -9,7 +9,6 @@ waits for ``transaction.on_commit`` on the database alias that was written.
 from __future__ import annotations
 
 import enum
-import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Iterable
@@ -22,6 +21,7 @@ from restflow.caching._commit import (
     CommitBatch,
     CommitWork,
     RuleWork,
+    is_async_wrapper,
     run_invalidator,
 )
 from restflow.caching.rules import InvalidationRule
@@ -31,6 +31,9 @@ __all__ = ["CacheRegister", "CacheRegistry"]
 logger = logging.getLogger("restflow.caching.registry")
 
 RuleEntry = dict[str, Any]
+Planned = tuple[RuleEntry, InvalidationRule, Any, bool]
+"""A rule as a signal evaluates it: ``(entry, rule, kwargs shape, has gates)`` (see
+:meth:`CacheRegistry._planned`)."""
 
 
 def model_label(model: type) -> str:
@@ -38,13 +41,6 @@ def model_label(model: type) -> str:
     if meta is not None and getattr(meta, "label", None):
         return str(meta.label)
     return f"{model.__module__}.{model.__qualname__}"
-
-
-def _is_async_wrapper(wrapper: Any) -> bool:
-    flag = getattr(wrapper, "is_async", None)
-    if isinstance(flag, bool):
-        return flag
-    return inspect.iscoroutinefunction(getattr(wrapper, "__wrapped__", wrapper))
 
 
 class CacheRegistry:
@@ -65,6 +61,7 @@ class CacheRegistry:
     _connected_models: set[type]
     _tracked: dict[type, frozenset[str]]
     _rule_counts: dict[Any, tuple[Any, int]]
+    _plans: dict[type, list[Planned]]
 
     def __new__(cls) -> CacheRegistry:
         with cls._instance_lock:
@@ -83,6 +80,7 @@ class CacheRegistry:
         self._connected_models = set()
         self._tracked = {}
         self._rule_counts = {}
+        self._plans = {}
         self._discovered = False
         self._warned_inactive = False
 
@@ -128,11 +126,13 @@ class CacheRegistry:
             self._forget(rule_id)
         self._rules[rule_id] = {"id": rule_id, "func": func, "invalidation_rule": invalidation_rule}
         self._model_rule_ids.setdefault(model, []).append(rule_id)
+        self._plans.clear()
         self._connect(model)
         self._update_tracking(model)
 
     def _forget(self, rule_id: str) -> None:
         self._rules.pop(rule_id, None)
+        self._plans.clear()
         for ids in self._model_rule_ids.values():
             if rule_id in ids:
                 ids.remove(rule_id)
@@ -182,6 +182,7 @@ class CacheRegistry:
             self._pending.clear()
             self._tracked.clear()
             self._rule_counts.clear()
+            self._plans.clear()
             self._discovered = False
             self._warned_inactive = False
 
@@ -312,10 +313,44 @@ class CacheRegistry:
                 return False
         return _capture.invalidate_when_holds(instance, spec.invalidate_when)
 
+    @staticmethod
+    def _plan_rule(entry: RuleEntry) -> Planned:
+        """What a signal needs of a rule, computed once per registration.
+
+        Rules with the same ``field_mapping`` and ``require_args`` share a *shape*: one
+        signal reads their kwargs from the instance once. ``has gates`` is false for a
+        rule without ``watch_fields`` and ``invalidate_when`` (only the creation gate).
+        """
+        rule: InvalidationRule = entry["invalidation_rule"]
+        shape: Any = None
+        if rule.invalidator is None:
+            required = rule.require_args
+            shape = (
+                tuple(rule.field_mapping.items()),
+                required if isinstance(required, bool) else tuple(required),
+            )
+        return entry, rule, shape, bool(rule.watch_fields or rule.invalidate_when)
+
+    def _planned(self, model: type) -> list[Planned]:
+        """The rules of ``model``, planned (kept until the rules change)."""
+        plan = self._plans.get(model)
+        if plan is None:
+            with self._lock:  # registration clears the plans under this lock
+                plan = self._plans.get(model)
+                if plan is None:
+                    rules = self._rules
+                    plan = [
+                        self._plan_rule(rules[rid])
+                        for rid in self._model_rule_ids.get(model, ())
+                        if rid in rules
+                    ]
+                    self._plans[model] = plan
+        return plan
+
     def _collect(
         self,
         instance: Any,
-        rule_ids: Iterable[str],
+        planned: Iterable[Planned],
         instance_created: bool,
         signal_type: CacheRegistry.SignalTypes,
         update_fields: frozenset[str] | None,
@@ -323,21 +358,28 @@ class CacheRegistry:
         gates: bool = True,
     ) -> list[RuleWork]:
         items: list[RuleWork] = []
-        for rule_id in rule_ids:
-            entry = self._rules.get(rule_id)
-            if entry is None:
-                continue
-            if gates and not self._should_run_rule(
-                instance, entry, instance_created, signal_type, update_fields
-            ):
-                continue
-            rule: InvalidationRule = entry["invalidation_rule"]
-            if rule.invalidator is not None:
+        # Only the creation gate applies to a rule without other gates.
+        blocked_by_creation = instance_created and signal_type is not self.SignalTypes.POST_DELETE
+        by_shape: dict[Any, list[dict[str, Any]]] = {}
+        for entry, rule, shape, has_gates in planned:
+            if gates:
+                if has_gates:
+                    if not self._should_run_rule(
+                        instance, entry, instance_created, signal_type, update_fields
+                    ):
+                        continue
+                elif blocked_by_creation and not rule.trigger_on_create:
+                    continue
+            if shape is None:
                 items.append(RuleWork(entry))
                 continue
-            kwargs_sets = self._kwargs_sets(instance, rule, instance_created, signal_type)
+            kwargs_sets = by_shape.get(shape)
+            if kwargs_sets is None:
+                kwargs_sets = by_shape[shape] = self._kwargs_sets(
+                    instance, rule, instance_created, signal_type
+                )
             if kwargs_sets:
-                items.append(RuleWork(entry, kwargs_sets))
+                items.append(RuleWork(entry, list(kwargs_sets)))
         return items
 
     def _kwargs_sets(
@@ -371,8 +413,7 @@ class CacheRegistry:
         update_fields: frozenset[str] | None,
     ) -> CommitWork | None:
         items = self._collect(
-            instance, list(self._model_rule_ids.get(model, ())), instance_created,
-            signal_type, update_fields,
+            instance, self._planned(model), instance_created, signal_type, update_fields
         )
         if not items:
             return None
@@ -461,8 +502,10 @@ class CacheRegistry:
         signal_type: CacheRegistry.SignalTypes,
         update_fields: frozenset[str] | None = None,
     ) -> None:
+        rules = self._rules
+        planned = [self._plan_rule(rules[rid]) for rid in rule_ids if rid in rules]
         items = self._collect(
-            instance, rule_ids, instance_created, signal_type, update_fields, gates=False
+            instance, planned, instance_created, signal_type, update_fields, gates=False
         )
         model = type(instance)
         CommitWork(
@@ -491,7 +534,7 @@ class CacheRegistry:
         """Invalidate the rule's scope for ``func_kwargs``, then rewarm if asked."""
         from restflow.caching._worker import aprocess_rule, process_rule_sync
 
-        if _is_async_wrapper(rule["func"]):
+        if is_async_wrapper(rule["func"]):
             return aprocess_rule(rule, func_kwargs)
         process_rule_sync(rule, func_kwargs)
         return None

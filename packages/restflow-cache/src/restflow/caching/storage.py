@@ -299,17 +299,25 @@ def release_lock(cache: BaseCache, alias: str, key: str, token: str, version: in
 
 
 def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, int], Any]]:
+    """New tokens per ``(alias, version)``; a group's scopes share the longest life.
+
+    The scopes of one group get the same new token: a token is only ever compared with
+    the stamps of its own scope, so one fresh token per write is as good as one per
+    scope (and costs one draw of random bits instead of one per scope).
+    """
+    scopes: dict[tuple[str, int], tuple[list[str], set[int | None]]] = {}
+    for alias, version, scope, life in targets:
+        group = scopes.get((alias, version))
+        if group is None:
+            scopes[(alias, version)] = ([scope], {life})
+        else:
+            group[0].append(scope)
+            group[1].add(life)
     now = time.time()
     groups: dict[tuple[str, int], tuple[dict[str, int], Any]] = {}
-    lives: dict[tuple[str, int], list[int | None]] = {}
-    for alias, version, _scope, life in targets:
-        lives.setdefault((alias, version), []).append(life)
-    for (alias, version), group_lives in lives.items():
-        life = None if None in group_lives else max(x for x in group_lives if x is not None)
-        groups[(alias, version)] = ({}, life)
-    for alias, version, scope, _life in targets:
-        mapping, life = groups[(alias, version)]
-        mapping[scope] = new_token(life, now)
+    for key, (names, lives) in scopes.items():
+        life = None if None in lives else max(x for x in lives if x is not None)
+        groups[key] = (dict.fromkeys(names, new_token(life, now)), life)
     return groups
 
 

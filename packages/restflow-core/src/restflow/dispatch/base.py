@@ -15,8 +15,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from django.core.signals import setting_changed
+
 from restflow.log import log_throttled
-from restflow.settings import DEFAULTS, restflow_settings
+from restflow.settings import DEFAULTS, SETTING_NAME, restflow_settings
 
 __all__ = [
     "ASYNC_WORKER_FUNCTION_PATH",
@@ -66,17 +68,34 @@ class PayloadError(TypeError):
     """The job is not made of JSON-native values (str, int, float, bool, None, list, dict)."""
 
 
+# Resolved blocks, read on every dispatch; dropped when RESTFLOW_SETTINGS changes.
+_blocks: dict[str, dict[str, Any]] = {}
+
+
+def _forget_blocks(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        _blocks.clear()
+
+
+setting_changed.connect(_forget_blocks, dispatch_uid="restflow.dispatch.base.blocks")
+
+
 def get_dispatcher_settings(name: str) -> dict[str, Any]:
     """The settings block of dispatcher ``name``: defaults merged with the user's block.
 
-    A name without a default block gets the user's block as given, or ``{}``.
+    A name without a default block gets the user's block as given, or ``{}``. The
+    block is resolved once per settings change; each call returns its own copy.
     """
-    blocks = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS
-    if name in DEFAULTS["CACHE_SETTINGS"]["DISPATCHER_SETTINGS"]:
-        block: dict[str, Any] = getattr(blocks, name).to_dict()
-        return block
-    user = blocks.user_settings.get(name)
-    return dict(user) if isinstance(user, dict) else {}
+    block = _blocks.get(name)
+    if block is None:
+        blocks = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS
+        if name in DEFAULTS["CACHE_SETTINGS"]["DISPATCHER_SETTINGS"]:
+            block = getattr(blocks, name).to_dict()
+        else:
+            user = blocks.user_settings.get(name)
+            block = dict(user) if isinstance(user, dict) else {}
+        _blocks[name] = block
+    return dict(block)
 
 
 def import_dotted(path: str) -> Any:
