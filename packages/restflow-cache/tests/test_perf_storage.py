@@ -183,3 +183,25 @@ def test_redis_hits_reuse_one_client_and_send_one_mget(
     assert client.object("encoding", scope_key) == b"int"
     client.close()
     assert calls == [(3, 1)]
+
+
+def test_local_memory_bumps_cull_and_expire_like_djangos_set_many() -> None:
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from restflow.caching._backends import set_many
+
+    params = {"OPTIONS": {"MAX_ENTRIES": 5, "CULL_FREQUENCY": 2}}
+    ours = LocMemCache("rf-bump-ours", params)
+    theirs = LocMemCache("rf-bump-theirs", params)
+    ours.clear()
+    theirs.clear()
+    for n in range(3):
+        mapping = {f"scope-{n}-{i}": storage.new_token(60) for i in range(4)}
+        set_many(ours, mapping, 60, 1)
+        theirs.set_many(mapping, timeout=60, version=1)
+        assert len(ours._cache) == len(theirs._cache) <= 5  # type: ignore[attr-defined]
+        assert ours.get_many(list(mapping), version=1) == theirs.get_many(list(mapping), version=1)
+    set_many(ours, {"forever": 1}, None, 1)
+    assert ours.get("forever", version=1) == 1
+    set_many(ours, {"gone": 1}, -1, 1)
+    assert ours.get("gone", version=1) is None
