@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from celery import Celery
 from celery_testapp.celery_app import current_celery_app, make_app
-from celery_testapp.hanging import HangingServer
 from celery_testapp.processes import CeleryWorker
 from celery_testapp.tasks import RECORD_TASK_NAME
 from django.test import override_settings
+from restflow_testbed.hanging_server import HangingServer
 from restflow_testbed.redis_server import RedisServer, free_port
 
 from restflow.dispatch.base import DispatchError
@@ -188,4 +188,4 @@ def test_jobs_reach_the_worker_again_once_the_broker_is_back(
         assert job["fallback"] is None
         assert job["pid"] == worker.pid
     finally:
-        worker.cleanup()
+        worker.stop()

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
+from restflow_testbed.hanging_server import HangingServer
 from restflow_testbed.redis_server import RedisServer, free_port
-from rq_testapp.hanging import HangingServer
 from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.base import DispatchError
@@ -123,10 +123,10 @@ def test_fallback_raise_reraises_and_runs_nothing(
 
 
 def test_an_unknown_queue_name_falls_back_and_names_the_queue(
-    rq_redis: RedisServer, conformance_journal: Journal, caplog: pytest.LogCaptureFixture
+    broker_redis: RedisServer, conformance_journal: Journal, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = uuid.uuid4().hex
-    with _queues(rq_redis.db_url(0), "some-other-queue"), \
+    with _queues(broker_redis.db_url(0), "some-other-queue"), \
             caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
         _send(_dispatcher(), token)
     assert conformance_journal.jobs(token)[0]["fallback"] == "inline"
@@ -165,4 +165,4 @@ def test_jobs_reach_the_worker_again_once_redis_is_back(
             assert job["fallback"] is None
             assert job["pid"] != os.getpid()
     finally:
-        worker.cleanup()
+        worker.stop()

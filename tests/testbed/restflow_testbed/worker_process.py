@@ -1,6 +1,6 @@
 """Start and stop a real worker process for the tests (bounded waits, always stopped).
 
-Shared by the dispatcher packages' tests (dramatiq, django-q2).
+Shared by the broker packages' tests (celery, django-rq, dramatiq, django-q2).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from restflow_testbed.discovery import REPO_ROOT
 
@@ -51,10 +52,25 @@ class WorkerProcess:
                 cwd=str(REPO_ROOT), start_new_session=True,
             )
 
+    def log(self) -> str:
+        """Everything the worker printed so far."""
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")
+        return ""
+
     def log_tail(self, lines: int = 60) -> str:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 30.0) -> bool:
+        """Whether ``text`` appeared ``count`` times in the log within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -83,5 +99,21 @@ class WorkerProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=timeout)
-        with contextlib.suppress(OSError):
-            self.log_path.unlink()
+        if not os.environ.get("RESTFLOW_TEST_KEEP_WORKER_LOGS"):
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
+
+
+def start_until_first_job(worker: WorkerProcess, journal: Any,
+                          send: Callable[[list[str], dict[str, Any]], None],
+                          timeout: float = 60.0) -> None:
+    """Start ``worker``; it is ready once it ran a job ``send`` hands to it.
+
+    ``journal`` is the conformance kit's :class:`~restflow.dispatch.testing.Journal`; the
+    job goes to its recorder (``send(rule_ids, rule_kwargs)`` publishes it).
+    """
+    token = uuid.uuid4().hex
+    rule_id = f"tests.{worker.name}.ready#{token}#0"
+    worker.start()
+    send([rule_id], {rule_id: {}})
+    worker.wait_until(lambda: bool(journal.jobs(token)), timeout, "first job")

@@ -1,4 +1,8 @@
-"""A TCP server that accepts connections and never answers (a hung broker)."""
+"""A TCP server that accepts connections and never answers (a hung broker).
+
+Shared by the broker packages' fault tests (also as the ``hanging_server`` fixture of the
+test bed's plugin).
+"""
 
 from __future__ import annotations
 
