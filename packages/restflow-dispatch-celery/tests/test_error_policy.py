@@ -31,7 +31,7 @@ def raising_worker(
     queue = f"restflow-raising-{uuid.uuid4().hex[:8]}"
     worker = CeleryWorker(
         broker_redis.db_url(0), [queue], backend_url=broker_redis.db_url(1),
-        env={"RESTFLOW_TEST_RESTFLOW_SETTINGS": json.dumps(RAISING)},
+        env={"RESTFLOW_TEST_SETTINGS_JSON": json.dumps(RAISING)},
     )
     try:
         worker.start()

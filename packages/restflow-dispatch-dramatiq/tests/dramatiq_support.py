@@ -39,7 +39,7 @@ def dramatiq_worker_process(name: str, broker_url: str, cache_url: str, queues: 
     env = worker_env(TESTS_DIR,
         RESTFLOW_TEST_DRAMATIQ_URL=broker_url,
         RESTFLOW_TEST_CACHE_URL=cache_url,
-        DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",
+        DJANGO_SETTINGS_MODULE="restflow_testbed.worker_settings",
         RESTFLOW_TEST_SETTINGS_JSON=json.dumps(settings or {}),
     )
     cmd = [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "1",

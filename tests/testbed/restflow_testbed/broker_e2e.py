@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -45,26 +44,15 @@ from restflow.caching import CACHE_MISSING
 from restflow.dispatch.registry import get_dispatcher
 from restflow_testbed.broker_app import rule_id
 from restflow_testbed.plugin import redis_cache_settings
+from restflow_testbed.worker_process import wait_until
 
-__all__ = ["WAIT", "BrokerEndToEnd", "Job", "LiveWorker", "shared_cache", "wait_until"]
+__all__ = ["BrokerEndToEnd", "Job", "LiveWorker", "shared_cache"]
 
-#: Deadline (seconds) of every wait for a worker's effect: a bound, never a measurement.
-WAIT = 30.0
 #: Deadline (seconds) of one publish in these scenarios (see the module docstring).
 PUBLISH_DEADLINE = 20.0
 
 #: A published job: its rule ids and the keyword arguments of each rule.
 Job = tuple[list[str], dict[str, Any]]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
 
 @contextlib.contextmanager

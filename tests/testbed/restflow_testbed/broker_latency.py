@@ -111,14 +111,14 @@ def _version(dist: str) -> str:
 
 
 BROKERS = {
-    "celery": Broker("restflow-dispatch-celery", "celery_testapp", "celery_testapp.worker_settings",
+    "celery": Broker("restflow-dispatch-celery", "celery_testapp", "restflow_testbed.worker_settings",
                      "restflow-measure", "QUEUE", _celery_worker, _celery_producer,
                      lambda args: f"{_version('celery')}, Redis broker, worker --pool=solo"),
     "django_rq": Broker("restflow-dispatch-rq", "rq_testapp", "rq_testapp.worker_settings",
                         "restflow-measure", "QUEUE", _rq_worker, _rq_producer,
                         lambda args: f"{_version('rq')}, rqworker ({args.worker_class})"),
     "dramatiq": Broker("restflow-dispatch-dramatiq", "dramatiq_testapp",
-                       "dramatiq_worker_settings", "default", "QUEUE", _dramatiq_worker,
+                       "restflow_testbed.worker_settings", "default", "QUEUE", _dramatiq_worker,
                        _dramatiq_producer,
                        lambda args: f"{_version('dramatiq')}, Redis broker, "
                                     "worker --processes 1 --threads 1"),

@@ -18,6 +18,19 @@ from typing import Any
 
 from restflow_testbed.discovery import REPO_ROOT
 
+#: Deadline (seconds) of a wait for a worker's effect: a bound, never a measurement.
+WAIT = 30.0
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
 
 def worker_env(tests_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a worker: the test bed and ``tests_dir`` importable."""
@@ -63,14 +76,9 @@ class WorkerProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
-    def wait_for_log(self, text: str, count: int = 1, timeout: float = 30.0) -> bool:
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = WAIT) -> bool:
         """Whether ``text`` appeared ``count`` times in the log within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.log().count(text) < count:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        return wait_until(lambda: self.log().count(text) >= count, timeout)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

@@ -28,7 +28,7 @@ class CeleryWorker(WorkerProcess):
             "--loglevel=INFO", "--without-mingle", "--without-gossip", "--without-heartbeat",
             "-n", f"restflow-{uuid.uuid4().hex[:8]}@%h",
         ]
-        env_vars = worker_env(TESTS_DIR, DJANGO_SETTINGS_MODULE="celery_testapp.worker_settings",
+        env_vars = worker_env(TESTS_DIR, DJANGO_SETTINGS_MODULE="restflow_testbed.worker_settings",
                               **extra)
         super().__init__("celery-worker", cmd, env_vars)
 

@@ -24,7 +24,7 @@ class RqWorker(WorkerProcess):
         self.queues = queues
         extra = {"RESTFLOW_TEST_RQ_URL": redis_url, "RESTFLOW_TEST_RQ_QUEUES": ",".join(queues)}
         if restflow_settings is not None:
-            extra["RESTFLOW_TEST_RESTFLOW_SETTINGS"] = json.dumps(restflow_settings)
+            extra["RESTFLOW_TEST_SETTINGS_JSON"] = json.dumps(restflow_settings)
         if cache_url:
             extra["RESTFLOW_TEST_CACHE_URL"] = cache_url
         cmd = [sys.executable, "-m", "django", "rqworker", *queues, "--verbosity", str(verbosity)]
