@@ -80,7 +80,7 @@ class WorkerProcess:
         """Whether ``text`` appeared ``count`` times in the log within ``timeout`` seconds."""
         return wait_until(lambda: self.log().count(text) >= count, timeout)
 
-    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    def wait_ready(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -124,4 +124,4 @@ def start_until_first_job(worker: WorkerProcess, journal: Any,
     rule_id = f"tests.{worker.name}.ready#{token}#0"
     worker.start()
     send([rule_id], {rule_id: {}})
-    worker.wait_until(lambda: bool(journal.jobs(token)), timeout, "first job")
+    worker.wait_ready(lambda: bool(journal.jobs(token)), timeout, "first job")

@@ -34,7 +34,7 @@ class CeleryWorker(WorkerProcess):
 
     def start(self) -> None:
         super().start()
-        self.wait_until(lambda: " ready." in self.log(), STARTUP_TIMEOUT, "ready line")
+        self.wait_ready(lambda: " ready." in self.log(), STARTUP_TIMEOUT, "ready line")
 
     @property
     def pid(self) -> int | None:

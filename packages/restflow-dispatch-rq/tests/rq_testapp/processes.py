@@ -35,4 +35,4 @@ class RqWorker(WorkerProcess):
 
     def start(self) -> None:
         super().start()
-        self.wait_until(lambda: "Listening on" in self.log(), STARTUP_TIMEOUT, "'Listening on'")
+        self.wait_ready(lambda: "Listening on" in self.log(), STARTUP_TIMEOUT, "'Listening on'")
