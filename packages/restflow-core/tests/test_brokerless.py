@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import subprocess
@@ -8,11 +9,14 @@ import sys
 import textwrap
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import override_settings
 
+from restflow.dispatch import testing
 from restflow.dispatch.asyncio import AsyncIODispatcher
 from restflow.dispatch.inline import InlineDispatcher
 from restflow.dispatch.registry import get_dispatcher
@@ -229,3 +233,38 @@ def test_asyncio_without_a_loop_runs_synchronously(conformance_journal: Journal)
     )
     [job] = conformance_journal.jobs(token)
     assert job["pid"] == os.getpid()
+
+
+
+class _Clock:
+    """A fake ``time`` for :meth:`Journal.wait_for`: each sleep takes one second, and a job
+    arrives every second sleep until ``sent`` jobs arrived."""
+
+    def __init__(self, journal: Journal, token: str, sent: int) -> None:
+        self.now = 0.0
+        self.journal, self.token, self.sent = journal, token, sent
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += 1.0
+        arrived = len(self.journal.jobs(self.token))
+        if self.now % 2 == 0 and arrived < self.sent:
+            rule_id = f"tests.clock#{self.token}#{arrived}"
+            with self.journal.path.open("a") as file:
+                file.write(json.dumps({"rule_ids": [rule_id]}) + "\n")
+
+
+@pytest.mark.parametrize(("sent", "ends_at"), [(5, 10.0), (2, 7.0)])
+def test_the_journal_waits_while_jobs_keep_arriving_and_not_once_they_stop(
+    tmp_path: Path, sent: int, ends_at: float
+) -> None:
+    """A job every 2 s for a 3 s timeout: five jobs (10 s) are all waited for; when only
+    two come, the wait ends 3 s after the second."""
+    journal = Journal(tmp_path / "journal.jsonl")
+    clock = _Clock(journal, "tok", sent)
+    with mock.patch.object(testing, "time", clock):
+        found = journal.wait_for("tok", 5, timeout=3.0)
+    assert len(found) == sent
+    assert clock.now == ends_at

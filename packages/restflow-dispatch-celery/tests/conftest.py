@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+from restflow_testbed.dispatch_fixtures import (  # noqa: F401  (fixtures)
+    BROKER_DB,
+    CACHE_DB,
+    broker_redis,
+    clean_dispatch_state,
+)
 from restflow_testbed.redis_server import RedisServer
 
-from restflow.dispatch import registry
 from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
-from restflow.log import reset_log_throttle
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -19,25 +23,8 @@ if str(Path(__file__).parent) not in sys.path:
 from celery_testapp.celery_app import current_celery_app, make_app
 from celery_testapp.processes import CeleryWorker
 
-
-@pytest.fixture(autouse=True)
-def _clean_dispatch_state() -> Iterator[None]:
-    explicit = dict(registry._explicit)
-    reset_log_throttle()
-    yield
-    registry._explicit.clear()
-    registry._explicit.update(explicit)
-
-
-@pytest.fixture(scope="session")
-def celery_redis() -> Iterator[RedisServer]:
-    """A private Redis: broker on db 0, result backend on db 1, shared cache on db 2."""
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
+#: The Celery result backend's database on the private Redis (``broker_redis``).
+BACKEND_DB = 1
 
 
 @pytest.fixture(scope="session")
@@ -47,25 +34,25 @@ def celery_queue() -> str:
 
 @pytest.fixture(scope="session")
 def celery_worker(
-    request: pytest.FixtureRequest, celery_redis: RedisServer, celery_queue: str
+    request: pytest.FixtureRequest, broker_redis: RedisServer, celery_queue: str  # noqa: F811
 ) -> Iterator[CeleryWorker]:
     """A real worker on the private Redis, consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
     worker = CeleryWorker(
-        celery_redis.db_url(0), [celery_queue], backend_url=celery_redis.db_url(1),
-        env={"RESTFLOW_TEST_CACHE_URL": celery_redis.db_url(2)},
+        broker_redis.db_url(BROKER_DB), [celery_queue], backend_url=broker_redis.db_url(BACKEND_DB),
+        env={"RESTFLOW_TEST_CACHE_URL": broker_redis.db_url(CACHE_DB)},
     )
     try:
         worker.start()
         yield worker
     finally:
-        worker.cleanup()
+        worker.stop()
 
 
 @pytest.fixture
-def celery_app(celery_redis: RedisServer) -> Iterator[Celery]:
+def celery_app(broker_redis: RedisServer) -> Iterator[Celery]:  # noqa: F811
     """The producer side: an app on the private Redis, current for the test."""
-    app = make_app(celery_redis.db_url(0), celery_redis.db_url(1))
+    app = make_app(broker_redis.db_url(BROKER_DB), broker_redis.db_url(BACKEND_DB))
     with current_celery_app(app):
         yield app
     app.close()

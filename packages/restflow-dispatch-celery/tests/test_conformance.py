@@ -82,7 +82,7 @@ def rabbitmq_worker(conformance_journal: Journal) -> Iterator[tuple[CeleryWorker
         worker.start()
         yield worker, queue
     finally:
-        worker.cleanup()
+        worker.stop()
         with contextlib.suppress(Exception):
             app = make_app(RABBITMQ_URL)
             with app.connection_for_write() as conn:

@@ -25,19 +25,19 @@ RAISING = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"celery": {"RAISE_EXCEPTIO
 
 @pytest.fixture(scope="module")
 def raising_worker(
-    conformance_journal: Journal, celery_redis: RedisServer
+    conformance_journal: Journal, broker_redis: RedisServer
 ) -> Iterator[tuple[CeleryWorker, str]]:
     """A worker whose settings say ``celery.RAISE_EXCEPTION = True``."""
     queue = f"restflow-raising-{uuid.uuid4().hex[:8]}"
     worker = CeleryWorker(
-        celery_redis.db_url(0), [queue], backend_url=celery_redis.db_url(1),
-        env={"RESTFLOW_TEST_RESTFLOW_SETTINGS": json.dumps(RAISING)},
+        broker_redis.db_url(0), [queue], backend_url=broker_redis.db_url(1),
+        env={"RESTFLOW_TEST_SETTINGS_JSON": json.dumps(RAISING)},
     )
     try:
         worker.start()
         yield worker, queue
     finally:
-        worker.cleanup()
+        worker.stop()
 
 
 def _task_states(backend_url: str, token: str, timeout: float = 30.0,
@@ -72,40 +72,40 @@ def _failing_job(dispatcher: CeleryDispatcher) -> str:
 
 def test_raise_exception_true_marks_the_task_failed(
     raising_worker: tuple[CeleryWorker, str], celery_app: Celery,
-    celery_redis: RedisServer, conformance_journal: Journal,
+    broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
     _, queue = raising_worker
     token = _failing_job(CeleryDispatcher(task_name=RECORD_TASK_NAME, queue=queue,
                                           function_path=RECORD_JOB_PATH))
     [job] = conformance_journal.wait_for(token, 1, 30)
     assert job["raised"] is True
-    [meta] = _task_states(celery_redis.db_url(1), token, until="FAILURE")
+    [meta] = _task_states(broker_redis.db_url(1), token, until="FAILURE")
     assert meta["status"] == "FAILURE"
     assert meta["result"]["exc_type"] == "RequestedFailure"
 
 
 def test_reraised_errors_drive_celery_autoretry(
     raising_worker: tuple[CeleryWorker, str], celery_app: Celery,
-    celery_redis: RedisServer, conformance_journal: Journal,
+    broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
     _, queue = raising_worker
     token = _failing_job(CeleryDispatcher(task_name=RETRYING_TASK_NAME, queue=queue,
                                           function_path=RECORD_JOB_PATH))
     attempts = conformance_journal.wait_for(token, 3, 30)
     assert len(attempts) == 3  # the first run and max_retries=2 retries
-    metas = _task_states(celery_redis.db_url(1), token, until="FAILURE")
+    metas = _task_states(broker_redis.db_url(1), token, until="FAILURE")
     assert [m["status"] for m in metas] == ["FAILURE"]
 
 
 def test_default_policy_logs_and_the_task_succeeds(
     celery_worker: CeleryWorker, celery_app: Celery, celery_queue: str,
-    celery_redis: RedisServer, conformance_journal: Journal,
+    broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
     token = _failing_job(CeleryDispatcher(task_name=RECORD_TASK_NAME, queue=celery_queue,
                                           function_path=RECORD_JOB_PATH))
     [job] = conformance_journal.wait_for(token, 1, 30)
     assert job["raised"] is False
-    [meta] = _task_states(celery_redis.db_url(1), token, until="SUCCESS")
+    [meta] = _task_states(broker_redis.db_url(1), token, until="SUCCESS")
     assert meta["status"] == "SUCCESS"
     deadline = time.monotonic() + 10
     while token not in celery_worker.log() and time.monotonic() < deadline:

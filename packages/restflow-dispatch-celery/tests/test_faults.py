@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +11,10 @@ from typing import Any
 import pytest
 from celery import Celery
 from celery_testapp.celery_app import current_celery_app, make_app
-from celery_testapp.hanging import HangingServer
 from celery_testapp.processes import CeleryWorker
 from celery_testapp.tasks import RECORD_TASK_NAME
 from django.test import override_settings
+from restflow_testbed.hanging_server import HangingServer, returns
 from restflow_testbed.redis_server import RedisServer, free_port
 
 from restflow.dispatch.base import DispatchError
@@ -23,9 +22,6 @@ from restflow.dispatch.celery import CeleryDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
 
 pytestmark = [pytest.mark.broker]
-
-# A liveness guard only: a publish that never returns would hang the suite.
-HANG_GUARD = 60.0
 
 
 def _dispatcher(**extra: Any) -> CeleryDispatcher:
@@ -39,24 +35,6 @@ def _send(dispatcher: CeleryDispatcher, token: str, n: int = 0) -> None:
     dispatcher.dispatch(rule_ids=[rule_id], rule_kwargs={rule_id: {"pk": n}},
                         model_label="tests.Thing", pk=n)
 
-
-def _returns(call: Callable[[], None]) -> BaseException | None:
-    """Run ``call`` in a thread; fail the test if it does not return (hung publish)."""
-    outcome: list[BaseException | None] = []
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(HANG_GUARD)
-    assert not thread.is_alive(), "dispatch() blocked on the broker instead of giving up"
-    return outcome[0]
 
 
 @pytest.fixture
@@ -95,7 +73,7 @@ def test_broker_down_runs_jobs_inline_and_logs_once(
     dispatcher = _dispatcher()
     with caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
         for n in range(3):
-            assert _returns(lambda n=n: _send(dispatcher, token, n)) is None
+            assert returns(lambda n=n: _send(dispatcher, token, n)) is None
     jobs = conformance_journal.jobs(token)
     assert sorted(job["rule_kwargs"][job["rule_ids"][0]]["pk"] for job in jobs) == [0, 1, 2]
     assert {job["fallback"] for job in jobs} == {"inline"}
@@ -113,7 +91,7 @@ def test_hanging_broker_is_given_up_after_the_publish_timeout(
     with HangingServer() as server:
         app_on(f"redis://127.0.0.1:{server.port}/0")
         with caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
-            assert _returns(lambda: _send(_dispatcher(), token)) is None
+            assert returns(lambda: _send(_dispatcher(), token)) is None
         assert server.accepted >= 1  # it really talked to the hung server
     [job] = conformance_journal.jobs(token)
     assert job["fallback"] == "inline"
@@ -127,7 +105,7 @@ def test_hanging_amqp_broker_is_given_up_too(
     token = uuid.uuid4().hex
     with HangingServer() as server:
         app_on(f"amqp://guest:guest@127.0.0.1:{server.port}//")
-        assert _returns(lambda: _send(_dispatcher(), token)) is None
+        assert returns(lambda: _send(_dispatcher(), token)) is None
         assert server.accepted >= 1
     [job] = conformance_journal.jobs(token)
     assert job["fallback"] == "inline"
@@ -144,7 +122,7 @@ def test_publish_timeout_comes_from_the_settings_block(
         app_on(f"redis://127.0.0.1:{server.port}/0")
         dispatcher = CeleryDispatcher(task_name=RECORD_TASK_NAME, function_path=RECORD_JOB_PATH)
         assert dispatcher.publish_timeout() == 0.3
-        assert _returns(lambda: _send(dispatcher, token)) is None
+        assert returns(lambda: _send(dispatcher, token)) is None
     assert conformance_journal.jobs(token)[0]["fallback"] == "inline"
 
 
@@ -156,7 +134,7 @@ def test_fallback_raise_reraises_and_runs_nothing(
     with HangingServer() as server:
         port = server.port if outage == "hanging" else free_port()
         app_on(f"redis://127.0.0.1:{port}/0")
-        error = _returns(lambda: _send(_dispatcher(fallback="raise"), token))
+        error = returns(lambda: _send(_dispatcher(fallback="raise"), token))
     assert isinstance(error, DispatchError)
     assert "celery" in str(error)
     assert conformance_journal.jobs(token) == []
@@ -188,4 +166,4 @@ def test_jobs_reach_the_worker_again_once_the_broker_is_back(
         assert job["fallback"] is None
         assert job["pid"] == worker.pid
     finally:
-        worker.cleanup()
+        worker.stop()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterator
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
+
+from restflow_testbed.worker_process import WorkerProcess, worker_env
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 #: The queue (cluster name) of the qcluster whose settings make worker errors raise.
 RAISING_CLUSTER = "restflow-raise"
@@ -25,18 +31,19 @@ def django_q_redis(url: str) -> Iterator[None]:
         yield
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
+def qcluster_process(name: str, broker_url: str, cache_url: str, cluster: str | None,
+                    settings: dict[str, Any] | None = None) -> WorkerProcess:
+    """A ``python -m django qcluster`` (1 worker) on ``cluster``, not started yet.
 
-def queued_tasks(client: Any, cluster: str) -> list[dict[str, Any]]:
-    """Task packages waiting on a django-q Redis queue (verified and decoded)."""
-    from django_q.signing import SignedPackage
-
-    return [SignedPackage.loads(raw) for raw in client.lrange(f"django_q:{cluster}:q", 0, -1)]
+    It opens the test database and uses the Redis cache at ``cache_url``; ``settings``
+    are its ``RESTFLOW_SETTINGS``.
+    """
+    env = worker_env(TESTS_DIR,
+        DJANGO_SETTINGS_MODULE="djangoq_worker_settings",
+        RESTFLOW_TEST_CACHE_URL=cache_url,
+        RESTFLOW_TEST_DJANGO_Q_REDIS=broker_url,
+        RESTFLOW_TEST_Q_CLUSTER=cluster or "default",
+        RESTFLOW_TEST_SETTINGS_JSON=json.dumps(settings or {}),
+    )
+    return WorkerProcess(name, [sys.executable, "-m", "django", "qcluster"], env)

@@ -1,159 +1,51 @@
-"""Saves in the test process, invalidation by a real qcluster, one shared Redis cache."""
+"""restflow-cache rules through django-q2 and a real ``qcluster``: the shared end-to-end
+scenarios.
+
+The cluster consumes the default cluster (queue) on a private Redis (broker on db 0,
+shared cache on db 2); the scenarios live in :mod:`restflow_testbed.broker_e2e`.
+"""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+import contextlib
+from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
-from djangoq_support import queued_tasks, wait_until
-from djangoq_testapp.cached import (
-    IDLE_CLUSTER,
-    badge_text,
-    calls,
-    gadget_label,
-    item_title,
-    item_title_rewarmed,
-)
-from djangoq_testapp.models import Badge, Gadget, Item
-
-from restflow.caching import CACHE_MISSING
-from restflow.dispatch.django_q import DjangoQDispatcher
-
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("qcluster", "shared_cache"),
-]
+import redis
+from djangoq_support import django_q_redis
+from djangoq_testapp import cached
+from restflow_testbed.broker_e2e import BrokerEndToEnd, Job, LiveWorker
+from restflow_testbed.dispatch_fixtures import CACHE_DB
+from restflow_testbed.redis_server import RedisServer, free_port
+from restflow_testbed.worker_process import WorkerProcess
 
 
-@pytest.fixture
-def idle(producer_redis: str) -> Any:
-    """A client of django-q's Redis, with the idle queue emptied."""
-    import redis
+class TestDjangoQEndToEnd(BrokerEndToEnd):
+    dispatcher = "django_q"
+    cached = cached
+    queue_option = "cluster"
 
-    client = redis.Redis.from_url(producer_redis)
-    client.delete(f"django_q:{IDLE_CLUSTER}:q")
-    yield client
-    client.close()
+    @pytest.fixture
+    def e2e_live(self, qcluster: WorkerProcess, producer_redis: str,
+                 broker_redis: RedisServer) -> LiveWorker:
+        self.broker_url = producer_redis
+        return LiveWorker("default", broker_redis.db_url(CACHE_DB), qcluster.log)
 
+    def published(self, queue: str) -> list[Job]:
+        from django_q.signing import SignedPackage
 
-def _published_for(client: Any, func: Any, key: str, value: Any) -> list[dict[str, Any]]:
-    """Idle-queue tasks of ``func``'s rules whose kwargs carry ``key=value``."""
-    owner = f"{func.__module__}.{func.__qualname__}#"
-    found = []
-    for task in queued_tasks(client, IDLE_CLUSTER):
-        rule_ids, rule_kwargs = task["args"]
-        if all(rule_id.startswith(owner) for rule_id in rule_ids) and any(
-            kw == {key: value} for kw in rule_kwargs.values()
-        ):
-            found.append(task)
-    return found
+        client = redis.Redis.from_url(self.broker_url)
+        try:
+            # django-q2 signs and pickles each task package; a list per cluster, oldest first.
+            tasks = [SignedPackage.loads(raw)
+                     for raw in client.lrange(f"django_q:{queue}:q", 0, -1)]
+        finally:
+            client.close()
+        assert all(task["func"] == "restflow.caching.tasks.run_cache_rules" for task in tasks)
+        assert all(task["kwargs"] == {"dispatcher_name": "django_q"} for task in tasks)
+        return [(task["args"][0], task["args"][1]) for task in tasks]
 
-
-def test_a_committed_save_is_published_after_commit_and_the_worker_drops_the_entry(
-    idle: Any,
-) -> None:
-    item = Item.objects.create(title="v1")
-    assert item_title(item.pk) == "v1"
-    with transaction.atomic():
-        item.title = "v2"
-        item.save()
-        assert _published_for(idle, item_title, "item_id", item.pk) == []  # not before commit
-        assert item_title.get_cache_only(item.pk) == "v1"
-    [task] = _published_for(idle, item_title, "item_id", item.pk)  # published at commit
-    assert task["func"] == "restflow.caching.tasks.run_cache_rules"
-    assert task["kwargs"] == {"dispatcher_name": "django_q"}
-    assert wait_until(lambda: item_title.get_cache_only(item.pk) is CACHE_MISSING), (
-        "the worker never dropped the entry")
-    assert item_title(item.pk) == "v2"
-
-
-def test_a_rolled_back_transaction_publishes_nothing(idle: Any) -> None:
-    item = Item.objects.create(title="v1")
-    assert item_title(item.pk) == "v1"
-    with transaction.atomic():
-        item.title = "v2"
-        item.save()
-        transaction.set_rollback(True)
-    item.refresh_from_db()
-    assert item.title == "v1"
-    assert _published_for(idle, item_title, "item_id", item.pk) == []
-    assert item_title.get_cache_only(item.pk) == "v1"
-
-
-def test_rewarm_runs_on_the_worker(idle: Any) -> None:
-    item = Item.objects.create(title="v1")
-    assert item_title_rewarmed(item.pk) == "v1"
-    item.title = "v2"
-    item.save()
-    assert wait_until(lambda: item_title_rewarmed.get_cache_only(item.pk) == "v2")
-
-
-@pytest.mark.parametrize("kind", ["uuid", "str"])
-def test_uuid_and_string_primary_keys_travel_as_strings(idle: Any, kind: str) -> None:
-    if kind == "uuid":
-        obj: Any = Gadget.objects.create(label="v1")
-        func: Any = gadget_label
-        key, arg = "gadget_id", str(obj.pk)
-    else:
-        obj = Badge.objects.create(code=f"b/{uuid.uuid4().hex[:6]} é", text="v1")
-        func = badge_text
-        key, arg = "code", obj.pk
-    assert func(arg) == "v1"
-    setattr(obj, "label" if kind == "uuid" else "text", "v2")
-    obj.save()
-    [task] = _published_for(idle, func, key, arg)
-    assert isinstance(next(iter(task["args"][1].values()))[key], str)
-    assert wait_until(lambda: func.get_cache_only(arg) is CACHE_MISSING)
-    assert func(arg) == "v2"
-
-
-def test_duplicate_and_late_deliveries_leave_the_cache_consistent(idle: Any) -> None:
-    item = Item.objects.create(title="v1")
-    assert item_title_rewarmed(item.pk) == "v1"
-    item.title = "v2"
-    item.save()  # job 1
-    [first] = _published_for(idle, item_title_rewarmed, "item_id", item.pk)
-    assert wait_until(lambda: item_title_rewarmed.get_cache_only(item.pk) == "v2")
-    item.title = "v3"
-    item.save()  # job 2, newer
-    assert wait_until(lambda: item_title_rewarmed.get_cache_only(item.pk) == "v3")
-
-    # Job 1 again, twice, after the newer write (a redelivery and a late duplicate).
-    before = calls("item_title_rewarmed")
-    rule_ids, rule_kwargs = first["args"]
-    for _ in range(2):
-        DjangoQDispatcher().dispatch(rule_ids=rule_ids, rule_kwargs=rule_kwargs)
-    seen: set[Any] = set()
-
-    def settled() -> bool:
-        value = item_title_rewarmed.get_cache_only(item.pk)
-        seen.add(value)
-        return calls("item_title_rewarmed") >= before + 2 and value == "v3"
-
-    assert wait_until(settled), "the two late jobs never ran"
-    # Between the two rewarms the entry may be missing for a moment, never stale.
-    assert seen <= {"v3", CACHE_MISSING}
-    assert item_title_rewarmed(item.pk) == "v3"
-
-
-def test_an_unknown_rule_id_on_the_worker_invalidates_the_whole_function(
-    idle: Any, qcluster: Any
-) -> None:
-    first = Item.objects.create(title="a")
-    second = Item.objects.create(title="b")
-    assert (item_title(first.pk), item_title(second.pk)) == ("a", "b")
-    # A rule the web process has and the worker does not (a newer deploy, say).
-    skewed = "djangoq_testapp.cached.item_title#djangoq_testapp.Item#99"
-    DjangoQDispatcher().dispatch(rule_ids=[skewed], rule_kwargs={skewed: {"item_id": first.pk}})
-    assert wait_until(lambda: item_title.get_cache_only(first.pk) is CACHE_MISSING
-                      and item_title.get_cache_only(second.pk) is CACHE_MISSING)
-    assert wait_until(lambda: "unknown in this process" in qcluster.log_tail(400))
-    # The worker keeps working.
-    first.title = "a2"
-    first.save()
-    item_title(second.pk)
-    assert wait_until(lambda: item_title.get_cache_only(first.pk) is CACHE_MISSING)
+    @contextlib.contextmanager
+    def unreachable_broker(self) -> Iterator[None]:
+        with django_q_redis(f"redis://127.0.0.1:{free_port()}/0"):
+            yield

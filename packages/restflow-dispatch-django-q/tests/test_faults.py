@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -12,16 +11,15 @@ from typing import Any
 
 import pytest
 from djangoq_support import RAISING_CLUSTER, django_q_redis
+from restflow_testbed.hanging_server import returns
 from restflow_testbed.redis_server import RedisServer
+from restflow_testbed.worker_process import wait_until
 
 from restflow.dispatch.base import DispatchError
 from restflow.dispatch.django_q import DjangoQDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
 
 pytestmark = [pytest.mark.redis, pytest.mark.broker]
-
-#: Generous bound on a dispatch that must not hang (publish_timeout below is 0.3 s).
-NO_HANG_BOUND = 30.0
 
 
 def _dispatcher(**extra: Any) -> DjangoQDispatcher:
@@ -34,30 +32,6 @@ def _job(prefix: str) -> tuple[str, list[str], dict[str, dict[str, Any]]]:
     return token, [rule_id], {rule_id: {"pk": 7}}
 
 
-def _finishes(call: Callable[[], None]) -> list[BaseException]:
-    """Run ``call`` in a thread; fail the test if it is still blocked after the bound."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(NO_HANG_BOUND)
-    assert not thread.is_alive(), "dispatch blocked on the broker instead of timing out"
-    return errors
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_broker_down_runs_the_job_inline_and_logs_once(
@@ -81,8 +55,8 @@ def test_broker_down_runs_the_job_inline_and_logs_once(
         server.stop()
         down = [_job("down") for _ in range(3)]
         for _, ids, kwargs in down:
-            assert _finishes(lambda i=ids, k=kwargs: dispatcher.dispatch(  # type: ignore[misc]
-                rule_ids=i, rule_kwargs=k, model_label="tests.Thing", pk=7)) == []
+            assert returns(lambda i=ids, k=kwargs: dispatcher.dispatch(  # type: ignore[misc]
+                rule_ids=i, rule_kwargs=k, model_label="tests.Thing", pk=7)) is None
         for token, _ids, _ in down:
             [job] = conformance_journal.jobs(token)
             assert (job["fallback"], job["pid"], job["dispatcher_name"]) == (
@@ -116,12 +90,12 @@ def test_hanging_broker_times_out_and_runs_the_job_inline(
                          else {"host": "127.0.0.1", "port": hanging_server, "db": 0})
     with django_q_redis(redis_config):
         token, ids, kwargs = _job("hang")
-        assert _finishes(lambda: _dispatcher().dispatch(rule_ids=ids, rule_kwargs=kwargs)) == []
+        assert returns(lambda: _dispatcher().dispatch(rule_ids=ids, rule_kwargs=kwargs)) is None
         [job] = conformance_journal.jobs(token)
         assert job["fallback"] == "inline"
 
         token, ids, kwargs = _job("hang-raise")
-        [error] = _finishes(
+        error = returns(
             lambda: _dispatcher(fallback="raise").dispatch(rule_ids=ids, rule_kwargs=kwargs))
         assert isinstance(error, DispatchError)
         assert "Timeout" in str(error)
@@ -142,7 +116,7 @@ def test_worker_error_is_recorded_as_a_failed_task_when_policy_raises(
     token, ids, _ = _job("policy-raise")
     _dispatcher(cluster=RAISING_CLUSTER, group="restflow-cache").dispatch(
         rule_ids=ids, rule_kwargs={ids[0]: {"__fail__": True}})
-    assert _wait(lambda: bool(_failures(token))), "the failed task was never recorded"
+    assert wait_until(lambda: bool(_failures(token))), "the failed task was never recorded"
     [failure] = _failures(token)
     assert failure.success is False
     assert failure.group == "restflow-cache"
@@ -159,7 +133,7 @@ def test_worker_error_is_swallowed_by_default(
 ) -> None:
     token, ids, _ = _job("policy-swallow")
     _dispatcher().dispatch(rule_ids=ids, rule_kwargs={ids[0]: {"__fail__": True}})
-    assert _wait(lambda: bool(conformance_journal.jobs(token)))
+    assert wait_until(lambda: bool(conformance_journal.jobs(token)))
     [job] = conformance_journal.jobs(token)
     assert job["raised"] is False
     time.sleep(0.5)  # a failure record, if any, is saved by the monitor right after

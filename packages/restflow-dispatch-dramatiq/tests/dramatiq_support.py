@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from restflow_testbed.worker_process import WorkerProcess, worker_env
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 
 @contextlib.contextmanager
@@ -23,16 +28,20 @@ def use_broker(broker: Any) -> Iterator[Any]:
         dramatiq.broker.global_broker = previous
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
+def dramatiq_worker_process(name: str, broker_url: str, cache_url: str, queues: list[str],
+                    settings: dict[str, Any] | None = None) -> WorkerProcess:
+    """A ``dramatiq`` worker (1 process, 1 thread) on ``queues``, not started yet.
 
-def queued_messages(client: Any, queue: str) -> list[dict[str, Any]]:
-    """Messages waiting on a Dramatiq Redis queue (decoded)."""
-    return [json.loads(raw) for raw in client.hvals(f"dramatiq:{queue}.msgs")]
+    It opens the test database and uses the Redis cache at ``cache_url``; ``settings``
+    are its ``RESTFLOW_SETTINGS``.
+    """
+    env = worker_env(TESTS_DIR,
+        RESTFLOW_TEST_DRAMATIQ_URL=broker_url,
+        RESTFLOW_TEST_CACHE_URL=cache_url,
+        DJANGO_SETTINGS_MODULE="restflow_testbed.worker_settings",
+        RESTFLOW_TEST_SETTINGS_JSON=json.dumps(settings or {}),
+    )
+    cmd = [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "1",
+           "--queues", *queues, "--", "dramatiq_test_worker"]
+    return WorkerProcess(name, cmd, env)

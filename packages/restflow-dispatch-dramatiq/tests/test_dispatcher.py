@@ -100,7 +100,7 @@ def test_importing_the_package_declares_no_actor_but_the_actors_module_does() ->
         "after = {n: a.queue_name for n, a in dramatiq.get_broker().actors.items()}\n"
         "print(json.dumps([before, cache_loaded, after, actors.task_run_cache_rules.actor_name]))\n"
     )
-    env = worker_env(TESTS_DIR, DJANGO_SETTINGS_MODULE="dramatiq_worker_settings",
+    env = worker_env(TESTS_DIR, DJANGO_SETTINGS_MODULE="restflow_testbed.worker_settings",
                      RESTFLOW_TEST_SETTINGS_JSON=json.dumps(_block(QUEUE="invalidation")))
     env.pop("RESTFLOW_TEST_WORKER")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,16 +19,15 @@ from dramatiq_test_actors import (
     RECORD_QUEUE,
     declare_test_actors,
 )
+from restflow_testbed.hanging_server import returns
 from restflow_testbed.redis_server import RedisServer
+from restflow_testbed.worker_process import wait_until
 
 from restflow.dispatch.base import DispatchError
 from restflow.dispatch.dramatiq import DramatiqDispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
 
 pytestmark = [pytest.mark.redis, pytest.mark.broker]
-
-#: Generous bound on a dispatch that must not hang (publish_timeout below is 0.3 s).
-NO_HANG_BOUND = 30.0
 
 
 def _dispatcher(**extra: Any) -> DramatiqDispatcher:
@@ -43,22 +41,6 @@ def _job(prefix: str) -> tuple[str, list[str], dict[str, dict[str, Any]]]:
     rule_id = f"tests.dramatiq.{prefix}#{token}#0"
     return token, [rule_id], {rule_id: {"pk": 7}}
 
-
-def _finishes(call: Callable[[], None]) -> list[BaseException]:
-    """Run ``call`` in a thread; fail the test if it is still blocked after the bound."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(NO_HANG_BOUND)
-    assert not thread.is_alive(), "dispatch blocked on the broker instead of timing out"
-    return errors
 
 
 def test_broker_down_runs_the_job_inline_and_logs_once(
@@ -80,8 +62,8 @@ def test_broker_down_runs_the_job_inline_and_logs_once(
         server.stop()
         down = [_job("down") for _ in range(3)]
         for _, ids, kwargs in down:
-            assert _finishes(lambda i=ids, k=kwargs: dispatcher.dispatch(  # type: ignore[misc]
-                rule_ids=i, rule_kwargs=k, model_label="tests.Thing", pk=7)) == []
+            assert returns(lambda i=ids, k=kwargs: dispatcher.dispatch(  # type: ignore[misc]
+                rule_ids=i, rule_kwargs=k, model_label="tests.Thing", pk=7)) is None
         for token, _ids, _ in down:
             [job] = conformance_journal.jobs(token)
             assert (job["fallback"], job["pid"], job["dispatcher_name"]) == (
@@ -118,12 +100,12 @@ def test_hanging_broker_times_out_and_runs_the_job_inline(
     with use_broker(RedisBroker(url=f"redis://127.0.0.1:{hanging_server}/0")):
         declare_test_actors()
         token, ids, kwargs = _job("hang")
-        assert _finishes(lambda: _dispatcher().dispatch(rule_ids=ids, rule_kwargs=kwargs)) == []
+        assert returns(lambda: _dispatcher().dispatch(rule_ids=ids, rule_kwargs=kwargs)) is None
         [job] = conformance_journal.jobs(token)
         assert job["fallback"] == "inline"
 
         token, ids, kwargs = _job("hang-raise")
-        [error] = _finishes(
+        error = returns(
             lambda: _dispatcher(fallback="raise").dispatch(rule_ids=ids, rule_kwargs=kwargs))
         assert isinstance(error, DispatchError)
         assert "Timeout" in str(error)
@@ -136,14 +118,6 @@ def _dead_letters(client: Any, queue: str, token: str) -> list[dict[str, Any]]:
     return [m for m in messages if any(token in rule_id for rule_id in m["args"][0])]
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
 
 def test_worker_error_reaches_dramatiq_retries_and_dead_letters_when_policy_raises(
     raising_dramatiq_worker: Any, producer_broker: Any, conformance_journal: Journal
@@ -152,7 +126,7 @@ def test_worker_error_reaches_dramatiq_retries_and_dead_letters_when_policy_rais
     DramatiqDispatcher(actor_name=RAISING_ACTOR, queue=RAISING_QUEUE).dispatch(
         rule_ids=ids, rule_kwargs={ids[0]: {"__fail__": True}})
     client = producer_broker.client
-    assert _wait(lambda: bool(_dead_letters(client, RAISING_QUEUE, token))), (
+    assert wait_until(lambda: bool(_dead_letters(client, RAISING_QUEUE, token))), (
         "the failed message never reached the dead-letter set")
     jobs = conformance_journal.jobs(token)
     assert len(jobs) == 2  # the first run and Retries' one retry
@@ -166,7 +140,7 @@ def test_worker_error_is_swallowed_by_default(
 ) -> None:
     token, ids, _ = _job("policy-swallow")
     _dispatcher().dispatch(rule_ids=ids, rule_kwargs={ids[0]: {"__fail__": True}})
-    assert _wait(lambda: bool(conformance_journal.jobs(token)))
+    assert wait_until(lambda: bool(conformance_journal.jobs(token)))
     time.sleep(0.5)  # a retry, if any, would show up here
     [job] = conformance_journal.jobs(token)
     assert job["raised"] is False

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from restflow_testbed.dispatch_fixtures import (  # noqa: F401  (fixtures)
+    BROKER_DB,
+    CACHE_DB,
+    broker_redis,
+    clean_dispatch_state,
+)
 from restflow_testbed.redis_server import RedisServer
 
-from restflow.dispatch import registry
 from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
-from restflow.log import reset_log_throttle
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -22,24 +26,9 @@ from restflow.dispatch.django_rq._queues import reset_connections
 
 
 @pytest.fixture(autouse=True)
-def _clean_dispatch_state() -> Iterator[None]:
-    explicit = dict(registry._explicit)
-    reset_log_throttle()
+def _fresh_connections() -> Iterator[None]:
     yield
-    registry._explicit.clear()
-    registry._explicit.update(explicit)
     reset_connections()
-
-
-@pytest.fixture(scope="session")
-def rq_redis() -> Iterator[RedisServer]:
-    """A private Redis: queues on db 0, shared cache on db 2."""
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -49,21 +38,23 @@ def rq_queue() -> str:
 
 @pytest.fixture(scope="session")
 def rq_worker(
-    request: pytest.FixtureRequest, rq_redis: RedisServer, rq_queue: str
+    request: pytest.FixtureRequest, broker_redis: RedisServer, rq_queue: str  # noqa: F811
 ) -> Iterator[RqWorker]:
     """A real ``rqworker`` consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
-    worker = RqWorker(rq_redis.db_url(0), [rq_queue], cache_url=rq_redis.db_url(2))
+    worker = RqWorker(broker_redis.db_url(BROKER_DB), [rq_queue],
+                      cache_url=broker_redis.db_url(CACHE_DB))
     try:
         worker.start()
         yield worker
     finally:
-        worker.cleanup()
+        worker.stop()
 
 
 @pytest.fixture
-def rq_settings(rq_redis: RedisServer, rq_queue: str) -> Iterator[dict[str, dict[str, str]]]:
+def rq_settings(broker_redis: RedisServer, rq_queue: str  # noqa: F811
+                ) -> Iterator[dict[str, dict[str, str]]]:
     """``RQ_QUEUES`` of the test process: the session's queue on the private Redis."""
-    queues = {rq_queue: {"URL": rq_redis.db_url(0)}}
+    queues = {rq_queue: {"URL": broker_redis.db_url(BROKER_DB)}}
     with override_settings(RQ_QUEUES=queues):
         yield queues

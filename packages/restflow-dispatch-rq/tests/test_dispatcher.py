@@ -67,16 +67,16 @@ def test_batch_key_depends_on_queue_and_function_path() -> None:
 
 
 @pytest.fixture
-def queue_redis(rq_redis: RedisServer) -> Iterator[str]:
+def queue_redis(broker_redis: RedisServer) -> Iterator[str]:
     queue = f"q-{uuid.uuid4().hex[:8]}"
-    with override_settings(RQ_QUEUES={queue: {"URL": rq_redis.db_url(2)}},
+    with override_settings(RQ_QUEUES={queue: {"URL": broker_redis.db_url(2)}},
                            RQ={"COMMIT_MODE": "request_finished"}):
         yield queue
 
 
 @pytest.mark.parametrize("timeout", [1.0, 0])
 def test_the_worker_function_itself_is_enqueued_right_away(
-    queue_redis: str, rq_redis: RedisServer, timeout: float
+    queue_redis: str, broker_redis: RedisServer, timeout: float
 ) -> None:
     # Even with django-rq told to wait for the end of the request, restflow (which
     # dispatches after commit already) enqueues at once.
@@ -85,7 +85,7 @@ def test_the_worker_function_itself_is_enqueued_right_away(
         rule_ids=["42"], rule_kwargs={"42": {"pk": str(uuid.UUID(int=3))}},
         model_label="app.M", pk=uuid.UUID(int=3),
     )
-    client = redis.Redis.from_url(rq_redis.db_url(2))
+    client = redis.Redis.from_url(broker_redis.db_url(2))
     try:
         queue = Queue(queue_redis, connection=client)
         [job] = queue.get_jobs()

@@ -24,15 +24,15 @@ RAISING = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_rq": {"RAISE_EXCEP
 
 
 @pytest.fixture(scope="module")
-def raising_worker(conformance_journal: Journal, rq_redis: RedisServer) -> Iterator[str]:
+def raising_worker(conformance_journal: Journal, broker_redis: RedisServer) -> Iterator[str]:
     """A worker whose settings say ``django_rq.RAISE_EXCEPTION = True``."""
     queue = f"restflow-raising-{uuid.uuid4().hex[:8]}"
-    worker = RqWorker(rq_redis.db_url(0), [queue], restflow_settings=RAISING)
+    worker = RqWorker(broker_redis.db_url(0), [queue], restflow_settings=RAISING)
     try:
         worker.start()
         yield queue
     finally:
-        worker.cleanup()
+        worker.stop()
 
 
 def _failing_job(queue: str, url: str) -> str:
@@ -62,24 +62,24 @@ def _jobs_in(registry_cls: type, queue: str, url: str, token: str,
 
 
 def test_raise_exception_true_puts_the_job_in_the_failed_registry(
-    raising_worker: str, rq_redis: RedisServer, conformance_journal: Journal
+    raising_worker: str, broker_redis: RedisServer, conformance_journal: Journal
 ) -> None:
-    token = _failing_job(raising_worker, rq_redis.db_url(0))
+    token = _failing_job(raising_worker, broker_redis.db_url(0))
     [entry] = conformance_journal.wait_for(token, 1, 30)
     assert entry["raised"] is True
-    [job] = _jobs_in(FailedJobRegistry, raising_worker, rq_redis.db_url(0), token)
+    [job] = _jobs_in(FailedJobRegistry, raising_worker, broker_redis.db_url(0), token)
     assert "RequestedFailure" in (job.latest_result().exc_string or "")
 
 
 def test_default_policy_logs_and_the_job_finishes(
-    rq_worker: RqWorker, rq_queue: str, rq_redis: RedisServer, conformance_journal: Journal
+    rq_worker: RqWorker, rq_queue: str, broker_redis: RedisServer, conformance_journal: Journal
 ) -> None:
-    token = _failing_job(rq_queue, rq_redis.db_url(0))
+    token = _failing_job(rq_queue, broker_redis.db_url(0))
     [entry] = conformance_journal.wait_for(token, 1, 30)
     assert entry["raised"] is False
-    assert _jobs_in(FinishedJobRegistry, rq_queue, rq_redis.db_url(0), token)
-    assert _jobs_in(FailedJobRegistry, rq_queue, rq_redis.db_url(0), token, timeout=0) == []
-    client = redis.Redis.from_url(rq_redis.db_url(0))
+    assert _jobs_in(FinishedJobRegistry, rq_queue, broker_redis.db_url(0), token)
+    assert _jobs_in(FailedJobRegistry, rq_queue, broker_redis.db_url(0), token, timeout=0) == []
+    client = redis.Redis.from_url(broker_redis.db_url(0))
     try:
         assert Queue(rq_queue, connection=client).count == 0
     finally:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import override_settings
+from restflow_testbed.hanging_server import HangingServer, returns
 from restflow_testbed.redis_server import RedisServer, free_port
-from rq_testapp.hanging import HangingServer
 from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.base import DispatchError
@@ -22,9 +21,6 @@ from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
 pytestmark = [pytest.mark.broker]
 
 QUEUE = "restflow-faults"
-# A liveness guard only: an enqueue that never returns would hang the suite.
-HANG_GUARD = 60.0
-
 
 def _dispatcher(**extra: Any) -> DjangoRqDispatcher:
     config = {"queue": QUEUE, "function_path": RECORD_JOB_PATH, "publish_timeout": 0.5}
@@ -36,23 +32,6 @@ def _send(dispatcher: DjangoRqDispatcher, token: str, n: int = 0) -> None:
     dispatcher.dispatch(rule_ids=[rule_id], rule_kwargs={rule_id: {"pk": n}},
                         model_label="tests.Thing", pk=n)
 
-
-def _returns(call: Callable[[], None]) -> BaseException | None:
-    outcome: list[BaseException | None] = []
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(HANG_GUARD)
-    assert not thread.is_alive(), "dispatch() blocked on Redis instead of giving up"
-    return outcome[0]
 
 
 def _queues(url: str, *names: str) -> Any:
@@ -74,7 +53,7 @@ def test_redis_down_runs_jobs_inline_and_logs_once(
     dispatcher = _dispatcher()
     with _queues(server.db_url(0)), caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
         for n in range(3):
-            assert _returns(lambda n=n: _send(dispatcher, token, n)) is None
+            assert returns(lambda n=n: _send(dispatcher, token, n)) is None
     jobs = conformance_journal.jobs(token)
     assert sorted(job["rule_kwargs"][job["rule_ids"][0]]["pk"] for job in jobs) == [0, 1, 2]
     assert {job["fallback"] for job in jobs} == {"inline"}
@@ -89,7 +68,7 @@ def test_hanging_redis_is_given_up_after_the_publish_timeout(
     token = uuid.uuid4().hex
     with HangingServer() as server, _queues(f"redis://127.0.0.1:{server.port}/0"), \
             caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
-        assert _returns(lambda: _send(_dispatcher(), token)) is None
+        assert returns(lambda: _send(_dispatcher(), token)) is None
         assert server.accepted == 1  # no retry after a timeout
     [job] = conformance_journal.jobs(token)
     assert job["fallback"] == "inline"
@@ -104,7 +83,7 @@ def test_publish_timeout_comes_from_the_settings_block(conformance_journal: Jour
             override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": block}):
         dispatcher = DjangoRqDispatcher(queue=QUEUE, function_path=RECORD_JOB_PATH)
         assert dispatcher.publish_timeout() == 0.3
-        assert _returns(lambda: _send(dispatcher, token)) is None
+        assert returns(lambda: _send(dispatcher, token)) is None
     assert conformance_journal.jobs(token)[0]["fallback"] == "inline"
 
 
@@ -116,17 +95,17 @@ def test_fallback_raise_reraises_and_runs_nothing(
     with HangingServer() as server:
         port = server.port if outage == "hanging" else free_port()
         with _queues(f"redis://127.0.0.1:{port}/0"):
-            error = _returns(lambda: _send(_dispatcher(fallback="raise"), token))
+            error = returns(lambda: _send(_dispatcher(fallback="raise"), token))
     assert isinstance(error, DispatchError)
     assert "django_rq" in str(error)
     assert conformance_journal.jobs(token) == []
 
 
 def test_an_unknown_queue_name_falls_back_and_names_the_queue(
-    rq_redis: RedisServer, conformance_journal: Journal, caplog: pytest.LogCaptureFixture
+    broker_redis: RedisServer, conformance_journal: Journal, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = uuid.uuid4().hex
-    with _queues(rq_redis.db_url(0), "some-other-queue"), \
+    with _queues(broker_redis.db_url(0), "some-other-queue"), \
             caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
         _send(_dispatcher(), token)
     assert conformance_journal.jobs(token)[0]["fallback"] == "inline"
@@ -165,4 +144,4 @@ def test_jobs_reach_the_worker_again_once_redis_is_back(
             assert job["fallback"] is None
             assert job["pid"] != os.getpid()
     finally:
-        worker.cleanup()
+        worker.stop()

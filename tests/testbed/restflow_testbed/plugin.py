@@ -12,6 +12,10 @@ Fixtures:
     and restart the server); each is removed after the test.
 ``redis_caches``
     ``CACHES`` settings pointing ``default`` at Django's ``RedisCache`` on ``redis_url``.
+``closed_port``
+    A loopback port nothing listens on (a broker that is down).
+``hanging_server``
+    The port of a TCP server that accepts connections and never answers (a hung broker).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from restflow_testbed.redis_server import ExternalRedis, RedisServer, given_redis_url
+from restflow_testbed.hanging_server import HangingServer
+from restflow_testbed.redis_server import ExternalRedis, RedisServer, free_port, given_redis_url
 
 try:  # Property-based tests replay the same examples in CI: a failure there is reproducible.
     from hypothesis import settings as _hypothesis_settings
@@ -101,3 +106,14 @@ def redis_cache_settings(url: str, backend: str = "django") -> dict[str, Any]:
 @pytest.fixture
 def redis_caches(redis_url: str) -> dict[str, dict[str, Any]]:
     return {"default": redis_cache_settings(redis_url)}
+
+
+@pytest.fixture
+def closed_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def hanging_server() -> Iterator[int]:
+    with HangingServer() as server:
+        yield server.port

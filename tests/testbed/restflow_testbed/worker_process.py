@@ -1,6 +1,6 @@
 """Start and stop a real worker process for the tests (bounded waits, always stopped).
 
-Shared by the dispatcher packages' tests (dramatiq, django-q2).
+Shared by the broker packages' tests (celery, django-rq, dramatiq, django-q2).
 """
 
 from __future__ import annotations
@@ -14,8 +14,22 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from restflow_testbed.discovery import REPO_ROOT
+
+#: Deadline (seconds) of a wait for a worker's effect: a bound, never a measurement.
+WAIT = 30.0
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
 
 
 def worker_env(tests_dir: Path, **extra: str) -> dict[str, str]:
@@ -51,12 +65,22 @@ class WorkerProcess:
                 cwd=str(REPO_ROOT), start_new_session=True,
             )
 
+    def log(self) -> str:
+        """Everything the worker printed so far."""
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")
+        return ""
+
     def log_tail(self, lines: int = 60) -> str:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
-    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = WAIT) -> bool:
+        """Whether ``text`` appeared ``count`` times in the log within ``timeout`` seconds."""
+        return wait_until(lambda: self.log().count(text) >= count, timeout)
+
+    def wait_ready(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -83,5 +107,21 @@ class WorkerProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=timeout)
-        with contextlib.suppress(OSError):
-            self.log_path.unlink()
+        if not os.environ.get("RESTFLOW_TEST_KEEP_WORKER_LOGS"):
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
+
+
+def start_until_first_job(worker: WorkerProcess, journal: Any,
+                          send: Callable[[list[str], dict[str, Any]], None],
+                          timeout: float = 60.0) -> None:
+    """Start ``worker``; it is ready once it ran a job ``send`` hands to it.
+
+    ``journal`` is the conformance kit's :class:`~restflow.dispatch.testing.Journal`; the
+    job goes to its recorder (``send(rule_ids, rule_kwargs)`` publishes it).
+    """
+    token = uuid.uuid4().hex
+    rule_id = f"tests.{worker.name}.ready#{token}#0"
+    worker.start()
+    send([rule_id], {rule_id: {}})
+    worker.wait_ready(lambda: bool(journal.jobs(token)), timeout, "first job")

@@ -1,25 +1,8 @@
+"""Models whose writes are invalidated through django-q2 in the end-to-end tests (see
+:mod:`restflow_testbed.broker_app`)."""
+
 from __future__ import annotations
 
-import uuid
+from restflow_testbed.broker_app import declare_models
 
-from django.db import models
-
-
-class Item(models.Model):
-    """Integer primary key."""
-
-    title: models.CharField[str, str] = models.CharField(max_length=100)
-
-
-class Gadget(models.Model):
-    """UUID primary key (travels as a string)."""
-
-    id: models.UUIDField[uuid.UUID, uuid.UUID] = models.UUIDField(primary_key=True, default=uuid.uuid4)
-    label: models.CharField[str, str] = models.CharField(max_length=100)
-
-
-class Badge(models.Model):
-    """String primary key."""
-
-    code: models.CharField[str, str] = models.CharField(primary_key=True, max_length=64)
-    text: models.CharField[str, str] = models.CharField(max_length=100)
+Note, Sticker, Shelf = declare_models(__name__)

@@ -130,11 +130,23 @@ class Journal:
         return [e for e in entries if any(token in rule_id for rule_id in e["rule_ids"])]
 
     def wait_for(self, token: str, count: int, timeout: float) -> list[dict[str, Any]]:
-        """Poll until ``count`` jobs carrying ``token`` arrived (or ``timeout`` passed)."""
+        """Poll until ``count`` jobs carrying ``token`` arrived, or until ``timeout`` seconds
+        passed without a new one.
+
+        The deadline restarts at each arrival: a worker that is slow but delivering (a
+        loaded machine, a batch of many jobs) is waited for, while a lost job still ends
+        the wait ``timeout`` seconds after the last one arrived.
+        """
         deadline = time.monotonic() + timeout
+        arrived = 0
         while True:
             found = self.jobs(token)
-            if len(found) >= count or time.monotonic() >= deadline:
+            if len(found) >= count:
+                return found
+            if len(found) > arrived:
+                arrived = len(found)
+                deadline = time.monotonic() + timeout
+            elif time.monotonic() >= deadline:
                 return found
             time.sleep(0.02)
 
@@ -173,7 +185,7 @@ class DispatcherConformance:
     dispatcher: ClassVar[str] = ""
     #: Whether jobs run in another process (a broker's worker).
     runs_in_other_process: ClassVar[bool] = False
-    #: Upper bound of the wait for a job to arrive, in seconds.
+    #: Upper bound of the wait for the next expected job to arrive, in seconds.
     delivery_timeout: ClassVar[float] = 20.0
     #: After the expected jobs arrived, how long to keep watching for duplicates.
     duplicate_watch: ClassVar[float] = 0.5
@@ -209,8 +221,8 @@ class DispatcherConformance:
         self.settle()
         found = journal.wait_for(token, count, self.delivery_timeout)
         assert len(found) >= count, (
-            f"{self.dispatcher}: expected {count} job(s) for {token}, got {len(found)} "
-            f"within {self.delivery_timeout}s"
+            f"{self.dispatcher}: expected {count} job(s) for {token}, got {len(found)}; "
+            f"none more arrived within {self.delivery_timeout}s"
         )
         time.sleep(self.duplicate_watch)
         return journal.jobs(token)

@@ -1,10 +1,39 @@
-"""A TCP server that accepts connections and never answers (a hung broker)."""
+"""A TCP server that accepts connections and never answers (a hung broker), and a guard
+that fails a test whose call blocks on it.
+
+Shared by the broker packages' fault tests (the server also as the ``hanging_server``
+fixture of the test bed's plugin).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
+
+#: A liveness guard only (seconds): a publish that never returns would hang the suite.
+HANG_GUARD = 60.0
+
+
+def returns(call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` in a thread and return what it raised (``None``: nothing); fail the
+    test if it is still blocked after :data:`HANG_GUARD` seconds."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(HANG_GUARD)
+    assert not thread.is_alive(), "the call blocked on the broker instead of giving up"
+    return outcome[0]
 
 
 class HangingServer:
