@@ -58,6 +58,10 @@ class WorkerProcess:
         self.log_path = Path(tempfile.gettempdir()) / f"restflow-{name}-{uuid.uuid4().hex[:8]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
+    #: What ``stop()`` sends the main process first, and how long it waits before SIGKILL.
+    stop_signal: signal.Signals = signal.SIGTERM
+    stop_grace: float = 15.0
+
     def start(self) -> None:
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -94,19 +98,21 @@ class WorkerProcess:
         self.stop()
         raise RuntimeError(f"{self.name}: no {what} within {timeout}s:\n{self.log_tail()}")
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         proc, self.proc = self.proc, None
         if proc is None:
             return
         if proc.poll() is None:
+            # SIGTERM to the worker's main process only: it stops its own children in
+            # order (a django-q2 cluster whose children are signalled too never finishes
+            # stopping); whatever is left of its process group is killed afterwards.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=timeout)
+                os.kill(proc.pid, self.stop_signal)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=self.stop_grace if timeout is None else timeout)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15.0)
         if not os.environ.get("RESTFLOW_TEST_KEEP_WORKER_LOGS"):
             with contextlib.suppress(OSError):
                 self.log_path.unlink()
