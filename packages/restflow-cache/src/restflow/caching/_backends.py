@@ -105,6 +105,15 @@ def _redis_reader(backend: Any) -> Any:
     return client[1]
 
 
+def _mget(client: Any, made: list[str]) -> list[Any]:
+    """``client.mget(made)``: the command ``mget`` sends, with the ``keys`` client-side
+    caching needs, without ``mget``'s per-call argument handling (measurably slower than
+    the command itself on a hit path of one round trip)."""
+    if not made:
+        return []
+    return client.execute_command("MGET", *made, keys=made)  # type: ignore[no-any-return]
+
+
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
     made = _made_keys(cache, keys, version)
     backend: Any = cache._cache
@@ -112,7 +121,7 @@ def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]
         values = backend.get_many(made)
         return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
     loads = cache._cache._serializer.loads
-    raw = _redis_reader(backend).mget(made)
+    raw = _mget(_redis_reader(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
 
 
@@ -131,7 +140,7 @@ def _django_redis_get_many(cache: Any, keys: list[str], version: int) -> dict[st
     ):
         return None
     made = _made_keys(cache, keys, version)
-    raw = client.get_client(write=False).mget(made)
+    raw = _mget(client.get_client(write=False), made)
     decode = client.decode
     identity = sys.modules.get("django_redis.compressors.identity")
     if identity is None or type(client._compressor) is not identity.IdentityCompressor:
