@@ -111,7 +111,7 @@ def _mget(client: Any, made: list[str]) -> list[Any]:
     the command itself on a hit path of one round trip)."""
     if not made:
         return []
-    return client.execute_command("MGET", *made, keys=made)  # type: ignore[no-any-return]
+    return client.execute_command("MGET", *made, keys=made)
 
 
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
