@@ -55,18 +55,18 @@ _MADE_LIMIT = 4096
 
 
 def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
-    """``cache.make_key`` of each key, remembered per backend object for the key lists
-    the hit path passes again and again (a memoized plan's ``keys``)."""
-    memo = cache.__dict__.get("_restflow_made")
+    """``cache.make_key`` of each key, remembered per backend object (a hit reads the
+    same few keys again and again; the key functions of Django and django-redis are pure)."""
+    memo: dict[tuple[Any, ...], list[str]] | None = cache.__dict__.get("_restflow_made")
     if memo is None:
         memo = cache.__dict__.setdefault("_restflow_made", {})
-    held = memo.get((id(keys), version))
-    if held is not None and held[0] is keys:
-        return held[1]
-    made = [cache.make_key(key, version=version) for key in keys]
-    if len(memo) >= _MADE_LIMIT:
-        memo.clear()
-    memo[(id(keys), version)] = (keys, made)  # holding ``keys`` keeps its id unique
+    wanted = (*keys, version)
+    made = memo.get(wanted)
+    if made is None:
+        made = [cache.make_key(key, version=version) for key in keys]
+        if len(memo) >= _MADE_LIMIT:
+            memo.clear()
+        memo[wanted] = made
     return made
 
 
