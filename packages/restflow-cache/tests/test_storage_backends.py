@@ -343,3 +343,29 @@ def test_django_redis_read_fails_like_get_many(
         with pytest.raises(Exception) as fast:
             _backends.get_many(cache, ["a", "b"], 1)
         assert type(fast.value) is type(public.value)
+
+
+TENANT = {"name": "a"}
+
+
+def tenant_key(key: str, key_prefix: str, version: int) -> str:
+    """A ``KEY_FUNCTION`` that is not a function of its arguments alone (per tenant)."""
+    return f"{TENANT['name']}:{key_prefix}:{version}:{key}"
+
+
+@pytest.mark.redis
+def test_custom_key_function_is_asked_on_every_read(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(TENANT, "name", "a")  # restored after the test
+    conf = {**settings.CACHES["default"], "KEY_FUNCTION": tenant_key}
+    with override_settings(CACHES={"default": conf}):
+        cache = caches["default"]
+        keys = ["entry", "scope"]
+        for tenant in ("a", "b"):
+            TENANT["name"] = tenant
+            cache.set_many({"entry": f"entry of {tenant}", "scope": tenant}, version=1)
+        for tenant in ("a", "b", "a"):
+            TENANT["name"] = tenant
+            expected = {"entry": f"entry of {tenant}", "scope": tenant}
+            assert _backends.get_many(cache, keys, 1) == expected

@@ -1,5 +1,5 @@
 """Backend access for the storage model: per-thread backend lookup, a one-pass
-``get_many`` for the two stock backends where Django's generic one dominates a hit,
+``get_many`` for the stock backends where the generic one dominates a hit,
 and the opt-in physical purge for backends that can enumerate keys."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
@@ -55,8 +56,11 @@ _MADE_LIMIT = 4096
 
 
 def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
-    """``cache.make_key`` of each key, remembered per backend object (a hit reads the
-    same few keys again and again; the key functions of Django and django-redis are pure)."""
+    """``cache.make_key`` of each key, remembered per backend object: a hit reads the
+    same few keys again and again. Only with Django's default key function, a function
+    of its arguments alone (a custom ``KEY_FUNCTION`` may read a tenant or a thread)."""
+    if cache.key_func is not default_key_func:
+        return [cache.make_key(key, version=version) for key in keys]
     memo: dict[tuple[Any, ...], list[str]] | None = cache.__dict__.get("_restflow_made")
     if memo is None:
         memo = cache.__dict__.setdefault("_restflow_made", {})
