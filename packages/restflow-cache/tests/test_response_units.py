@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import Counter
 from typing import Any
 
+import pytest
 from django.http import HttpResponse
+from django.http.response import BadHeaderError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request, clone_request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
@@ -146,3 +151,139 @@ def test_custom_constructor_still_keys_on_format() -> None:
     assert as_json != as_html
     assert detail in Bare._wrappers
     Bare.wipe(pk=1)  # reaches the wrapper through the original class
+
+
+# -- rebuilding a stored response ------------------------------------------------------
+def observable(response: HttpResponse) -> tuple[Any, ...]:
+    """Everything a caller (middleware, handler, test client) can see of a response."""
+    return (
+        type(response),
+        response.status_code,
+        response.reason_phrase,
+        response.charset,
+        response.content,
+        list(response.items()),
+        response.serialize(),
+        dict(response.cookies),
+        response.closed,
+        response.streaming,
+    )
+
+
+def public_build(triple: Any) -> HttpResponse:
+    content, status, headers = triple
+    return HttpResponse(content=content, status=status, headers=headers)
+
+
+REBUILT_TRIPLES = [
+    (b'{"a":1}', 200, {"Content-Type": "application/json", "Vary": "Accept", "Allow": "GET"}),
+    (b"x", 203, {"Content-Type": "text/plain; charset=latin-1", "X-A": "1", "x-b": "2"}),
+    (b"", 599, {"Content-Type": "text/plain", "Vary": "Accept", "vary": "Cookie"}),
+    (b"caf\xe9", 200, {"Content-Type": "text/html", "X-Name": "caf\xe9"}),  # latin-1 value
+    (b"e", 200, {"Content-Type": "text/html", "X-Name": "\u20ac"}),  # MIME-encoded by Django
+    (b"body", 200, {"X-Only": "1"}),  # Django adds the default Content-Type
+    (b"body", 200, {"content-type": "text/csv"}),
+    ("text \xe9", 200, {"Content-Type": "text/plain; charset=utf-8"}),  # str content
+    (memoryview(b"view"), 200, {"Content-Type": "text/plain"}),
+    (b"t", 200, {"Content-Type": "text/plain", "X-Number": 5}),  # non-str value
+]
+
+
+class TestRebuild:
+    @pytest.mark.parametrize("triple", REBUILT_TRIPLES)
+    def test_same_response_as_django_builds(self, triple: Any) -> None:
+        rebuilt = rebuild_http_response(triple)
+        built = public_build(triple)
+        assert observable(rebuilt) == observable(built)
+        assert set(vars(rebuilt)) == set(vars(built))
+        assert vars(rebuilt.headers) == vars(built.headers)
+
+    def test_direct_assembly_agrees_with_the_supported_django(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        module = sys.modules["restflow.caching.cache_response"]
+        monkeypatch.setattr(module, "_assemble_ready", [None])
+        rebuild_http_response(REBUILT_TRIPLES[0])
+        assert module._assemble_ready == [True]  # else every hit pays Django's checks
+
+    def test_roundtrip_of_a_rendered_drf_response(self) -> None:
+        response = Response({"a": [1, 2]}, headers={"X-Extra": "1"})
+        response.accepted_renderer = JSONRenderer()
+        response.accepted_media_type = "application/json"
+        response.renderer_context = {}
+        response.render()
+        rebuilt = rebuild_http_response(serialize_response(response))
+        assert rebuilt.content == response.content
+        assert list(rebuilt.items()) == list(response.items())
+        assert rebuilt.status_code == 200
+
+    def test_rebuilt_responses_are_independent(self) -> None:
+        triple = REBUILT_TRIPLES[0]
+        stored = (triple[0], triple[1], dict(triple[2]))
+        first, second = rebuild_http_response(stored), rebuild_http_response(stored)
+        first["X-Added"] = "1"
+        first["Vary"] = "Accept, Origin"
+        first.set_cookie("c", "v")
+        first.write(b"more")
+        first._resource_closers.append(lambda: None)
+        assert "X-Added" not in second
+        assert second["Vary"] == "Accept"
+        assert not second.cookies
+        assert second.content == triple[0]
+        assert not second._resource_closers
+        assert stored == (triple[0], triple[1], triple[2])
+
+    @pytest.mark.parametrize(
+        ("triple", "error"),
+        [
+            ((b"x", 42, {"Content-Type": "text/plain"}), ValueError),
+            ((b"x", "200", {"Content-Type": "text/plain"}), None),  # Django accepts "200"
+            ((b"x", 200, {"Content-Type": "text/plain", "X-Bad": "a\nb"}), BadHeaderError),
+            ((b"x", 200, {"Content-Type": "text/plain", "X-B\rad": "1"}), BadHeaderError),
+        ],
+    )
+    def test_invalid_triples_fail_as_in_django(self, triple: Any, error: Any) -> None:
+        if error is None:
+            assert observable(rebuild_http_response(triple)) == observable(public_build(triple))
+            return
+        with pytest.raises(error):
+            public_build(triple)
+        with pytest.raises(error):
+            rebuild_http_response(triple)
+
+    def test_django_constructor_used_when_the_probe_disagrees(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A Django whose responses carry other attributes gets its own constructor."""
+        module = sys.modules["restflow.caching.cache_response"]
+        monkeypatch.setattr(module, "_assemble_ready", [None])
+        monkeypatch.setattr(
+            module, "_RESPONSE_ATTRIBUTES", module._RESPONSE_ATTRIBUTES | {"_new_in_django"}
+        )
+        triple = REBUILT_TRIPLES[0]
+        rebuilt = rebuild_http_response(triple)
+        assert module._assemble_ready == [False]
+        assert observable(rebuilt) == observable(public_build(triple))
+        assert set(vars(rebuilt)) == set(vars(public_build(triple)))
+
+
+# -- request reads -----------------------------------------------------------------------
+def test_drf_request_is_read_like_its_http_request() -> None:
+    calls: Counter[str] = Counter()
+
+    @cache_response()
+    def report(request: Any) -> HttpResponse:
+        calls["report"] += 1
+        return HttpResponse(f"#{calls['report']} {request.GET.get('a')}")
+
+    def drf(path: str) -> Request:
+        return Request(factory.get(path))
+
+    assert report(drf("/r/?a=1")).content == b"#1 1"
+    assert report(drf("/r/?a=1")).content == b"#1 1"
+    assert report(drf("/r/?a=2")).content == b"#2 2"  # the query string keys the entry
+    as_post = clone_request(drf("/r/?a=1"), "POST")  # ``method`` set on the Request itself
+    assert report(as_post).content == b"#3 1"
+    assert report(factory.get("/r/?a=1")).content == b"#4 1"  # a plain HttpRequest
+    assert report(factory.get("/r/?a=1")).content == b"#4 1"
+    assert report(factory.post("/r/?a=1")).content == b"#5 1"

@@ -45,6 +45,25 @@ class TestCaching:
         assert (first["X-Cache-status"], second["X-Cache-status"]) == ("MISS", "HIT")
         assert "X-Cached-at" in second
 
+    def test_hit_has_the_headers_of_the_miss(self, client: Client) -> None:
+        def shown(response: Any) -> dict[str, str]:
+            return {k: v for k, v in response.items() if not k.startswith("X-Cache")}
+
+        first = client.get(f"{URL}/books/1/")
+        second = client.get(f"{URL}/books/1/")
+        assert second["X-Cache-status"] == "HIT"
+        assert shown(second) == shown(first)
+        assert (second.status_code, second.charset, second.cookies) == (200, "utf-8", first.cookies)
+
+    def test_head_is_served_from_the_get_entry(self, client: Client) -> None:
+        first = client.get(f"{URL}/books/1/")
+        head = client.head(f"{URL}/books/1/")
+        assert CALLS["book"] == 1
+        assert head["X-Cache-status"] == "HIT"
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head["Content-Type"] == first["Content-Type"]
+
     def test_query_string_and_path_kwargs_key(self, client: Client) -> None:
         client.get(f"{URL}/books/1/?q=a")
         assert body(client.get(f"{URL}/books/1/?q=b"))["q"] == "b"

@@ -13,13 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
+from django.test import override_settings
+from restflow_testbed.plugin import redis_cache_settings
+from restflow_testbed.redis_server import RedisServer
 
 from restflow.caching import (
     CACHE_MISSING,
     ArgsKeyField,
     ConstantKeyField,
     KeyConstructor,
+    _backends,
     cache_result,
     storage,
 )
@@ -245,3 +250,122 @@ def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
     key_scope = cache.make_key(long._plan((1,), {}).scopes[-1], version=1)
     assert client.ttl(key_scope) >= client.ttl(entry) > 0
     client.close()
+
+
+# -- the hit path's one-pass read ------------------------------------------------------
+# For the stock local-memory, RedisCache and django-redis classes ``_backends.get_many``
+# reads without the backend's public ``get_many``; it must return exactly what that
+# method returns, and a subclass (which takes the public method) must too.
+SAMPLE: dict[str, Any] = {
+    "entry": ("envelope", (b"body", 200, {"Content-Type": "text/plain"}), (1, 2), 1.5, None),
+    "token": 1234567890123,
+    "negative": -5,
+    "flag": True,
+    "digits": "12",
+    "raw": b"\x80not a pickle",
+    "none": None,
+    "big": "x" * 5000,
+}
+JSON_SAMPLE = {k: v for k, v in SAMPLE.items() if k not in ("entry", "raw")}
+
+
+def backend_copy(cache: Any, subclass: bool) -> Any:
+    """Another backend object on the same storage as ``cache`` (of a subclass if asked)."""
+    params = dict(settings.CACHES["default"])
+    params.pop("BACKEND")
+    location = params.pop("LOCATION", "")
+    kind = type(cache)
+    if subclass:
+        kind = type(f"Custom{kind.__name__}", (kind,), {"__module__": __name__})
+    return kind(location, params)
+
+
+def assert_reads_like_get_many(cache: Any, sample: dict[str, Any]) -> None:
+    keys = [*sample, "missing", "expired"]  # one list object, read at two versions
+    cache.set_many(sample, version=1)
+    cache.set_many({key: ("v2", key) for key in sample}, version=2)
+    cache.set("expired", 1, version=1)
+    cache.touch("expired", -1, version=1)
+    for version in (1, 2, 1):
+        expected = cache.get_many(keys, version=version)
+        assert set(expected) == set(sample)
+        assert _backends.get_many(cache, keys, version) == expected
+        assert _backends.get_many(cache, keys, version) == expected  # remembered keys
+        assert _backends.get_many(backend_copy(cache, False), keys, version) == expected
+        assert _backends.get_many(backend_copy(cache, True), keys, version) == expected
+    assert _backends.get_many(cache, [], 1) == {}
+
+
+@pytest.mark.redis
+def test_hit_read_returns_what_get_many_returns(backend: str) -> None:
+    assert_reads_like_get_many(caches["default"], SAMPLE)
+
+
+DJANGO_REDIS_VARIANTS = {
+    "zlib": {"COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor"},
+    "pickle-protocol-1": {"PICKLE_VERSION": 1},
+    "ignore-exceptions": {"IGNORE_EXCEPTIONS": True},
+    "json": {"SERIALIZER": "django_redis.serializers.json.JSONSerializer"},
+    "key-prefix": {},
+}
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("variant", sorted(DJANGO_REDIS_VARIANTS))
+def test_django_redis_options_read_like_get_many(redis_url: str, variant: str) -> None:
+    conf = redis_cache_settings(redis_url, backend="django_redis")
+    conf["OPTIONS"] = {**conf["OPTIONS"], **DJANGO_REDIS_VARIANTS[variant]}
+    if variant == "key-prefix":
+        conf["KEY_PREFIX"] = "site-a"
+    with override_settings(CACHES={"default": conf}):
+        sample = JSON_SAMPLE if variant == "json" else SAMPLE
+        assert_reads_like_get_many(caches["default"], sample)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("ignore", [False, True])
+def test_django_redis_read_fails_like_get_many(
+    private_redis: Callable[[], RedisServer], ignore: bool
+) -> None:
+    server = private_redis()
+    conf = redis_cache_settings(server.db_url(0), backend="django_redis")
+    conf["OPTIONS"] = {**conf["OPTIONS"], "IGNORE_EXCEPTIONS": ignore}
+    with override_settings(CACHES={"default": conf}):
+        cache = caches["default"]
+        cache.set("a", 1)
+        server.stop()
+        if ignore:
+            assert cache.get_many(["a", "b"]) == {}
+            assert _backends.get_many(cache, ["a", "b"], 1) == {}
+            return
+        with pytest.raises(Exception) as public:
+            cache.get_many(["a", "b"], version=1)
+        with pytest.raises(Exception) as fast:
+            _backends.get_many(cache, ["a", "b"], 1)
+        assert type(fast.value) is type(public.value)
+
+
+TENANT = {"name": "a"}
+
+
+def tenant_key(key: str, key_prefix: str, version: int) -> str:
+    """A ``KEY_FUNCTION`` that is not a function of its arguments alone (per tenant)."""
+    return f"{TENANT['name']}:{key_prefix}:{version}:{key}"
+
+
+@pytest.mark.redis
+def test_custom_key_function_is_asked_on_every_read(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(TENANT, "name", "a")  # restored after the test
+    conf = {**settings.CACHES["default"], "KEY_FUNCTION": tenant_key}
+    with override_settings(CACHES={"default": conf}):
+        cache = caches["default"]
+        keys = ["entry", "scope"]
+        for tenant in ("a", "b"):
+            TENANT["name"] = tenant
+            cache.set_many({"entry": f"entry of {tenant}", "scope": tenant}, version=1)
+        for tenant in ("a", "b", "a"):
+            TENANT["name"] = tenant
+            expected = {"entry": f"entry of {tenant}", "scope": tenant}
+            assert _backends.get_many(cache, keys, 1) == expected

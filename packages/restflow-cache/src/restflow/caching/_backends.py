@@ -1,16 +1,18 @@
 """Backend access for the storage model: per-thread backend lookup, a one-pass
-``get_many`` for the two stock backends where Django's generic one dominates a hit,
+``get_many`` for the stock backends where the generic one dominates a hit,
 and the opt-in physical purge for backends that can enumerate keys."""
 
 from __future__ import annotations
 
 import pickle
+import sys
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
@@ -45,15 +47,35 @@ def get_cache(alias: str) -> BaseCache:
 
 # The hit path reads several keys at once. Django's generic ``get_many`` validates every
 # key character by character and, on local memory, takes the lock once per key; restflow's
-# keys are memcached-safe by construction, so for the two stock backends where that cost
+# keys are memcached-safe by construction, so for the stock backends where that cost
 # dominates a hit (exact classes only, public method not replaced) the keys are made with
 # the backend's own ``make_key`` and read in one pass with the backend's own semantics.
 _BASE_GET_MANY = LocMemCache.get_many
 _REDIS_GET_MANY = RedisCache.get_many
+_MADE_LIMIT = 4096
+
+
+def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
+    """``cache.make_key`` of each key, remembered per backend object: a hit reads the
+    same few keys again and again. Only with Django's default key function, a function
+    of its arguments alone (a custom ``KEY_FUNCTION`` may read a tenant or a thread)."""
+    if cache.key_func is not default_key_func:
+        return [cache.make_key(key, version=version) for key in keys]
+    memo: dict[tuple[Any, ...], list[str]] | None = cache.__dict__.get("_restflow_made")
+    if memo is None:
+        memo = cache.__dict__.setdefault("_restflow_made", {})
+    wanted = (*keys, version)
+    made = memo.get(wanted)
+    if made is None:
+        made = [cache.make_key(key, version=version) for key in keys]
+        if len(memo) >= _MADE_LIMIT:
+            memo.clear()
+        memo[wanted] = made
+    return made
 
 
 def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    made = [cache.make_key(key, version=version) for key in keys]
+    made = _made_keys(cache, keys, version)
     found: dict[str, bytes] = {}
     now = time.time()
     with cache._lock:
@@ -87,15 +109,58 @@ def _redis_reader(backend: Any) -> Any:
     return client[1]
 
 
+def _mget(client: Any, made: list[str]) -> list[Any]:
+    """``client.mget(made)``: the command ``mget`` sends, with the ``keys`` client-side
+    caching needs, without ``mget``'s per-call argument handling (measurably slower than
+    the command itself on a hit path of one round trip)."""
+    if not made:
+        return []
+    return client.execute_command("MGET", *made, keys=made)
+
+
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    made = [cache.make_key(key, version=version) for key in keys]
+    made = _made_keys(cache, keys, version)
     backend: Any = cache._cache
     if type(backend) is not RedisCacheClient:
         values = backend.get_many(made)
         return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
     loads = cache._cache._serializer.loads
-    raw = _redis_reader(backend).mget(made)
+    raw = _mget(_redis_reader(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+
+
+# django-redis: its ``get_many`` goes through the ``omit_exception`` wrapper, builds a
+# ``CacheKey`` per key and a key map per call. For the stock ``RedisCache`` with the stock
+# ``DefaultClient`` and ``IGNORE_EXCEPTIONS`` off (then a failure propagates the same way:
+# the public path re-raises the redis error it wrapped), the keys are read with one MGET
+# on the client django-redis itself would pick and decoded with its own ``decode``.
+def _django_redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any] | None:
+    client_module = sys.modules.get("django_redis.client.default")
+    client = cache.client
+    if (
+        client_module is None
+        or type(client) is not client_module.DefaultClient
+        or cache._ignore_exceptions
+    ):
+        return None
+    made = _made_keys(cache, keys, version)
+    raw = _mget(client.get_client(write=False), made)
+    decode = client.decode
+    identity = sys.modules.get("django_redis.compressors.identity")
+    if identity is None or type(client._compressor) is not identity.IdentityCompressor:
+        return {key: decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+    # ``decode`` first tries ``int(value)`` (an exception for every pickled value), then
+    # the compressor; with the identity compressor a value starting with a pickle's
+    # protocol byte goes straight to the serializer, which is where ``decode`` ends.
+    loads = client._serializer.loads
+    return {
+        key: loads(value) if value[:1] == _PICKLE_PROTO else decode(value)
+        for key, value in zip(keys, raw, strict=True)
+        if value is not None
+    }
+
+
+_PICKLE_PROTO = b"\x80"
 
 
 _BASE_SET_MANY = LocMemCache.set_many
@@ -148,6 +213,11 @@ def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
         return _locmem_get_many(cache, keys, version)
     if kind is RedisCache and method is _REDIS_GET_MANY:
         return _redis_get_many(cache, keys, version)
+    module = sys.modules.get("django_redis.cache")
+    if module is not None and kind is module.RedisCache and method is module.RedisCache.get_many:
+        values = _django_redis_get_many(cache, keys, version)
+        if values is not None:
+            return values
     return cache.get_many(keys, version=version)
 
 

@@ -24,11 +24,13 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable
+from http.cookies import SimpleCookie
 from typing import Any
 
 from django.http import HttpResponse
-from django.http.response import HttpResponseBase
+from django.http.response import HttpResponseBase, ResponseHeaders
 
 from restflow.caching._binding import parameter_names
 from restflow.caching.key_constructor import KeyConstructor, KeyConstructorMetaClass
@@ -139,7 +141,100 @@ def serialize_response(response: Any) -> ResponseTriple:
 
 def rebuild_http_response(triple: ResponseTriple) -> HttpResponse:
     content, status, headers = triple
+    if _assemble_ready[0] is None:
+        _assemble_ready[0] = _assembly_matches_django()
+    if _assemble_ready[0]:
+        response = _assemble(content, status, headers)
+        if response is not None:
+            return response
     return HttpResponse(content=content, status=status, headers=headers)
+
+
+# A hit rebuilds a response from a stored triple whose headers came out of a response's
+# ``items()``, i.e. already checked and converted by Django. ``HttpResponse(...)``
+# re-checks every header (twice per header: name and value) and probes for a default
+# Content-Type; ``_assemble`` sets the same attributes directly when every value is one
+# Django would store unchanged (plain ASCII ``str`` without line breaks, bytes content,
+# an ``int`` status, a Content-Type present). Used only when a probe at first use shows
+# that this gives exactly the attributes Django's constructor gives, else never.
+_RESPONSE_ATTRIBUTES = frozenset(
+    {
+        "_charset",
+        "_container",
+        "_handler_class",
+        "_reason_phrase",
+        "_resource_closers",
+        "closed",
+        "cookies",
+        "headers",
+        "status_code",
+    }
+)
+_assemble_ready: list[bool | None] = [None]
+_new = object.__new__
+
+
+def _assemble(content: Any, status: Any, headers: Any) -> HttpResponse | None:
+    if (
+        type(content) is not bytes
+        or type(status) is not int
+        or not 100 <= status <= 599
+        or type(headers) is not dict
+        or "Content-Type" not in headers
+    ):
+        return None
+    store: dict[str, tuple[str, str]] = {}
+    for name, value in headers.items():
+        if (
+            type(name) is not str
+            or type(value) is not str
+            or not name.isascii()
+            or not value.isascii()
+            or "\n" in name
+            or "\r" in name
+            or "\n" in value
+            or "\r" in value
+        ):
+            return None
+        store[name.lower()] = (name, value)
+    response_headers = _new(ResponseHeaders)
+    response_headers._store = store
+    response = _new(HttpResponse)
+    response.__dict__.update(
+        headers=response_headers,
+        _charset=None,
+        _resource_closers=[],
+        _handler_class=None,
+        cookies=SimpleCookie(),
+        closed=False,
+        status_code=status,
+        _reason_phrase=None,
+        _container=[content],
+    )
+    return response
+
+
+def _same_response(a: HttpResponse, b: HttpResponse) -> bool:
+    state_a, state_b = vars(a), vars(b)
+    if set(state_a) != _RESPONSE_ATTRIBUTES or set(state_b) != _RESPONSE_ATTRIBUTES:
+        return False
+    if vars(a.headers) != vars(b.headers) or type(a.headers) is not type(b.headers):
+        return False
+    for name in _RESPONSE_ATTRIBUTES - {"headers", "cookies"}:
+        if type(state_a[name]) is not type(state_b[name]) or state_a[name] != state_b[name]:
+            return False
+    return type(a.cookies) is type(b.cookies) and not a.cookies and not b.cookies
+
+
+def _assembly_matches_django() -> bool:
+    """Whether ``_assemble`` builds what ``HttpResponse(...)`` builds (probed once)."""
+    probe = (b"probe", 203, {"Content-Type": "text/plain", "X-Probe": "1", "Vary": "Accept"})
+    try:
+        assembled = _assemble(*probe)
+        built = HttpResponse(content=probe[0], status=probe[1], headers=probe[2])
+        return assembled is not None and _same_response(assembled, built)
+    except Exception:  # pragma: no cover - a Django whose response cannot be probed
+        return False
 
 
 def _refusal(response: Any, statuses: frozenset[int]) -> str | None:
@@ -161,6 +256,25 @@ def _refusal(response: Any, statuses: frozenset[int]) -> str | None:
     if vary & _UNSAFE_VARY:
         return "varies on the user"
     return None
+
+
+def _proxied(request: Any) -> Any:
+    """Where ``request`` reads ``method`` and ``META`` from.
+
+    A DRF ``Request`` (exact class) forwards those reads to the ``HttpRequest`` it wraps
+    through ``__getattr__``, which runs only after a failed lookup (an internal
+    ``AttributeError`` per read). The wrapped request is returned when the ``Request``
+    has no attribute of its own by those names (``clone_request`` sets ``method`` on the
+    instance); anything else is returned unchanged.
+    """
+    module = sys.modules.get("rest_framework.request")
+    if module is None or type(request) is not getattr(module, "Request", None):
+        return request
+    own = request.__dict__
+    wrapped = own.get("_request")
+    if wrapped is None or "method" in own or "META" in own:
+        return request
+    return wrapped
 
 
 def _is_authenticated(request: Any) -> bool:
@@ -277,13 +391,23 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         default_shape = _has_default_shape(self._key_constructor)
         self._memo = {} if default_shape and self._request_index is not None else None
 
+    def _request_arg(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The request argument (as ``extract_view_and_request`` finds it), or ``None``."""
+        index = self._request_index
+        if index is None:
+            return extract_view_and_request(self.func, args, kwargs)[1]
+        request = kwargs.get("request") if kwargs else None
+        if request is None and len(args) > index:
+            request = args[index]
+        return request
+
     def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         # The default key is a function of the query string, the URL args/kwargs and the
         # negotiated renderer: memoize plans on exactly those (plain values only).
         index = self._request_index
         if index is None:
             return None
-        request = kwargs.get("request")
+        request = kwargs.get("request") if kwargs else None
         if request is None:
             if len(args) <= index:
                 return None
@@ -291,21 +415,26 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
             rest = args[index + 1 :]
         else:
             rest = args[index:]
-        query = getattr(request, "META", {}).get("QUERY_STRING", "")
+        query = getattr(_proxied(request), "META", {}).get("QUERY_STRING", "")
         renderer = getattr(request, "accepted_renderer", None)
         if len(query) > _MEMO_QUERY_LIMIT or renderer is None:
             return None
-        extra = tuple(item for item in kwargs.items() if item[0] != "request")
-        for value in (*rest, *(v for _, v in extra)):
+        for value in rest:
             if type(value) not in _MEMO_TYPES:
                 return None
+        extra: tuple[tuple[str, Any], ...] = ()
+        if kwargs:
+            extra = tuple(item for item in kwargs.items() if item[0] != "request")
+            for _name, value in extra:
+                if type(value) not in _MEMO_TYPES:
+                    return None
         return (query, rest, extra, renderer.format, getattr(request, "accepted_media_type", None))
 
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        _view, request = extract_view_and_request(self.func, args, kwargs)
+        request = self._request_arg(args, kwargs)
         if request is None:
             return False
-        method = getattr(request, "method", None)
+        method = getattr(_proxied(request), "method", None)
         if method is not None and method.upper() not in self.methods:
             return True
         if self.public or self._user_scoped:
@@ -330,8 +459,7 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         return self._flag(args, kwargs, response)
 
     def _flag(self, args: tuple[Any, ...], kwargs: dict[str, Any], response: Any) -> Any:
-        _view, request = extract_view_and_request(self.func, args, kwargs)
-        meta = getattr(request, "META", None) or {}
+        meta = getattr(self._request_arg(args, kwargs), "META", None) or {}
         if meta.get("CSRF_COOKIE_NEEDS_UPDATE") and isinstance(response, HttpResponseBase):
             response._restflow_csrf = True  # type: ignore[attr-defined]
         return response
