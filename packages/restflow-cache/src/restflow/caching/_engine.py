@@ -35,6 +35,7 @@ _MEMO_LIMIT = 4096
 _MEMO_TYPES = frozenset({int, str, type(None)})
 _settings_generation = _settings.generation
 
+
 def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A hashable identity of plain arguments (``1`` and ``True`` never compare equal
     here: only exact ``int``/``str``/``None`` qualify), or ``None``."""
@@ -47,9 +48,6 @@ def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if type(value) not in _MEMO_TYPES:
             return None
     return (args, tuple(kwargs.items()))
-_HIT = CacheStatus.HIT
-_MISS = CacheStatus.MISS
-
 
 
 class CacheEngine:
