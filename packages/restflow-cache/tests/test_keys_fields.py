@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cache_testapp.models import Author, Book
 from django.http import QueryDict
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from rest_framework import serializers
 
 from restflow.caching import (
@@ -221,6 +221,17 @@ class TestRequestFields:
         request = req("tag=c&tag=a&tag=b&one=1")
         payload = QueryParamsKeyField().get_key_payload(view_fn, (request,), {})
         assert payload == {"tag": ["a", "b", "c"], "one": "1"}
+
+    def test_query_params_of_a_plain_django_request(self) -> None:
+        def django_view(request: Any) -> None: ...
+
+        request = RequestFactory().get("/items/", {"page": "2", "tag": ["b", "a"]})
+        assert QueryParamsKeyField().get_key_payload(django_view, (request,), {}) == {
+            "page": "2",
+            "tag": ["a", "b"],
+        }
+        other = RequestFactory().get("/items/", {"page": "3"})
+        assert QueryParamsKeyField().get_key_payload(django_view, (other,), {}) == {"page": "3"}
 
     def test_query_params_plain_dict_and_missing_request(self) -> None:
         request = SimpleNamespace(query_params={"a": ["x", "y"]})

@@ -55,6 +55,11 @@ class TestCaching:
         assert shown(second) == shown(first)
         assert (second.status_code, second.charset, second.cookies) == (200, "utf-8", first.cookies)
 
+    def test_a_plain_django_view_is_keyed_by_its_query_string(self, client: Client) -> None:
+        answers = [client.get(f"{URL}/django-search/", {"q": q}).content for q in ("a", "b", "a")]
+        assert answers == [b"q=a n=1", b"q=b n=2", b"q=a n=1"]  # b never gets a's answer
+        assert CALLS["django_search"] == 2
+
     def test_head_is_served_from_the_get_entry(self, client: Client) -> None:
         first = client.get(f"{URL}/books/1/")
         head = client.head(f"{URL}/books/1/")

@@ -25,4 +25,5 @@ urlpatterns = [
     path("titles/<int:pk>/", views.BookTitleView.as_view()),
     path("title-function/<int:pk>/", views.book_title_function),
     path("book-list/", views.BookListView.as_view()),
+    path("django-search/", views.django_search),
 ]

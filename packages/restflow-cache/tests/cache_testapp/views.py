@@ -195,3 +195,10 @@ class BookListView(Base):
         CALLS["list"] += 1
         titles = sorted(Book.objects.values_list("title", flat=True))
         return Response({"titles": titles, "n": CALLS["list"]})
+
+
+@cache_response()
+def django_search(request: Any) -> HttpResponse:
+    """A plain Django view (no DRF): keyed by its query string all the same."""
+    CALLS["django_search"] += 1
+    return HttpResponse(f"q={request.GET.get('q')} n={CALLS['django_search']}")

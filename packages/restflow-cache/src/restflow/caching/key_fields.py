@@ -7,6 +7,8 @@ import datetime
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.http import HttpRequest
+
 from restflow.caching._binding import bind_flat, parameter_names
 from restflow.caching._encoding import render_payload
 from restflow.caching.constants import MISSING_VALUE
@@ -291,6 +293,8 @@ class QueryParamsKeyField(CacheKeyField):
             _find_request(func, args, kwargs, self.request_arg, self.view_self_request_fallback)
         )
         query = getattr(request, "query_params", None) if request is not None else None
+        if query is None and isinstance(request, HttpRequest):
+            query = request.GET  # a plain Django view: its query string keys the entry too
         if not query:
             return {}
         names: Iterable[str]
