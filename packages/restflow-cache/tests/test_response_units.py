@@ -284,6 +284,8 @@ def test_drf_request_is_read_like_its_http_request() -> None:
     assert report(drf("/r/?a=2")).content == b"#2 2"  # the query string keys the entry
     as_post = clone_request(drf("/r/?a=1"), "POST")  # ``method`` set on the Request itself
     assert report(as_post).content == b"#3 1"
-    assert report(factory.get("/r/?a=1")).content == b"#4 1"  # a plain HttpRequest
-    assert report(factory.get("/r/?a=1")).content == b"#4 1"
+    # a plain HttpRequest is keyed the same way: same query string, same entry
+    assert report(factory.get("/r/?a=1")).content == b"#1 1"
+    assert report(factory.get("/r/?a=3")).content == b"#4 3"
+    assert report(factory.get("/r/?a=3")).content == b"#4 3"
     assert report(factory.post("/r/?a=1")).content == b"#5 1"
