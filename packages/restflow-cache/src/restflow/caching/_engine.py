@@ -24,7 +24,7 @@ from restflow.caching.constants import CacheStatus
 from restflow.caching.key_constructor import KeyConstructor
 from restflow.caching.storage import Plan, make_metadata, valid_envelope
 
-__all__ = ["NO_STORE", "CacheEngine"]
+__all__ = ["NO_STORE", "CacheEngine", "Memo"]
 
 Metadata = dict[str, Any]
 _HIT = CacheStatus.HIT
@@ -34,6 +34,36 @@ _NO_STORE = NO_STORE  # the value ``_storable`` returns to refuse storage
 _MEMO_LIMIT = 4096
 _MEMO_TYPES = frozenset({int, str, type(None)})
 _settings_generation = _settings.generation
+
+
+class Memo(dict[Any, Any]):
+    """A bounded memo of values computed from plain arguments, emptied when
+    ``RESTFLOW_SETTINGS`` changes (the values depend on it: key prefix, scopes)."""
+
+    __slots__ = ("generation",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = _settings_generation[0]
+
+    def fetch(
+        self,
+        key: Any,
+        build: Callable[[Any, Any], Any],
+        args: Any,
+        kwargs: Any,
+    ) -> Any:
+        """The value memoized under ``key``, else ``build(args, kwargs)`` (remembered)."""
+        if self.generation != _settings_generation[0]:
+            self.clear()
+            self.generation = _settings_generation[0]
+        value = self.get(key)
+        if value is None:
+            value = build(args, kwargs)
+            if len(self) >= _MEMO_LIMIT:
+                self.clear()
+            self[key] = value
+        return value
 
 
 def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -68,10 +98,8 @@ class CacheEngine:
     _fn_scope: str
     _static_scopes: list[str]
     _has_partition: bool
-    _memo: dict[Any, Plan] | None
-    _memo_generation: int
-    _targets: dict[Any, storage.Target]
-    _targets_generation: int = -1
+    _memo: Memo | None
+    _targets: Memo
 
     # -- hooks (overridden by CachedResponseWrapper) -------------------------------------
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -102,15 +130,7 @@ class CacheEngine:
         memo_key = self._memo_key(args, kwargs)
         if memo_key is None:
             return self._build_plan(args, kwargs)
-        if self._memo_generation != _settings_generation[0]:
-            memo.clear()
-            self._memo_generation = _settings_generation[0]
-        plan = memo.get(memo_key)
-        if plan is None:
-            plan = self._build_plan(args, kwargs)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[memo_key] = plan
+        plan: Plan = memo.fetch(memo_key, self._build_plan, args, kwargs)
         return plan
 
     def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -138,16 +158,7 @@ class CacheEngine:
         memo_key = _memo_key(args or (), kwargs or {})
         if memo_key is None:
             return self._build_target(args, kwargs)
-        targets = self._targets
-        if self._targets_generation != _settings_generation[0]:
-            targets.clear()
-            self._targets_generation = _settings_generation[0]
-        target = targets.get(memo_key)
-        if target is None:
-            target = self._build_target(args, kwargs)
-            if len(targets) >= _MEMO_LIMIT:
-                targets.clear()
-            targets[memo_key] = target
+        target: storage.Target = self._targets.fetch(memo_key, self._build_target, args, kwargs)
         return target
 
     def _build_target(

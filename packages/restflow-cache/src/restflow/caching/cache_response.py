@@ -33,6 +33,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase, ResponseHeaders
 
 from restflow.caching._binding import parameter_names
+from restflow.caching._engine import Memo
 from restflow.caching.key_constructor import KeyConstructor, KeyConstructorMetaClass
 from restflow.caching.key_fields import (
     AcceptedRendererKeyField,
@@ -389,7 +390,7 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         self._key_constructor = _with_format(self._key_constructor)
         self._request_index = _request_index(func)
         default_shape = _has_default_shape(self._key_constructor)
-        self._memo = {} if default_shape and self._request_index is not None else None
+        self._memo = Memo() if default_shape and self._request_index is not None else None
 
     def _request_arg(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The request argument (as ``extract_view_and_request`` finds it), or ``None``."""

@@ -9,7 +9,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from restflow.caching import storage
 from restflow.caching._binding import parameter_names
-from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Metadata, _settings_generation
+from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Memo, Metadata
 from restflow.caching.constants import CACHE_MISSING
 from restflow.caching.key_constructor import (
     DefaultKeyConstructor,
@@ -85,9 +85,8 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._has_partition = bool(constructor._partition_fields)
         # Plans of calls with plain int/str/None arguments are memoized when the key
         # depends only on argument values (cleared when RESTFLOW_SETTINGS changes).
-        self._memo: dict[Any, Plan] | None = {} if constructor.is_pure else None
-        self._memo_generation = _settings_generation[0]
-        self._targets: dict[Any, storage.Target] = {}
+        self._memo = Memo() if constructor.is_pure else None
+        self._targets = Memo()
         type(constructor).register_wrapper(self)
         self.invalidates_on = list(invalidates_on or [])
         self._register_rules()
