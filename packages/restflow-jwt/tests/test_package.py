@@ -40,6 +40,15 @@ def test_settings_defaults_name_importable_objects() -> None:
         assert callable(import_string(DEFAULTS["JWT"][key]))
 
 
+def _fresh_interpreter(code: str) -> str:
+    """What ``code`` prints in a new Python process without Django settings."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 def test_import_does_not_pull_views_or_models() -> None:
     code = (
         "import sys, restflow.authentication;"
@@ -47,11 +56,7 @@ def test_import_does_not_pull_views_or_models() -> None:
         " 'restflow.authentication.models', 'restflow.authentication.views') if m in sys.modules];"
         "print(bad)"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert _fresh_interpreter(code) == "[]"
 
 
 def test_django_setup_imports_neither_pyjwt_nor_cryptography() -> None:
@@ -63,11 +68,7 @@ def test_django_setup_imports_neither_pyjwt_nor_cryptography() -> None:
         "django.setup();"
         "print([m for m in ('jwt', 'cryptography', 'rest_framework.views') if m in sys.modules])"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    assert _fresh_interpreter(code) == "[]"
 
 
 @pytest.mark.django_db
