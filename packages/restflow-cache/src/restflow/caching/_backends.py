@@ -4,6 +4,7 @@ and the opt-in physical purge for backends that can enumerate keys."""
 
 from __future__ import annotations
 
+import functools
 import pickle
 import sys
 import threading
@@ -110,12 +111,63 @@ def _redis_reader(backend: Any) -> Any:
 
 
 def _mget(client: Any, made: list[str]) -> list[Any]:
-    """``client.mget(made)``: the command ``mget`` sends, with the ``keys`` client-side
-    caching needs, without ``mget``'s per-call argument handling (measurably slower than
-    the command itself on a hit path of one round trip)."""
+    """``client.mget(made)``.
+
+    On a stock ``redis.ConnectionPool`` (no client-side cache, no single-connection
+    client, redis-py's telemetry off) the command is packed once per key list and pool and
+    sent on a pooled connection under that connection's own retry policy, as
+    ``execute_command`` does: a hit is one round trip, and redis-py's per-call packing and
+    bookkeeping cost more CPU than the MGET itself. The reply is what ``execute_command``
+    returns (MGET has no response callback).
+    """
     if not made:
         return []
-    return client.execute_command("MGET", *made, keys=made)
+    pool = client.connection_pool
+    packed_by_keys: dict[tuple[str, ...], Any] | None = pool.__dict__.get("_restflow_packed")
+    if packed_by_keys is None:
+        if type(pool) is not _stock_pool() or getattr(pool, "cache", None) is not None:
+            return client.execute_command("MGET", *made, keys=made)
+        packed_by_keys = pool.__dict__.setdefault("_restflow_packed", {})
+    if client.connection is not None or _telemetry_on():
+        return client.execute_command("MGET", *made, keys=made)
+    wanted = tuple(made)
+    conn = pool.get_connection()
+    try:
+        packed = packed_by_keys.get(wanted)
+        if packed is None:
+            if len(packed_by_keys) >= _MADE_LIMIT:
+                packed_by_keys.clear()
+            packed = packed_by_keys[wanted] = conn.pack_command("MGET", *made)
+        return conn.retry.call_with_retry(
+            lambda: _round_trip(conn, packed), lambda _error: conn.disconnect()
+        )
+    finally:
+        pool.release(conn)
+
+
+def _round_trip(conn: Any, packed: Any) -> Any:
+    conn.send_packed_command(packed)
+    return conn.read_response()
+
+
+@functools.cache
+def _stock_pool() -> type | None:
+    """``redis.ConnectionPool`` where its ``get_connection()`` takes no arguments
+    (redis-py 5.3 and later); ``None`` otherwise, which keeps every read on the public path."""
+    import redis
+
+    try:
+        version = tuple(int(part) for part in redis.__version__.split(".")[:2])
+    except ValueError:
+        return None
+    return redis.ConnectionPool if version >= (5, 3) else None
+
+
+def _telemetry_on() -> bool:
+    """redis-py's OpenTelemetry metrics (newer redis-py releases) record every command sent through
+    ``execute_command``; while they are enabled, reads take that path."""
+    providers = sys.modules.get("redis.observability.providers")
+    return providers is not None and bool(providers.get_observability_instance().is_enabled())
 
 
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
