@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import _backends
+from restflow.caching import _backends, _redis
 
 pytestmark = pytest.mark.redis
 
@@ -182,8 +182,8 @@ def test_a_stock_pool_is_read_with_one_packed_command(stored: tuple[Any, list[An
     pool, expected = stored
     client = RecordingClient(pool)
     for _ in range(2):
-        assert _backends._mget(client, ["a", "b", "c"]) == expected
-        assert _backends._mget(client, ["b", "a"]) == expected[1::-1]
+        assert _redis.mget(client, ["a", "b", "c"]) == expected
+        assert _redis.mget(client, ["b", "a"]) == expected[1::-1]
     assert client.sent == []
 
 
@@ -206,5 +206,5 @@ def test_reads_take_execute_command_where_redis_py_must_see_them(
     else:
         providers = pytest.importorskip("redis.observability.providers")
         monkeypatch.setattr(providers.ObservabilityInstance, "is_enabled", lambda self: True)
-    assert _backends._mget(client, ["a", "b", "c"]) == expected
+    assert _redis.mget(client, ["a", "b", "c"]) == expected
     assert client.sent == [("MGET", "a", "b", "c")]

@@ -4,7 +4,6 @@ and the opt-in physical purge for backends that can enumerate keys."""
 
 from __future__ import annotations
 
-import functools
 import pickle
 import sys
 import threading
@@ -18,6 +17,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from restflow.caching._redis import mget, redis_client, script_set_many
 
 __all__ = ["get_cache", "get_many", "purge_namespace", "set_many"]
 
@@ -93,83 +94,6 @@ def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any
     return {key: pickle.loads(raw) for key, raw in found.items()}  # noqa: S301
 
 
-def _redis_reader(backend: Any) -> Any:
-    """A ``redis.Redis`` on the pool Django's ``get_client()`` would pick for a read.
-
-    Django builds a new ``redis.Redis`` (and its response-callback table) on every
-    operation; that construction costs more CPU than the MGET itself. Clients are
-    thread-safe and hold no connection of their own, so one per pool is kept.
-    """
-    pool = backend._get_connection_pool(False)
-    clients = backend.__dict__.get("_restflow_readers")
-    if clients is None:
-        clients = backend.__dict__.setdefault("_restflow_readers", {})
-    client = clients.get(id(pool))
-    if client is None or client[0] is not pool:
-        client = clients[id(pool)] = (pool, backend._client(connection_pool=pool))
-    return client[1]
-
-
-def _mget(client: Any, made: list[str]) -> list[Any]:
-    """``client.mget(made)``.
-
-    On a stock ``redis.ConnectionPool`` (no client-side cache, no single-connection
-    client, redis-py's telemetry off) the command is packed once per key list and pool and
-    sent on a pooled connection under that connection's own retry policy, as
-    ``execute_command`` does: a hit is one round trip, and redis-py's per-call packing and
-    bookkeeping cost more CPU than the MGET itself. The reply is what ``execute_command``
-    returns (MGET has no response callback).
-    """
-    if not made:
-        return []
-    pool = client.connection_pool
-    packed_by_keys: dict[tuple[str, ...], Any] | None = pool.__dict__.get("_restflow_packed")
-    if packed_by_keys is None:
-        if type(pool) is not _stock_pool() or getattr(pool, "cache", None) is not None:
-            return client.execute_command("MGET", *made, keys=made)
-        packed_by_keys = pool.__dict__.setdefault("_restflow_packed", {})
-    if client.connection is not None or _telemetry_on():
-        return client.execute_command("MGET", *made, keys=made)
-    wanted = tuple(made)
-    conn = pool.get_connection()
-    try:
-        packed = packed_by_keys.get(wanted)
-        if packed is None:
-            if len(packed_by_keys) >= _MADE_LIMIT:
-                packed_by_keys.clear()
-            packed = packed_by_keys[wanted] = conn.pack_command("MGET", *made)
-        return conn.retry.call_with_retry(
-            lambda: _round_trip(conn, packed), lambda _error: conn.disconnect()
-        )
-    finally:
-        pool.release(conn)
-
-
-def _round_trip(conn: Any, packed: Any) -> Any:
-    conn.send_packed_command(packed)
-    return conn.read_response()
-
-
-@functools.cache
-def _stock_pool() -> type | None:
-    """``redis.ConnectionPool`` where its ``get_connection()`` takes no arguments
-    (redis-py 5.3 and later); ``None`` otherwise, which keeps every read on the public path."""
-    import redis
-
-    try:
-        version = tuple(int(part) for part in redis.__version__.split(".")[:2])
-    except ValueError:
-        return None
-    return redis.ConnectionPool if version >= (5, 3) else None
-
-
-def _telemetry_on() -> bool:
-    """redis-py's OpenTelemetry metrics (newer redis-py releases) record every command sent through
-    ``execute_command``; while they are enabled, reads take that path."""
-    providers = sys.modules.get("redis.observability.providers")
-    return providers is not None and bool(providers.get_observability_instance().is_enabled())
-
-
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
     made = _made_keys(cache, keys, version)
     backend: Any = cache._cache
@@ -177,7 +101,7 @@ def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]
         values = backend.get_many(made)
         return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
     loads = cache._cache._serializer.loads
-    raw = _mget(_redis_reader(backend), made)
+    raw = mget(redis_client(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
 
 
@@ -196,7 +120,7 @@ def _django_redis_get_many(cache: Any, keys: list[str], version: int) -> dict[st
     ):
         return None
     made = _made_keys(cache, keys, version)
-    raw = _mget(client.get_client(write=False), made)
+    raw = mget(client.get_client(write=False), made)
     decode = client.decode
     identity = sys.modules.get("django_redis.compressors.identity")
     if identity is None or type(client._compressor) is not identity.IdentityCompressor:
@@ -217,14 +141,13 @@ _PICKLE_PROTO = b"\x80"
 
 _BASE_SET_MANY = LocMemCache.set_many
 _LOCMEM_SET = LocMemCache.set
-_REDIS_SET_MANY = RedisCache.set_many
 
 
 def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, version: int) -> None:
     """``cache.set_many``; on local memory (exact class, methods not replaced) the keys
     are made without per-character validation and written under one lock acquisition
     (a value shared by several keys, like the token of a scope bump, is pickled once);
-    on Django's Redis backend (exact classes) the keys are made without validation too."""
+    on Django's ``RedisCache`` and django-redis, one script call (``_redis``)."""
     if not mapping:
         return
     if (
@@ -245,15 +168,7 @@ def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, ver
             for key, pickled in made:
                 locmem._set(key, pickled, timeout)
         return
-    if (
-        type(cache) is RedisCache
-        and getattr(cache.set_many, "__func__", None) is _REDIS_SET_MANY
-        and type(cache._cache) is RedisCacheClient
-    ):
-        # Django's RedisCache.set_many without the per-character key validation.
-        redis: Any = cache
-        made_keys = {redis.make_key(key, version=version): value for key, value in mapping.items()}
-        redis._cache.set_many(made_keys, redis.get_backend_timeout(timeout))
+    if script_set_many(cache, mapping, timeout, version):
         return
     cache.set_many(mapping, timeout=timeout, version=version)
 

@@ -1,0 +1,230 @@
+"""redis-py access for the two Redis operations on restflow's hot paths: the hit read
+(one MGET, :func:`mget`) and the scope bump (one script call, :func:`script_set_many`).
+
+Django's ``RedisCacheClient`` builds a new ``redis.Redis`` (and its response callback
+table) for every operation; restflow keeps one client per connection pool.
+
+A bump writes new tokens to many scope keys at once. Django's ``RedisCache.set_many``
+sends ``MSET`` and one ``EXPIRE`` per key inside ``MULTI``/``EXEC``, django-redis one
+``SET`` per key inside ``MULTI``/``EXEC``: with 100 rules, 100+ commands to pack, queue
+and answer. The script sets every key with its expiry in one command, atomically like
+the transaction (no other client sees half of it), and leaves the state ``set_many``
+leaves: the same keys (the backend's ``make_key``), the same encoded values (its
+serializer), the same expiry. A server that refuses scripts (an ACL without
+``@scripting``, ``EVAL`` renamed away) is remembered per backend object and written with
+``set_many`` from then on. Any other error propagates, as ``set_many``'s would: a bump
+is never degraded.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+__all__ = ["mget", "redis_client", "script_set_many"]
+
+logger = logging.getLogger("restflow.caching.storage")
+
+# ARGV[1]: "EX", "PX" or "" (no expiry); ARGV[2]: the expiry; ARGV[i + 2]: value of KEYS[i].
+_SET_ALL = """
+local unit, expiry = ARGV[1], ARGV[2]
+for i, key in ipairs(KEYS) do
+  if unit == '' then
+    redis.call('SET', key, ARGV[i + 2])
+  else
+    redis.call('SET', key, ARGV[i + 2], unit, expiry)
+  end
+end
+return #KEYS
+"""
+_REFUSED_MARK = "_restflow_scripts_refused"
+_script: list[Any] = []
+_PACKED_LIMIT = 4096
+
+
+# -- clients and the hit read ----------------------------------------------------------
+def redis_client(backend: Any, write: bool = False) -> Any:
+    """A ``redis.Redis`` on the pool Django's ``get_client()`` would pick (for a read or
+    a write).
+
+    Django builds a new ``redis.Redis`` (and its response-callback table) on every
+    operation; that construction costs more CPU than the MGET itself. Clients are
+    thread-safe and hold no connection of their own, so one per pool is kept.
+    """
+    pool = backend._get_connection_pool(write)
+    clients = backend.__dict__.get("_restflow_clients")
+    if clients is None:
+        clients = backend.__dict__.setdefault("_restflow_clients", {})
+    client = clients.get(id(pool))
+    if client is None or client[0] is not pool:
+        client = clients[id(pool)] = (pool, backend._client(connection_pool=pool))
+    return client[1]
+
+
+def mget(client: Any, made: list[str]) -> list[Any]:
+    """``client.mget(made)``.
+
+    On a stock ``redis.ConnectionPool`` (no client-side cache, no single-connection
+    client, redis-py's telemetry off) the command is packed once per key list and pool and
+    sent on a pooled connection under that connection's own retry policy, as
+    ``execute_command`` does: a hit is one round trip, and redis-py's per-call packing and
+    bookkeeping cost more CPU than the MGET itself. The reply is what ``execute_command``
+    returns (MGET has no response callback).
+    """
+    if not made:
+        return []
+    pool = client.connection_pool
+    packed_by_keys: dict[tuple[str, ...], Any] | None = pool.__dict__.get("_restflow_packed")
+    if packed_by_keys is None:
+        if type(pool) is not _stock_pool() or getattr(pool, "cache", None) is not None:
+            return client.execute_command("MGET", *made, keys=made)
+        packed_by_keys = pool.__dict__.setdefault("_restflow_packed", {})
+    if client.connection is not None or _telemetry_on():
+        return client.execute_command("MGET", *made, keys=made)
+    wanted = tuple(made)
+    conn = pool.get_connection()
+    try:
+        packed = packed_by_keys.get(wanted)
+        if packed is None:
+            if len(packed_by_keys) >= _PACKED_LIMIT:
+                packed_by_keys.clear()
+            packed = packed_by_keys[wanted] = conn.pack_command("MGET", *made)
+        return conn.retry.call_with_retry(
+            lambda: _round_trip(conn, packed), lambda _error: conn.disconnect()
+        )
+    finally:
+        pool.release(conn)
+
+
+def _round_trip(conn: Any, packed: Any) -> Any:
+    conn.send_packed_command(packed)
+    return conn.read_response()
+
+
+@functools.cache
+def _stock_pool() -> type | None:
+    """``redis.ConnectionPool`` where its ``get_connection()`` takes no arguments
+    (redis-py 5.3 and later); ``None`` otherwise, which keeps every read on the public path."""
+    import redis
+
+    try:
+        version = tuple(int(part) for part in redis.__version__.split(".")[:2])
+    except ValueError:
+        return None
+    return redis.ConnectionPool if version >= (5, 3) else None
+
+
+def _telemetry_on() -> bool:
+    """redis-py's OpenTelemetry metrics (newer redis-py releases) record every command sent through
+    ``execute_command``; while they are enabled, reads take that path."""
+    providers = sys.modules.get("redis.observability.providers")
+    return providers is not None and bool(providers.get_observability_instance().is_enabled())
+
+
+# -- scope bumps ----------------------------------------------------------------------
+def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, version: int) -> bool:
+    """Write ``mapping`` like ``cache.set_many`` in one script call; ``False`` (nothing
+    written) when this backend cannot take that path and ``set_many`` must."""
+    if cache.__dict__.get(_REFUSED_MARK):
+        return False
+    target = _django_target(cache, mapping, timeout, version) or _django_redis_target(
+        cache, mapping, timeout, version
+    )
+    if target is None:
+        return False
+    client, keys, args = target
+    from redis.exceptions import NoPermissionError, ResponseError
+
+    try:
+        _set_all(client)(keys=keys, args=args, client=client)
+    except NoPermissionError as exc:
+        _refused(cache, exc)
+        return False
+    except ResponseError as exc:
+        if "unknown command" not in str(exc).lower():
+            raise
+        _refused(cache, exc)
+        return False
+    return True
+
+
+def _set_all(client: Any) -> Any:
+    """redis-py's ``Script`` of :data:`_SET_ALL` (EVALSHA; loaded on first NOSCRIPT)."""
+    if not _script:
+        _script.append(client.register_script(_SET_ALL))
+    return _script[0]
+
+
+def _refused(cache: Any, exc: Exception) -> None:
+    cache.__dict__[_REFUSED_MARK] = True
+    logger.warning(
+        "restflow: the Redis server of a %s refuses scripts (%s: %s); scope bumps use "
+        "set_many (MULTI/EXEC) from now on",
+        f"{type(cache).__module__}.{type(cache).__qualname__}",
+        type(exc).__name__,
+        exc,
+    )
+
+
+def _django_target(
+    cache: Any, mapping: dict[str, Any], timeout: int | None, version: int
+) -> tuple[Any, list[str], list[Any]] | None:
+    """Django's ``RedisCache`` (exact classes, ``set_many`` not replaced)."""
+    if (
+        type(cache) is not RedisCache
+        or getattr(cache.set_many, "__func__", None) is not RedisCache.set_many
+        or type(cache._cache) is not RedisCacheClient
+    ):
+        return None
+    expiry = cache.get_backend_timeout(timeout)
+    if expiry is not None and expiry <= 0:
+        return None  # set_many writes then expires at once: leave that to it
+    backend: Any = cache._cache
+    dumps = backend._serializer.dumps
+    keys = [cache.make_key(key, version=version) for key in mapping]
+    args: list[Any] = ["EX" if expiry is not None else "", expiry or 0]
+    args.extend(_encoded(mapping, dumps))
+    return redis_client(backend, write=True), keys, args
+
+
+def _django_redis_target(
+    cache: Any, mapping: dict[str, Any], timeout: int | None, version: int
+) -> tuple[Any, list[str], list[Any]] | None:
+    """django-redis's ``RedisCache`` with its ``DefaultClient``, ``IGNORE_EXCEPTIONS`` off
+    (with it on, ``set_many`` swallows errors: that path keeps its own behaviour)."""
+    cache_module = sys.modules.get("django_redis.cache")
+    client_module = sys.modules.get("django_redis.client.default")
+    if (
+        cache_module is None
+        or client_module is None
+        or type(cache) is not cache_module.RedisCache
+        or getattr(cache.set_many, "__func__", None) is not cache_module.RedisCache.set_many
+        or cache._ignore_exceptions
+    ):
+        return None
+    client = cache.client
+    if type(client) is not client_module.DefaultClient:
+        return None
+    expiry = None if timeout is None else int(timeout * 1000)
+    if expiry is not None and expiry <= 0:
+        return None
+    keys = [client.make_key(key, version=version) for key in mapping]
+    args: list[Any] = ["PX" if expiry is not None else "", expiry or 0]
+    args.extend(_encoded(mapping, client.encode))
+    return client.get_client(write=True), keys, args
+
+
+def _encoded(mapping: dict[str, Any], encode: Any) -> list[Any]:
+    """Each value encoded once per distinct object (a bump shares one token)."""
+    out: list[Any] = []
+    previous: Any = object()
+    encoded: Any = None
+    for value in mapping.values():
+        if value is not previous:
+            previous, encoded = value, encode(value)
+        out.append(encoded)
+    return out
