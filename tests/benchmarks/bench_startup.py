@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ def _setup_seconds(variant: str, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def run(rounds: int = 20, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def run(rounds: int = 30, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="restflow-bench-pyc-") as pycache:
         return _run(rounds, dict(env if env is not None else os.environ), pycache)
 
@@ -45,8 +46,10 @@ def _run(rounds: int, env: dict[str, str], pycache: str) -> list[dict[str, Any]]
         _setup_seconds(variant, env)
         _setup_seconds(variant, env)
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    for _ in range(rounds):
-        for variant in VARIANTS:
+    for round_ in range(rounds):
+        # Every other round in reverse order, so a drift of the machine's speed during a
+        # round weighs on every variant alike.
+        for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
             times[variant].append(_setup_seconds(variant, env))
     result = Result(times=times, loops=dict.fromkeys(VARIANTS, 1))
     record = make_record(
@@ -58,16 +61,21 @@ def _run(rounds: int, env: dict[str, str], pycache: str) -> list[dict[str, Any]]
         notes="bare = auth, contenttypes, user app; drf = + rest_framework; restflow = + rest_framework, "
         "restflow.authentication, restflow.caching; simplejwt = + rest_framework, simplejwt, its "
         "blacklist app. One fresh interpreter per measurement, bytecode caches written beforehand; the "
-        "time is the process's CPU time for import django + setup(). The differences in ms compare "
-        "each variant's fastest run: identical runs varied by up to 100 ms on a shared machine, "
-        "and the fastest is the one least disturbed by it.",
+        "time is the process's CPU time for import django + setup(). The differences in ms are "
+        "the median over rounds of each round's difference (variants run back to back, in "
+        "alternating order): identical runs varied by tens of ms on a shared machine, and a "
+        "paired median is not pulled by one variant's luckiest or unluckiest run.",
     )
     fastest = {variant: 1000 * min(values) for variant, values in times.items()}
     record["metrics"] = {
-        "restflow_minus_bare_ms": fastest["restflow"] - fastest["bare"],
-        "restflow_minus_drf_ms": fastest["restflow"] - fastest["drf"],
-        "restflow_minus_simplejwt_ms": fastest["restflow"] - fastest["simplejwt"],
+        "restflow_minus_bare_ms": _paired_median_ms(times, "restflow", "bare"),
+        "restflow_minus_drf_ms": _paired_median_ms(times, "restflow", "drf"),
+        "restflow_minus_simplejwt_ms": _paired_median_ms(times, "restflow", "simplejwt"),
         **{f"{variant}_fastest_ms": value for variant, value in fastest.items()},
     }
     record["targets"] = [{"metric": "restflow_minus_bare_ms", "limit": 20.0}]
     return [record]
+
+
+def _paired_median_ms(times: dict[str, list[float]], a: str, b: str) -> float:
+    return 1000 * statistics.median(x - y for x, y in zip(times[a], times[b], strict=True))
