@@ -11,9 +11,9 @@ and answer. The script sets every key with its expiry in one command, atomically
 the transaction (no other client sees half of it), and leaves the state ``set_many``
 leaves: the same keys (the backend's ``make_key``), the same encoded values (its
 serializer), the same expiry. A server that refuses scripts (an ACL without
-``@scripting``, ``EVAL`` renamed away) is remembered per backend object and written with
-``set_many`` from then on. Any other error propagates, as ``set_many``'s would: a bump
-is never degraded.
+``@scripting``, ``EVAL`` renamed away) is remembered per backend object (Django keeps one
+per thread) and written with ``set_many`` from then on. Any other error propagates, as
+``set_many``'s would: a bump is never degraded.
 """
 
 from __future__ import annotations
