@@ -4,6 +4,7 @@ it where the server refuses scripts."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,11 +12,12 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 from restflow_testbed.redis_server import RedisServer
 
-from restflow.caching import _backends
+from restflow.caching import _backends, storage
 
 pytestmark = pytest.mark.redis
 
@@ -162,3 +164,39 @@ def test_django_redis_ignore_exceptions_keeps_swallowing(private_redis: Callable
         server.stop()
         _backends.set_many(cache, {"a": TOKEN + 1}, 60, 1)  # swallowed, as set_many does
         assert cache.get("a", version=1) is None
+
+
+@pytest.mark.parametrize("backend", ["django", "django_redis"])
+def test_an_async_bump_is_the_same_script_call(
+    private_redis: Callable[[], RedisServer], backend: str
+) -> None:
+    """Neither backend has async code of its own (Django's ``aset_many`` runs ``set_many``
+    in a thread), so an async bump runs restflow's sync path in that thread."""
+    server = private_redis()
+    client = redis.Redis.from_url(server.db_url(0))
+    with override_settings(CACHES={"default": redis_cache_settings(server.db_url(0), backend=backend)}):
+        cache = caches["default"]
+        _backends.set_many(cache, {"warm": 1}, 60, 1)
+        client.config_resetstat()
+        scopes = [f"scope:{i}" for i in range(20)]
+        asyncio.run(storage.abump_targets([("default", 1, scope, 600) for scope in scopes]))
+        stats = client.info("commandstats")
+        tokens = cache.get_many(scopes, version=1)
+        assert len(tokens) == 20
+        assert len(set(tokens.values())) == 1  # one new token for the group
+    client.close()
+    sent = {name: value["calls"] for name, value in stats.items() if "config" not in name}
+    assert sent == {"cmdstat_evalsha": 1, "cmdstat_set": 20}
+
+
+def test_a_backend_with_its_own_async_code_keeps_it() -> None:
+    calls: list[tuple[dict[str, Any], Any, Any]] = []
+
+    class NativeAsync(LocMemCache):
+        async def aset_many(self, data: Any, timeout: Any = None, version: Any = None) -> list[str]:  # noqa: ASYNC109
+            calls.append((dict(data), timeout, version))
+            return []
+
+    cache = NativeAsync("native-async", {})
+    asyncio.run(_backends.aset_many(cache, {"a": TOKEN}, 60, 2))
+    assert calls == [({"a": TOKEN}, 60, 2)]

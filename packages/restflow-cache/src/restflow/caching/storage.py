@@ -31,7 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import BaseCache
 
-from restflow.caching._backends import get_cache, get_many, purge_namespace, set_many
+from restflow.caching._backends import aset_many, get_cache, get_many, purge_namespace, set_many
 from restflow.caching.hashing import sha256_hex
 from restflow.log import log_throttled
 
@@ -340,10 +340,10 @@ async def abump_targets(targets: Iterable[Target]) -> None:
     targets = list(targets)
     if len(targets) == 1:
         alias, version, scope, life = targets[0]
-        await get_cache(alias).aset_many({scope: new_token(life)}, timeout=life, version=version)
+        await aset_many(get_cache(alias), {scope: new_token(life)}, life, version)
         return
     for (alias, version), (mapping, life) in _group(targets).items():
-        await get_cache(alias).aset_many(mapping, timeout=life, version=version)
+        await aset_many(get_cache(alias), mapping, life, version)
 
 
 def delete_entry(alias: str, key: str, version: int) -> None:
