@@ -65,3 +65,14 @@ def redis_default(redis_url: str) -> Iterator[str]:
     """``default`` cache on Django's RedisCache (the private test Redis)."""
     with override_settings(CACHES={"default": redis_cache_settings(redis_url)}):
         yield redis_url
+
+
+@pytest.fixture
+def fresh_django_redis_pools() -> Iterator[None]:
+    """django-redis keeps one connection pool per URL for the whole process: pools a test
+    configures (another class, a retry policy) or points at a server it stops must not
+    serve later tests."""
+    yield
+    from django_redis.pool import ConnectionFactory
+
+    ConnectionFactory._pools.clear()

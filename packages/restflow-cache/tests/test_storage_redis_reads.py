@@ -22,7 +22,7 @@ from restflow_testbed.plugin import redis_cache_settings
 
 from restflow.caching import _backends, _redis
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("fresh_django_redis_pools")]
 
 VALUES = {"token": 1234567890123, "entry": ("envelope", b"body", {"k": "v"}), "text": "x" * 300}
 KEYS = [*VALUES, "missing"]
@@ -126,16 +126,6 @@ def test_a_connection_dropped_mid_read_is_retried_like_get_many(
             assert issubclass(public, redis.ConnectionError)
             assert fast is public
         assert _backends.get_many(cache, KEYS, 1) == VALUES  # the pool recovered
-
-
-@pytest.fixture(autouse=True)
-def forget_django_redis_pools() -> Iterator[None]:
-    """django-redis keeps one pool per URL for the whole process: the pools these tests
-    configure (another class, a retry policy) must not serve later tests."""
-    yield
-    from django_redis.pool import ConnectionFactory
-
-    ConnectionFactory._pools.clear()
 
 
 @pytest.mark.parametrize("backend", ["django", "django_redis"])

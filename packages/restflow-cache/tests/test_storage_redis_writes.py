@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from restflow_testbed.redis_server import RedisServer
 
 from restflow.caching import _backends, storage
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("fresh_django_redis_pools")]
 
 TOKEN = 1_234_567_890_123
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -40,15 +40,6 @@ def conf_for(url: str, variant: str) -> dict[str, Any]:
     elif options:
         conf["OPTIONS"] = {**conf["OPTIONS"], **options}
     return conf
-
-
-@pytest.fixture(autouse=True)
-def forget_django_redis_pools() -> Iterator[None]:
-    """django-redis keeps one pool per URL for the process; these tests stop servers."""
-    yield
-    from django_redis.pool import ConnectionFactory
-
-    ConnectionFactory._pools.clear()
 
 
 def raw_state(client: redis.Redis, cache: Any, keys: list[str], version: int) -> list[tuple[Any, int]]:
