@@ -8,6 +8,7 @@ partition; a bulk helper: one per row).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -122,11 +123,21 @@ def _targets_of(jobs: list[Job]) -> tuple[list[Any], list[RuleEntry], list[Job]]
     return targets, owners, apart
 
 
-def _bump_failed(owners: list[RuleEntry]) -> None:
-    if any(entry["invalidation_rule"].raise_exception for entry in owners):
+def _bump_failed(owners: list[RuleEntry], targets: list[Any]) -> None:
+    """Apply the error policy of the rules whose cache failed (all when unknown)."""
+    failed = getattr(sys.exc_info()[1], storage.FAILED_ALIASES, None)
+    blamed = [
+        (entry, target[0])
+        for entry, target in zip(owners, targets, strict=True)
+        if failed is None or target[0] in failed
+    ]
+    if any(entry["invalidation_rule"].raise_exception for entry, _ in blamed):
         raise  # re-raises the error being handled by the caller
-    for entry in owners:
-        logger.warning("Cache delete failed for %s", wrapper_name(entry["func"]), exc_info=True)
+    for entry, alias in blamed:
+        logger.warning(
+            "Cache delete failed for %s (cache %r)", wrapper_name(entry["func"]), alias,
+            exc_info=True,
+        )
 
 
 def _process_batch(jobs: list[Job]) -> None:
@@ -142,7 +153,7 @@ def _process_batch(jobs: list[Job]) -> None:
         try:
             storage.bump_targets(targets)
         except Exception:
-            _bump_failed(owners)
+            _bump_failed(owners, targets)
     for entry, func_kwargs in jobs:
         if entry["invalidation_rule"].rewarm:
             _rewarm_step(entry, func_kwargs)
@@ -160,7 +171,7 @@ async def _aprocess_batch(jobs: list[Job]) -> None:
         try:
             await storage.abump_targets(targets)
         except Exception:
-            _bump_failed(owners)
+            _bump_failed(owners, targets)
     for entry, func_kwargs in jobs:
         if entry["invalidation_rule"].rewarm:
             try:
@@ -172,7 +183,12 @@ async def _aprocess_batch(jobs: list[Job]) -> None:
 def _delete_failed(entry: RuleEntry) -> None:
     if entry["invalidation_rule"].raise_exception:
         raise  # re-raises the error being handled by the caller
-    logger.warning("Cache delete failed for %s", wrapper_name(entry["func"]), exc_info=True)
+    logger.warning(
+        "Cache delete failed for %s (cache %r)",
+        wrapper_name(entry["func"]),
+        getattr(entry["func"], "cache_alias", None),
+        exc_info=True,
+    )
 
 
 def _invalidate_step(entry: RuleEntry, func_kwargs: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from restflow.log import log_throttled
 
 __all__ = [
     "ENVELOPE_MARK",
+    "FAILED_ALIASES",
     "KEY_SCOPE_PREFIX",
     "SCOPE_PREFIX",
     "Plan",
@@ -321,19 +322,47 @@ def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, i
     return groups
 
 
+FAILED_ALIASES = "restflow_failed_aliases"
+"""Attribute of an error raised by a bump: the cache aliases that could not be written."""
+
+
+def _raise_failures(failures: list[tuple[str, Exception]]) -> None:
+    """Raise the first error of a bump that wrote every other alias, naming the failed ones.
+
+    The error keeps its type (so a broker's retry settings for it still apply); a note
+    and the :data:`FAILED_ALIASES` attribute name every alias that failed.
+    """
+    error = failures[0][1]
+    aliases = tuple(dict.fromkeys(alias for alias, _ in failures))
+    details = "; ".join(f"{alias!r} ({type(exc).__name__}: {exc})" for alias, exc in failures)
+    error.add_note(
+        f"restflow could not invalidate on cache alias(es) {details}; "
+        "every other alias of this invalidation was written"
+    )
+    setattr(error, FAILED_ALIASES, aliases)
+    raise error
+
+
 def bump_targets(targets: Iterable[Target]) -> None:
     """Write new tokens to the given scopes: one ``set_many`` per (alias, version).
 
     Invalidation is not degraded: a backend error propagates so the caller (the rule
-    registry, a broker) can log, retry or dead-letter it.
+    registry, a broker) can log, retry or dead-letter it. It propagates only after every
+    other alias was written: one unreachable cache does not keep the others stale.
     """
     targets = list(targets)
     if len(targets) == 1:  # delete_by_prefix / invalidate_all: no grouping to do
         alias, version, scope, life = targets[0]
         set_many(get_cache(alias), {scope: new_token(life)}, life, version)
         return
+    failures: list[tuple[str, Exception]] = []
     for (alias, version), (mapping, life) in _group(targets).items():
-        set_many(get_cache(alias), mapping, life, version)
+        try:
+            set_many(get_cache(alias), mapping, life, version)
+        except Exception as exc:
+            failures.append((alias, exc))
+    if failures:
+        _raise_failures(failures)
 
 
 async def abump_targets(targets: Iterable[Target]) -> None:
@@ -342,8 +371,14 @@ async def abump_targets(targets: Iterable[Target]) -> None:
         alias, version, scope, life = targets[0]
         await aset_many(get_cache(alias), {scope: new_token(life)}, life, version)
         return
+    failures: list[tuple[str, Exception]] = []
     for (alias, version), (mapping, life) in _group(targets).items():
-        await aset_many(get_cache(alias), mapping, life, version)
+        try:
+            await aset_many(get_cache(alias), mapping, life, version)
+        except Exception as exc:
+            failures.append((alias, exc))
+    if failures:
+        _raise_failures(failures)
 
 
 def delete_entry(alias: str, key: str, version: int) -> None:
