@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.cache import BaseCache
 
 from restflow.caching._backends import aset_many, get_cache, get_many, purge_namespace, set_many
+from restflow.caching._snapshot import snapshot_database
 from restflow.caching.hashing import sha256_hex
 from restflow.log import log_throttled
 
@@ -250,10 +251,31 @@ def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[st
         return None
 
 
+def _from_old_snapshot(plan: Plan) -> bool:
+    """Whether a value computed now may read a database snapshot older than the tokens
+    just read (see ``_snapshot``): such a value is returned but not stored."""
+    database = snapshot_database()
+    if database is None:
+        return False
+    logger.debug(
+        "Not caching %s: computed inside a transaction on database %r whose snapshot may "
+        "predate an invalidation (REPEATABLE READ, SERIALIZABLE or SQLite WAL)",
+        plan.key,
+        database,
+    )
+    return True
+
+
 def prepare(
     cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
 ) -> tuple[int, ...] | None:
-    """Tokens to stamp a new entry with: create absent scopes, extend short-lived ones."""
+    """Tokens to stamp a new entry with: create absent scopes, extend short-lived ones.
+
+    ``None`` when the value must not be stored: the cache failed, or the value would be
+    computed from a database snapshot that may predate the tokens.
+    """
+    if _from_old_snapshot(plan):
+        return None
     now = time.time()
     tokens, missing, short, life = _tokens_for(plan, values, now)
     try:
@@ -403,6 +425,8 @@ async def aread(
 async def aprepare(
     cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
 ) -> tuple[int, ...] | None:
+    if _from_old_snapshot(plan):
+        return None
     now = time.time()
     tokens, missing, short, life = _tokens_for(plan, values, now)
     try:
