@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cache_testapp.views import CALLS
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, override_settings
 
 URL = "/cache_testapp"
 
@@ -65,6 +65,18 @@ class TestHostAndScheme:
         assert two["self"] == "http://two.example/cache_testapp/absolute/"
         assert again == one  # still cached per host
         assert CALLS["absolute"] == 2
+
+    def test_a_trusted_forwarded_host_keys_the_entry(self, db: Any) -> None:
+        client = Client()
+        with override_settings(USE_X_FORWARDED_HOST=True):
+            answers = [
+                body(client.get(f"{URL}/absolute/", HTTP_X_FORWARDED_HOST=h))["self"]
+                for h in ("one.example", "two.example")
+            ]
+        assert answers == [
+            "http://one.example/cache_testapp/absolute/",
+            "http://two.example/cache_testapp/absolute/",
+        ]
 
     def test_an_http_answer_is_not_served_over_https(self, db: Any) -> None:
         client = Client()

@@ -152,3 +152,34 @@ def test_method_decorator_builds_one_wrapper(db: Any) -> None:
         client.get(f"{URL}/django-view/")
     assert len(ResponseCacheKeyConstructor._wrappers) == registered
     assert views.CALLS["shape_django_view"] == 1
+
+
+def test_a_token_without_a_user_is_not_keyed_as_anonymous(db: Any) -> None:
+    """``request.auth`` without an authenticated user has no identity a user-scoped key
+    can tell apart from an anonymous client: such a request is not cached."""
+    from django.contrib.auth.models import AnonymousUser
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from restflow.caching import RequestValueKeyField, ResponseCacheKeyConstructor
+
+    class PerUser(ResponseCacheKeyConstructor):
+        user = RequestValueKeyField("user.id", partition=True)
+
+    served: list[str] = []
+
+    class Tokened(views.ShapeBase):
+        @cache_response(PerUser)
+        def get(self, request: Any) -> Any:
+            from rest_framework.response import Response
+
+            served.append(str(request.auth))
+            return Response({"auth": str(request.auth)})
+
+    view = Tokened.as_view()
+    factory = APIRequestFactory()
+    with_token = factory.get("/tokened/")
+    force_authenticate(with_token, user=AnonymousUser(), token="service-token")
+    assert json.loads(view(with_token).render().content) == {"auth": "service-token"}
+    anonymous = json.loads(view(factory.get("/tokened/")).render().content)
+    assert anonymous == {"auth": "None"}
+    assert served == ["service-token", "None"]

@@ -308,14 +308,6 @@ def _session_of(request: Any) -> Any:
 
 
 _MEMO_QUERY_LIMIT = 512
-# Everything ``HttpRequest.get_host()`` reads from ``META`` (the host key field calls it).
-_HOST_META = (
-    "HTTP_X_FORWARDED_HOST",
-    "HTTP_HOST",
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "HTTP_X_FORWARDED_PORT",
-)
 _MEMO_TYPES = frozenset({int, str, type(None)})
 
 
@@ -468,7 +460,11 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
             for _name, value in extra:
                 if type(value) not in _MEMO_TYPES:
                     return None
-        host = tuple(meta.get(name) for name in _HOST_META)
+        # What ``get_host()`` reads: the forwarded host (when trusted), the Host header,
+        # else the server name and port (forwarded port when trusted).
+        host: Any = meta.get("HTTP_HOST")
+        if host is None:
+            host = (meta.get("SERVER_NAME"), meta.get("SERVER_PORT"), meta.get("HTTP_X_FORWARDED_PORT"))
         return (
             query,
             rest,
@@ -477,6 +473,7 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
             getattr(request, "accepted_media_type", None),
             http.scheme,
             host,
+            meta.get("HTTP_X_FORWARDED_HOST"),
         )
 
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
