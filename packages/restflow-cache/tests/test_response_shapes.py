@@ -183,3 +183,13 @@ def test_a_token_without_a_user_is_not_keyed_as_anonymous(db: Any) -> None:
     anonymous = json.loads(view(factory.get("/tokened/")).render().content)
     assert anonymous == {"auth": "None"}
     assert served == ["service-token", "None"]
+
+
+def test_url_kwargs_partition_a_view_that_takes_args(db: Any) -> None:
+    """``retrieve(self, *args, **kwargs)``: the request is not part of the partition, so
+    ``delete_by_prefix(pk=...)`` reaches the entry."""
+    client = Client()
+    answers = [json.loads(client.get(f"{URL}/viewset/7/").content)["n"] for _ in range(2)]
+    assert answers == [1, 1]
+    views.ShapeViewSet.retrieve.delete_by_prefix(pk=7)
+    assert json.loads(client.get(f"{URL}/viewset/7/").content)["n"] == 2
