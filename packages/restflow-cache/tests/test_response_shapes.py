@@ -89,7 +89,7 @@ def test_django_shapes_never_share_an_authenticated_answer(users: dict[str, Any]
     assert_isolated(url, clients(users, "session"))
 
 
-@pytest.mark.parametrize("shape", ["def v(req)", "View + method_decorator get(self, req)"])
+@pytest.mark.parametrize("shape", list(DJANGO_SHAPES))
 def test_django_shapes_cache_anonymous_answers(db: Any, shape: str) -> None:
     url, counter = DJANGO_SHAPES[shape]
     answers = [json.loads(Client().get(url).content)["n"] for _ in range(3)]

@@ -35,7 +35,8 @@ from collections.abc import Callable, Iterable
 from http.cookies import SimpleCookie
 from typing import Any, cast
 
-from asgiref.sync import markcoroutinefunction
+from asgiref.sync import markcoroutinefunction, sync_to_async
+from django.core.exceptions import SynchronousOnlyOperation
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase, ResponseHeaders
 
@@ -502,6 +503,24 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
             self.func.__qualname__,
         )
         return True
+
+    async def _alookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
+        # An async view under AuthenticationMiddleware: ``request.user`` is a lazy object
+        # whose first read queries the session and user tables, which Django refuses in
+        # the event loop. Read it once in a worker thread (it stays resolved), so the
+        # bypass decision and the user-scoped key fields can read it here; resolve
+        # ``request.auser()`` too, so the view's own call reads no session (which would
+        # forbid storing its answer).
+        request = self._request_arg(args, kwargs)
+        if request is not None:
+            auser = getattr(http_request(request), "auser", None)
+            if callable(auser):
+                await auser()
+            try:
+                user_identity(request)
+            except SynchronousOnlyOperation:
+                await sync_to_async(user_identity)(request)
+        return await super()._alookup(args, kwargs, meta)
 
     def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         request = self._request_arg(args, kwargs)
