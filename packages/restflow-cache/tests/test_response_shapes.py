@@ -35,6 +35,10 @@ DJANGO_SHAPES = {
     "def v(req)": (f"{URL}/django-function/", "shape_django_function"),
     "View + method_decorator get(self, req)": (f"{URL}/django-view/", "shape_django_view"),
     "async def v(req)": (f"{URL}/async-function/", "shape_async_function"),
+    "View get(self, req), decorated directly": (
+        f"{URL}/django-view-direct/",
+        "shape_django_view_direct",
+    ),
 }
 
 

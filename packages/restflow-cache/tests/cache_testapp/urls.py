@@ -34,6 +34,7 @@ urlpatterns = [
     path("shape/django-function/", views.shape_django_function),
     path("shape/django-view/", views.ShapeDjangoView.as_view()),
     path("shape/async-function/", views.shape_async_function),
+    path("shape/django-view-direct/", views.ShapeDjangoViewDirect.as_view()),
     path("session-echo/", views.session_echo),
     path("absolute/", views.AbsoluteUriView.as_view()),
     path("echo-query/", views.EchoQueryView.as_view()),

@@ -286,6 +286,13 @@ class ShapeDjangoView(View):
         return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_view"]})
 
 
+class ShapeDjangoViewDirect(View):
+    @cache_response()
+    def get(self, req: HttpRequest) -> JsonResponse:
+        CALLS["shape_django_view_direct"] += 1
+        return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_view_direct"]})
+
+
 @cache_response()
 async def shape_async_function(req: HttpRequest) -> JsonResponse:
     CALLS["shape_async_function"] += 1
