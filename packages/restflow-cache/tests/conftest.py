@@ -76,3 +76,13 @@ def fresh_django_redis_pools() -> Iterator[None]:
     from django_redis.pool import ConnectionFactory
 
     ConnectionFactory._pools.clear()
+
+
+@pytest.fixture
+def fresh_calls() -> Iterator[None]:
+    """Empty ``cache_testapp.views.CALLS`` around a test of the test app's views."""
+    from cache_testapp.views import CALLS
+
+    CALLS.clear()
+    yield
+    CALLS.clear()

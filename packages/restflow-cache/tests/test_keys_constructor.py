@@ -104,6 +104,30 @@ class TestDeclaration:
         with pytest.raises(TypeError, match="hash_suffix_on_overflow must be a boolean"):
             _ = BadHash._meta.hash_suffix_on_overflow
 
+    def test_unknown_meta_options_are_refused(self) -> None:
+        with pytest.raises(TypeError, match="'namspace', 'verison'"):
+
+            class Typo(KeyConstructor):
+                class Meta:
+                    namspace = "orders"
+                    verison = 2
+
+    def test_unknown_constructor_arguments_are_refused(self) -> None:
+        with pytest.raises(TypeError, match="verison"):
+            InlineKeyConstructor({}, verison=2)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="partiton"):
+            DefaultKeyConstructor(partiton=True)  # type: ignore[call-arg]
+
+    def test_none_removes_an_inherited_field(self) -> None:
+        from restflow.caching import ResponseCacheKeyConstructor
+
+        class NoHost(ResponseCacheKeyConstructor):
+            host = None
+
+        assert "host" in ResponseCacheKeyConstructor._declared_fields
+        assert set(NoHost._declared_fields) == {"query_params", "path_params", "renderer"}
+        assert not hasattr(NoHost, "host")
+
     def test_digit_string_version(self) -> None:
         class Seven(KeyConstructor):
             class Meta:
@@ -134,7 +158,7 @@ class TestAnatomy:
             namespace="ns",
             key_identifier="test_prefix",
         )()
-        request = SimpleNamespace(user=SimpleNamespace(id=123))
+        request = SimpleNamespace(user=SimpleNamespace(pk=123, is_authenticated=True))
         prefix = kc.build_key_prefix(view, (request,), {})
         assert prefix.startswith("ns::test_prefix::")
         assert "user_id:123::" in prefix

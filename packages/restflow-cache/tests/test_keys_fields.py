@@ -14,10 +14,13 @@ from django.test import RequestFactory, override_settings
 from rest_framework import serializers
 
 from restflow.caching import (
+    AcceptedRendererKeyField,
     ArgsKeyField,
+    CacheKeyField,
     ConstantKeyField,
     DjangoModelKeyField,
     DrfSerializerKeyField,
+    HostKeyField,
     QueryParamsKeyField,
     RequestValueKeyField,
     ViewKwargsKeyField,
@@ -174,9 +177,9 @@ class TestArgsField:
 
 class TestRequestFields:
     def test_request_value(self) -> None:
-        request = SimpleNamespace(user=SimpleNamespace(id=123))
+        request = SimpleNamespace(user=SimpleNamespace(pk=123, is_authenticated=True))
         field = RequestValueKeyField("user.id")
-        assert field.get_key_payload(view_fn, (request,), {}) == {"user_id": "123"}
+        assert field.get_key_payload(view_fn, (request,), {}) == {"user_id": 123}
         assert field.user_scoped
 
     def test_request_value_deep_path_and_missing(self) -> None:
@@ -195,15 +198,15 @@ class TestRequestFields:
     def test_custom_request_arg_and_view_fallback(self) -> None:
         def other(req_obj: Any) -> None: ...
 
-        request = SimpleNamespace(user=SimpleNamespace(id=1))
+        request = SimpleNamespace(user=SimpleNamespace(pk=1, is_authenticated=True))
         field = RequestValueKeyField("user.id", request_arg="req_obj")
-        assert field.get_key_payload(other, (request,), {}) == {"user_id": "1"}
+        assert field.get_key_payload(other, (request,), {}) == {"user_id": 1}
         view = SimpleNamespace(request=request)
 
         def method(self: Any) -> None: ...
 
         assert RequestValueKeyField("user.id").get_key_payload(method, (view,), {}) == {
-            "user_id": "1"
+            "user_id": 1
         }
 
     def test_query_params_all_and_selected(self) -> None:
@@ -217,10 +220,15 @@ class TestRequestFields:
             "page": "2"
         }
 
-    def test_query_params_repeated_sorted(self) -> None:
+    def test_query_params_repeated_keep_their_order(self) -> None:
         request = req("tag=c&tag=a&tag=b&one=1")
         payload = QueryParamsKeyField().get_key_payload(view_fn, (request,), {})
-        assert payload == {"tag": ["a", "b", "c"], "one": "1"}
+        assert payload == {"tag": ["c", "a", "b"], "one": "1"}
+        swapped = QueryParamsKeyField().get_key_payload(view_fn, (req("one=1&tag=c&tag=a&tag=b"),), {})
+        assert swapped == payload  # different names: order-insensitive
+        field = QueryParamsKeyField()
+        part = field.get_cache_key_part(view_fn, (req("a=2&a=1"),), {})
+        assert part != field.get_cache_key_part(view_fn, (req("a=1&a=2"),), {})
 
     def test_query_params_of_a_plain_django_request(self) -> None:
         def django_view(request: Any) -> None: ...
@@ -228,7 +236,7 @@ class TestRequestFields:
         request = RequestFactory().get("/items/", {"page": "2", "tag": ["b", "a"]})
         assert QueryParamsKeyField().get_key_payload(django_view, (request,), {}) == {
             "page": "2",
-            "tag": ["a", "b"],
+            "tag": ["b", "a"],
         }
         other = RequestFactory().get("/items/", {"page": "3"})
         assert QueryParamsKeyField().get_key_payload(django_view, (other,), {}) == {"page": "3"}
@@ -279,3 +287,85 @@ class TestFingerprints:
             with pytest.raises(ValueError, match="Failed to initialize serializer class") as info:
                 DrfSerializerKeyField(bad).get_key_payload(fn, (), {})
             assert info.value.__cause__ is not None
+
+
+class TestUserScoping:
+    """Only identity paths scope by user, and they key by the user's pk (defect 12)."""
+
+    @staticmethod
+    def request_of(user: Any) -> Any:
+        request = RequestFactory().get("/")
+        request.user = user
+        return request
+
+    def test_only_identity_paths_are_user_scoped(self) -> None:
+        for path in ("user", "user.pk", "user.id"):
+            assert RequestValueKeyField(path).user_scoped, path
+        for path in ("user.is_staff", "user.username", "user.email", "auth", "auth.user_id", "username"):
+            assert not RequestValueKeyField(path).user_scoped, path
+
+    def test_identity_paths_key_by_pk_and_anonymous_apart(self, db: Any) -> None:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import AnonymousUser
+
+        impostor = get_user_model().objects.create_user(username="AnonymousUser")
+        for path in ("user", "user.pk", "user.id"):
+            field = RequestValueKeyField(path)
+            anonymous = field.get_cache_key_part(view_fn, (self.request_of(AnonymousUser()),), {})
+            named = field.get_cache_key_part(view_fn, (self.request_of(impostor),), {})
+            assert anonymous != named, path
+            assert named == f"{field.name}:{impostor.pk}"
+
+    def test_an_unauthenticated_user_with_a_pk_is_anonymous(self) -> None:
+        ghost = SimpleNamespace(pk="null", is_authenticated=False)
+        real = SimpleNamespace(pk="null", is_authenticated=True)
+        field = RequestValueKeyField("user")
+        ghost_part = field.get_cache_key_part(view_fn, (SimpleNamespace(user=ghost),), {})
+        real_part = field.get_cache_key_part(view_fn, (SimpleNamespace(user=real),), {})
+        assert ghost_part != real_part  # a pk spelled like the marker still differs
+
+
+class TestUnknownArguments:
+    """Misspelt arguments are refused, never silently dropped (defect 16)."""
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda **kw: ArgsKeyField("a", **kw),
+            lambda **kw: ViewKwargsKeyField("*", **kw),
+            lambda **kw: ConstantKeyField("k", "v", **kw),
+            lambda **kw: RequestValueKeyField("user.id", **kw),
+            lambda **kw: QueryParamsKeyField("*", **kw),
+            lambda **kw: AcceptedRendererKeyField(**kw),
+            lambda **kw: HostKeyField(**kw),
+            lambda **kw: DjangoModelKeyField(Book, **kw),
+            lambda **kw: DrfSerializerKeyField(None, **kw),
+        ],
+    )
+    def test_every_field_names_the_unknown_keyword(self, make: Any) -> None:
+        with pytest.raises(TypeError, match="partiton"):
+            make(partiton=True)
+
+    def test_all_unknown_keywords_are_named(self) -> None:
+        with pytest.raises(TypeError, match="'hash_vlaue', 'partiton'"):
+            ArgsKeyField("a", partiton=True, hash_vlaue=True)
+
+    def test_extra_positional_arguments_are_refused(self) -> None:
+        with pytest.raises(TypeError):
+            ConstantKeyField("k", "v", True)
+        with pytest.raises(TypeError):
+            ArgsKeyField("a", None, None, True)
+        with pytest.raises(TypeError):
+            QueryParamsKeyField("*", "request", True)
+
+    def test_a_custom_field_passing_its_extra_keywords_up(self) -> None:
+        class Tenant(CacheKeyField):
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+
+            def get_key_payload(self, func: Any, args: Any, kwargs: Any) -> dict[str, Any]:
+                return {}
+
+        assert Tenant(partition=True).partition
+        with pytest.raises(TypeError, match=r"Tenant.*partiton"):
+            Tenant(partiton=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,11 +15,7 @@ from django.test import Client
 URL = "/cache_testapp"
 
 
-@pytest.fixture(autouse=True)
-def _reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
-    CALLS.clear()
+pytestmark = pytest.mark.usefixtures("fresh_calls")
 
 
 @pytest.fixture

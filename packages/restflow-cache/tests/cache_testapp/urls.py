@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from cache_testapp import views
 
@@ -26,4 +27,21 @@ urlpatterns = [
     path("title-function/<int:pk>/", views.book_title_function),
     path("book-list/", views.BookListView.as_view()),
     path("django-search/", views.django_search),
+    path("shape/req/", views.ShapeReqView.as_view()),
+    path("shape/args/", views.ShapeArgsView.as_view()),
+    path("shape/request/", views.ShapeRequestView.as_view()),
+    path("shape/api-function/", views.shape_api_function),
+    path("shape/django-function/", views.shape_django_function),
+    path("shape/django-view/", views.ShapeDjangoView.as_view()),
+    path("shape/async-function/", views.shape_async_function),
+    path("shape/django-view-direct/", views.ShapeDjangoViewDirect.as_view()),
+    path("session-echo/", views.session_echo),
+    path("absolute/", views.AbsoluteUriView.as_view()),
+    path("echo-query/", views.EchoQueryView.as_view()),
+    path("staff-flag/", views.StaffFlagView.as_view()),
+    path("whole-user/", views.WholeUserView.as_view()),
 ]
+
+_router = SimpleRouter()
+_router.register("shape/viewset", views.ShapeViewSet, basename="shape-viewset")
+urlpatterns += _router.urls

@@ -6,9 +6,12 @@ from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import HttpResponse, StreamingHttpResponse
-from rest_framework.authentication import BaseAuthentication
-from rest_framework.decorators import api_view, authentication_classes, renderer_classes
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from rest_framework import viewsets
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.decorators import action, api_view, authentication_classes, renderer_classes
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -202,3 +205,146 @@ def django_search(request: Any) -> HttpResponse:
     """A plain Django view (no DRF): keyed by its query string all the same."""
     CALLS["django_search"] += 1
     return HttpResponse(f"q={request.GET.get('q')} n={CALLS['django_search']}")
+
+
+# -- issue 12: every view shape Django and DRF allow, each answering with who asked -------
+# Each view's answer names the requesting user; the default key is shared, so caching an
+# authenticated answer would serve Alice's page to Bob or to an anonymous client.
+
+
+def _who(user: Any) -> str:
+    return str(user.username) if user.is_authenticated else "anonymous"
+
+
+class ShapeBase(APIView):
+    authentication_classes = [HeaderAuthentication, SessionAuthentication]
+    renderer_classes = [JSONRenderer]
+
+
+class ShapeReqView(ShapeBase):
+    @cache_response()
+    def get(self, req: Request) -> Response:
+        CALLS["shape_req"] += 1
+        return Response({"user": _who(req.user), "n": CALLS["shape_req"]})
+
+
+class ShapeArgsView(ShapeBase):
+    @cache_response()
+    def get(self, *args: Any, **kwargs: Any) -> Response:
+        CALLS["shape_args"] += 1
+        return Response({"user": _who(self.request.user), "n": CALLS["shape_args"]})
+
+
+class ShapeRequestView(ShapeBase):
+    @cache_response()
+    def get(self, request: Request) -> Response:
+        CALLS["shape_request"] += 1
+        return Response({"user": _who(request.user), "n": CALLS["shape_request"]})
+
+
+class ShapeViewSet(viewsets.ViewSet):
+    authentication_classes = [HeaderAuthentication, SessionAuthentication]
+    renderer_classes = [JSONRenderer]
+
+    @cache_response()
+    def list(self, req: Request) -> Response:
+        CALLS["shape_list"] += 1
+        return Response({"user": _who(req.user), "n": CALLS["shape_list"]})
+
+    @cache_response()
+    def retrieve(self, *args: Any, **kwargs: Any) -> Response:
+        CALLS["shape_retrieve"] += 1
+        user = _who(self.request.user)
+        return Response({"user": user, "pk": kwargs["pk"], "n": CALLS["shape_retrieve"]})
+
+    @action(detail=False, methods=["get"])
+    @cache_response()
+    def mine(self, req: Request) -> Response:
+        CALLS["shape_action"] += 1
+        return Response({"user": _who(req.user), "n": CALLS["shape_action"]})
+
+
+@api_view(["GET"])
+@authentication_classes([HeaderAuthentication, SessionAuthentication])
+@renderer_classes([JSONRenderer])
+@cache_response()
+def shape_api_function(req: Request) -> Response:
+    CALLS["shape_api_function"] += 1
+    return Response({"user": _who(req.user), "n": CALLS["shape_api_function"]})
+
+
+@cache_response()
+def shape_django_function(req: HttpRequest) -> JsonResponse:
+    CALLS["shape_django_function"] += 1
+    return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_function"]})
+
+
+class ShapeDjangoView(View):
+    @method_decorator(cache_response())
+    def get(self, req: HttpRequest) -> JsonResponse:
+        CALLS["shape_django_view"] += 1
+        return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_view"]})
+
+
+class ShapeDjangoViewDirect(View):
+    @cache_response()
+    def get(self, req: HttpRequest) -> JsonResponse:
+        CALLS["shape_django_view_direct"] += 1
+        return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_view_direct"]})
+
+
+@cache_response()
+async def shape_async_function(req: HttpRequest) -> JsonResponse:
+    CALLS["shape_async_function"] += 1
+    user = await req.auser()
+    return JsonResponse({"user": _who(user), "n": CALLS["shape_async_function"]})
+
+
+@cache_response()
+def session_echo(request: HttpRequest) -> JsonResponse:
+    """Answers with this visitor's session data (defect 10)."""
+    CALLS["session_echo"] += 1
+    if "note" in request.GET:
+        request.session["note"] = request.GET["note"]
+    return JsonResponse({"note": request.session.get("note"), "n": CALLS["session_echo"]})
+
+
+class AbsoluteUriView(Base):
+    """Answers with absolute URLs (defect 11): one host's answer is wrong for another."""
+
+    @cache_response()
+    def get(self, request: Request) -> Response:
+        CALLS["absolute"] += 1
+        return Response({"self": request.build_absolute_uri(), "n": CALLS["absolute"]})
+
+
+class EchoQueryView(Base):
+    """Answers with ``request.GET.get("a")``: the last of repeated values (defect 15)."""
+
+    @cache_response()
+    def get(self, request: Request) -> Response:
+        CALLS["echo_query"] += 1
+        return Response({"a": request.query_params.get("a"), "n": CALLS["echo_query"]})
+
+
+def _keyed_by(path: str, counter: str) -> type[APIView]:
+    """An APIView answering with the user's name, keyed by ``RequestValueKeyField(path)``
+    on top of the default key (defect 12)."""
+
+    class Key(ResponseCacheKeyConstructor):
+        user_value = RequestValueKeyField(path)
+
+        class Meta:
+            key_identifier = counter
+
+    class KeyedView(Base):
+        @cache_response(Key)
+        def get(self, request: Request) -> Response:
+            CALLS[counter] += 1
+            return Response({"user": _who(request.user), "n": CALLS[counter]})
+
+    return KeyedView
+
+
+StaffFlagView = _keyed_by("user.is_staff", "staff_flag")  # not an identity
+WholeUserView = _keyed_by("user", "whole_user")  # the identity, by pk

@@ -13,32 +13,43 @@ Requests that are not served from, nor written to, the cache:
 - methods other than ``methods`` (default ``GET``/``HEAD``);
 - requests authenticated as a user (or carrying ``request.auth``) unless the key
   constructor has a user-scoped field (``RequestValueKeyField("user.id")``) or the
-  decorator says ``public=True``.
+  decorator says ``public=True`` (a request with ``request.auth`` but no authenticated
+  user has no identity to key by: only ``public=True`` caches it);
+- calls in which no request is found (no argument is a Django ``HttpRequest`` or a DRF
+  ``Request`` and ``self.request`` is not set): a warning names the function, once.
 
-The default key covers the URL kwargs (partition), the whole query string (hashed) and
-the negotiated renderer (format and media type).
+Responses of calls that read or wrote ``request.session`` are not stored either.
+
+The default key covers the URL kwargs (partition), the whole query string (hashed), the
+negotiated renderer (format and media type) and the request's scheme and host.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import re
 import sys
 from collections.abc import Callable, Iterable
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
+from asgiref.sync import markcoroutinefunction, sync_to_async
+from django.core.exceptions import SynchronousOnlyOperation
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase, ResponseHeaders
 
 from restflow.caching._binding import parameter_names
 from restflow.caching._engine import Memo
+from restflow.caching._requests import http_request, locate_request
 from restflow.caching.key_constructor import KeyConstructor, KeyConstructorMetaClass
 from restflow.caching.key_fields import (
     AcceptedRendererKeyField,
+    HostKeyField,
     QueryParamsKeyField,
     ViewKwargsKeyField,
+    user_identity,
 )
 from restflow.caching.wrapper import (
     _NO_STORE,
@@ -69,11 +80,13 @@ ResponseTriple = tuple[bytes, int, dict[str, str]]
 
 
 class ResponseCacheKeyConstructor(KeyConstructor):
-    """URL kwargs as the partition, the hashed query string and the negotiated format."""
+    """URL kwargs as the partition; the hashed query string, the negotiated format, and
+    the scheme and host. A subclass that sets ``host = None`` drops scheme and host."""
 
     query_params = QueryParamsKeyField("*", hash_value=True)
     path_params = ViewKwargsKeyField("*", partition=True)
     renderer = AcceptedRendererKeyField()
+    host = HostKeyField()
 
     class Meta:
         version = 1
@@ -83,15 +96,14 @@ class ResponseCacheKeyConstructor(KeyConstructor):
 def extract_view_and_request(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any | None, Any | None]:
-    """Locate the view instance and the request among a view function's arguments."""
+    """Locate the view instance and the request among a view function's arguments.
+
+    The request is the ``request`` parameter, else the first argument that is a request
+    (whatever its parameter's name), else ``self.request``.
+    """
     names = parameter_names(func)
     view = args[0] if names[:1] == ("self",) and args else None
-    request = kwargs.get("request")
-    if request is None:
-        if names[:2] == ("self", "request") and len(args) > 1:
-            request = args[1]
-        elif names[:1] == ("request",) and args:
-            request = args[0]
+    request = locate_request(names, args, kwargs)[0]
     if view is None and request is not None:
         context = getattr(request, "parser_context", None) or {}
         view = context.get("view")
@@ -105,7 +117,7 @@ def _finalize(
     if view is None or request is None or not hasattr(view, "finalize_response"):
         return response
     rest = [a for a in args if a is not view and a is not request]
-    extra = {k: v for k, v in kwargs.items() if k != "request"}
+    extra = {k: v for k, v in kwargs.items() if v is not request}
     return view.finalize_response(request, response, *rest, **extra)
 
 
@@ -278,13 +290,22 @@ def _proxied(request: Any) -> Any:
     return wrapped
 
 
-def _is_authenticated(request: Any) -> bool:
+def _identified(request: Any) -> tuple[bool, bool]:
+    """``(authenticated, has_identity)``: whether the request is authenticated (as a user
+    or by ``request.auth``), and whether a user-scoped key field can tell it apart."""
     try:
-        user = getattr(request, "user", None)
         auth = getattr(request, "auth", None)
+        identity = user_identity(request)
     except Exception:
-        return True  # authentication failed loudly: never share the answer
-    return bool(getattr(user, "is_authenticated", False)) or auth is not None
+        return True, False  # authentication failed loudly: never share the answer
+    return identity is not None or auth is not None, identity is not None
+
+
+def _session_of(request: Any) -> Any:
+    """The Django session of ``request`` (``None`` without ``SessionMiddleware``)."""
+    http = http_request(request)
+    session = getattr(http, "session", None) if http is not None else None
+    return session if hasattr(session, "accessed") else None
 
 
 _MEMO_QUERY_LIMIT = 512
@@ -304,12 +325,15 @@ def _request_index(func: Callable[..., Any]) -> int | None:
 def _has_default_shape(constructor: KeyConstructor) -> bool:
     """True when the key is made of exactly the default response fields."""
     kinds: dict[type, Any] = {type(f): f for f in constructor.fields.values()}
-    if len(kinds) != 3 or len(constructor.fields) != 3:
+    host = kinds.get(HostKeyField)
+    count = 3 if host is None else 4
+    if len(kinds) != count or len(constructor.fields) != count:
         return False
     query = kinds.get(QueryParamsKeyField)
     path = kinds.get(ViewKwargsKeyField)
     return (
-        AcceptedRendererKeyField in kinds
+        (host is None or host.request_arg == "request")
+        and AcceptedRendererKeyField in kinds
         and query is not None
         and query.params == "*"
         and query.request_arg == "request"
@@ -388,87 +412,163 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         self.methods = frozenset(m.upper() for m in methods)
         self._user_scoped = self.key_constructor.has_user_scoped_field
         self._key_constructor = _with_format(self._key_constructor)
+        if self.is_async:
+            markcoroutinefunction(self)  # Django runs the view as async only when marked
+        self._names = parameter_names(func)
         self._request_index = _request_index(func)
+        self._skip_self = self._names[:1] == ("self",)
+        self._orphan_warned = False
         default_shape = _has_default_shape(self._key_constructor)
-        self._memo = Memo() if default_shape and self._request_index is not None else None
+        self._memo = Memo() if default_shape else None
+
+    def _locate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, int]:
+        """``(request, index in args or -1)``, found as ``extract_view_and_request`` does."""
+        index = self._request_index
+        if index is not None:
+            if kwargs and "request" in kwargs:
+                return kwargs["request"], -1
+            if len(args) > index:
+                return args[index], index
+        return locate_request(self._names, args, kwargs)
 
     def _request_arg(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The request argument (as ``extract_view_and_request`` finds it), or ``None``."""
-        index = self._request_index
-        if index is None:
-            return extract_view_and_request(self.func, args, kwargs)[1]
-        request = kwargs.get("request") if kwargs else None
-        if request is None and len(args) > index:
-            request = args[index]
-        return request
+        """The request of this call (see ``extract_view_and_request``), or ``None``."""
+        return self._locate(args, kwargs)[0]
 
     def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        # The default key is a function of the query string, the URL args/kwargs and the
-        # negotiated renderer: memoize plans on exactly those (plain values only).
-        index = self._request_index
-        if index is None:
-            return None
-        request = kwargs.get("request") if kwargs else None
+        # The default key is a function of the query string, the URL args/kwargs, the
+        # negotiated renderer, the scheme and the headers ``get_host()`` reads: memoize
+        # plans on exactly those (plain values only).
+        request, index = self._locate(args, kwargs)
         if request is None:
-            if len(args) <= index:
-                return None
-            request = args[index]
-            rest = args[index + 1 :]
-        else:
-            rest = args[index:]
-        query = getattr(_proxied(request), "META", {}).get("QUERY_STRING", "")
+            return None
+        start = 1 if self._skip_self else 0
+        rest = args[start:index] + args[index + 1 :] if index >= start else args[start:]
+        http = _proxied(request)
+        meta = getattr(http, "META", None)
         renderer = getattr(request, "accepted_renderer", None)
-        if len(query) > _MEMO_QUERY_LIMIT or renderer is None:
+        if meta is None or renderer is None:
+            return None
+        query = meta.get("QUERY_STRING", "")
+        if len(query) > _MEMO_QUERY_LIMIT:
             return None
         for value in rest:
             if type(value) not in _MEMO_TYPES:
                 return None
         extra: tuple[tuple[str, Any], ...] = ()
         if kwargs:
-            extra = tuple(item for item in kwargs.items() if item[0] != "request")
+            extra = tuple(item for item in kwargs.items() if item[1] is not request)
             for _name, value in extra:
                 if type(value) not in _MEMO_TYPES:
                     return None
-        return (query, rest, extra, renderer.format, getattr(request, "accepted_media_type", None))
+        # What ``get_host()`` reads: the forwarded host (when trusted), the Host header,
+        # else the server name and port (forwarded port when trusted).
+        host: Any = meta.get("HTTP_HOST")
+        if host is None:
+            host = (meta.get("SERVER_NAME"), meta.get("SERVER_PORT"), meta.get("HTTP_X_FORWARDED_PORT"))
+        return (
+            query,
+            rest,
+            extra,
+            renderer.format,
+            getattr(request, "accepted_media_type", None),
+            http.scheme,
+            host,
+            meta.get("HTTP_X_FORWARDED_HOST"),
+        )
 
     def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         request = self._request_arg(args, kwargs)
         if request is None:
-            return False
+            if not self._orphan_warned:
+                self._orphan_warned = True
+                logger.warning(
+                    "%s: cache_response found no request (no argument is a Django HttpRequest "
+                    "or a DRF Request, and self.request is not set): its responses are not "
+                    "cached",
+                    self.func.__qualname__,
+                )
+            return True
         method = getattr(_proxied(request), "method", None)
         if method is not None and method.upper() not in self.methods:
             return True
-        if self.public or self._user_scoped:
+        if self.public:
             return False
-        if _is_authenticated(request):
-            logger.debug(
-                "%s: not caching a response for an authenticated request (add a user-scoped "
-                "key field or pass public=True)",
-                self.func.__qualname__,
-            )
-            return True
-        return False
+        authenticated, identified = _identified(request)
+        if not authenticated or (identified and self._user_scoped):
+            return False
+        logger.debug(
+            "%s: not caching a response for an authenticated request (add a user-scoped "
+            "key field or pass public=True)",
+            self.func.__qualname__,
+        )
+        return True
+
+    async def _alookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
+        # An async view under AuthenticationMiddleware: ``request.user`` is a lazy object
+        # whose first read queries the session and user tables, which Django refuses in
+        # the event loop. Read it once in a worker thread (it stays resolved), so the
+        # bypass decision and the user-scoped key fields can read it here; resolve
+        # ``request.auser()`` too, so the view's own call reads no session (which would
+        # forbid storing its answer).
+        request = self._request_arg(args, kwargs)
+        if request is not None:
+            auser = getattr(http_request(request), "auser", None)
+            if callable(auser):
+                await auser()
+            try:
+                user_identity(request)
+            except SynchronousOnlyOperation:
+                await sync_to_async(user_identity)(request)
+        return await super()._alookup(args, kwargs, meta)
 
     def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return self._flag(args, kwargs, render_view_response_sync(self.func, args, kwargs))
+        request = self._request_arg(args, kwargs)
+        session = _session_of(request)
+        if session is None:
+            return self._flag(request, render_view_response_sync(self.func, args, kwargs), False)
+        accessed, session.accessed = session.accessed, False
+        try:
+            response = render_view_response_sync(self.func, args, kwargs)
+        finally:
+            used = session.accessed or session.modified
+            session.accessed = accessed or session.accessed
+        return self._flag(request, response, used)
 
     async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not self.is_async:
-            response = render_view_response_sync(self.func, args, kwargs)
-        else:
-            response = await render_view_response_async(self.func, args, kwargs)
-        return self._flag(args, kwargs, response)
+        request = self._request_arg(args, kwargs)
+        session = _session_of(request)
+        accessed = False
+        if session is not None:
+            accessed, session.accessed = session.accessed, False
+        try:
+            if not self.is_async:
+                response = render_view_response_sync(self.func, args, kwargs)
+            else:
+                response = await render_view_response_async(self.func, args, kwargs)
+        finally:
+            used = session is not None and (session.accessed or session.modified)
+            if session is not None:
+                session.accessed = accessed or session.accessed
+        return self._flag(request, response, used)
 
-    def _flag(self, args: tuple[Any, ...], kwargs: dict[str, Any], response: Any) -> Any:
-        meta = getattr(self._request_arg(args, kwargs), "META", None) or {}
-        if meta.get("CSRF_COOKIE_NEEDS_UPDATE") and isinstance(response, HttpResponseBase):
+    def _flag(self, request: Any, response: Any, session_used: bool) -> Any:
+        """Mark ``response`` with what the view did that forbids sharing it."""
+        if not isinstance(response, HttpResponseBase):
+            return response
+        meta = getattr(request, "META", None) or {}
+        if meta.get("CSRF_COOKIE_NEEDS_UPDATE"):
             response._restflow_csrf = True  # type: ignore[attr-defined]
+        if session_used:
+            response._restflow_session = True  # type: ignore[attr-defined]
         return response
 
     def _storable(self, result: Any) -> Any:
         reason = _refusal(result, self.statuses)
         if reason is None and getattr(result, "_restflow_csrf", False):
             reason = "embeds a CSRF token"
+        if reason is None and getattr(result, "_restflow_session", False):
+            reason = "read or wrote the session"
         if reason is not None:
             logger.debug("%s: response not cached: %s", self.func.__qualname__, reason)
             return _NO_STORE
@@ -481,6 +581,17 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
         if self.set_cache_headers and metadata:
             set_response_cache_header(result, metadata)
         return result
+
+
+def _bound_method_of(func: Any) -> Any:
+    """The bound method ``method_decorator`` hands a decorator (a bare ``partial`` of
+    one), or ``None``."""
+    if type(func) is not functools.partial or func.args or func.keywords:
+        return None
+    method = func.func
+    if inspect.ismethod(method) and inspect.isfunction(method.__func__):
+        return method
+    return None
 
 
 def cache_response(
@@ -503,7 +614,19 @@ def cache_response(
     Put it *below* ``@api_view`` so it wraps the original function.
     """
 
+    made: dict[Any, CachedResponseWrapper] = {}
+
     def decorate(func: Callable[..., Any]) -> CachedResponseWrapper:
+        method = _bound_method_of(func)
+        if method is not None:
+            # ``method_decorator`` decorates a fresh ``partial`` of the bound method on
+            # every request: wrap the function once and bind it to this request's view.
+            wrapper = made.get(method.__func__)
+            if wrapper is None:
+                wrapper = made.setdefault(method.__func__, decorate(method.__func__))
+            bound: Any = wrapper.__get__(method.__self__, type(method.__self__))
+            # Only ``method_decorator`` sees this bound partial; it calls it at once.
+            return cast(CachedResponseWrapper, functools.update_wrapper(bound, func))
         return CachedResponseWrapper(
             func,
             key_constructor,

@@ -56,6 +56,13 @@ class KeyOptions:
     _raw: dict[str, Any]
 
     def __init__(self, meta: type | None, bases: list[KeyOptions]) -> None:
+        if meta is not None:
+            unknown = sorted(n for n in vars(meta) if not n.startswith("_") and n not in _OPTION_NAMES)
+            if unknown:
+                raise TypeError(
+                    f"Meta got unknown options: {', '.join(map(repr, unknown))} "
+                    f"(known: {', '.join(_OPTION_NAMES)})"
+                )
         raw: dict[str, Any] = {}
         for name in _OPTION_NAMES:
             value = getattr(meta, name, _UNSET) if meta is not None else _UNSET
@@ -103,12 +110,18 @@ def _coerce_version(value: Any) -> int:
 
 
 class KeyConstructorMetaClass(type):
-    """Collects declared key fields and resolves ``Meta`` into ``_meta``."""
+    """Collects declared key fields and resolves ``Meta`` into ``_meta``.
+
+    An attribute set to ``None`` removes the field a base class declared by that name
+    (``host = None`` drops the default response key's host and scheme).
+    """
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
         declared: dict[str, CacheKeyField] = {}
         for base in reversed(bases):
             declared.update(getattr(base, "_declared_fields", {}))
+        for key in [k for k, v in attrs.items() if v is None and k in declared]:
+            del declared[key], attrs[key]
         own = {key: value for key, value in attrs.items() if isinstance(value, CacheKeyField)}
         for key in own:
             attrs.pop(key)

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from restflow.caching._binding import bind_flat, parameter_names
 from restflow.caching._encoding import render_payload
+from restflow.caching._requests import http_request, locate_request, request_types
 from restflow.caching.constants import MISSING_VALUE
 from restflow.caching.hashing import hash_string
 
@@ -21,13 +22,21 @@ __all__ = [
     "ConstantKeyField",
     "DjangoModelKeyField",
     "DrfSerializerKeyField",
+    "HostKeyField",
     "QueryParamsKeyField",
     "RequestValueKeyField",
     "ViewKwargsKeyField",
 ]
 
 _Func = Callable[..., Any]
-_USER_ROOTS = frozenset({"user", "auth"})
+IDENTITY_PATHS = frozenset({"user", "user.pk", "user.id"})
+"""``RequestValueKeyField`` paths that key by the requesting user's identity (its pk)."""
+
+
+def _reject_unknown(field: Any, unknown: dict[str, Any]) -> None:
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        raise TypeError(f"{type(field).__name__}() got unexpected keyword arguments: {names}")
 
 
 class CacheKeyField(abc.ABC):
@@ -48,10 +57,11 @@ class CacheKeyField(abc.ABC):
         self,
         partition: bool = False,
         hash_value: bool = False,
-        *args: Any,
+        *,
         sort_lists: bool = True,
-        **kwargs: Any,
+        **unknown: Any,
     ) -> None:
+        _reject_unknown(self, unknown)
         self.partition = bool(partition)
         self.hash_value = bool(hash_value)
         self.sort_lists = bool(sort_lists)
@@ -131,20 +141,13 @@ def _find_request(
     request_arg: str,
     view_self_request_fallback: bool,
 ) -> Any | None:
-    if request_arg in kwargs:
+    if kwargs and request_arg in kwargs:
         return kwargs[request_arg]
-    if args:
-        try:
-            names = parameter_names(func)
-        except (TypeError, ValueError):
-            names = ()
-        if request_arg in names:
-            index = names.index(request_arg)
-            if index < len(args):
-                return args[index]
-        if view_self_request_fallback and hasattr(args[0], "request"):
-            return args[0].request
-    return None
+    try:
+        names = parameter_names(func) if args else ()
+    except (TypeError, ValueError):
+        names = ()
+    return locate_request(names, args, kwargs, request_arg, view_self_request_fallback)[0]
 
 
 def _names(spec: str | Iterable[str]) -> str | tuple[str, ...]:
@@ -160,13 +163,13 @@ class ConstantKeyField(CacheKeyField):
         self,
         key: str,
         value: Any,
-        *args: Any,
+        *,
         partition: bool = False,
         hash_value: bool = False,
         sort_lists: bool = False,
-        **kwargs: Any,
+        **unknown: Any,
     ) -> None:
-        super().__init__(partition, hash_value, sort_lists=sort_lists)
+        super().__init__(partition, hash_value, sort_lists=sort_lists, **unknown)
         self.key = key
         self.value = value
         self._payload = {key: str(value)}
@@ -187,13 +190,13 @@ class ArgsKeyField(CacheKeyField):
         arguments: str | Iterable[str] = "*",
         path: str | None = None,
         normalizer: Callable[[Any], Any] | None = None,
-        *args: Any,
+        *,
         partition: bool = False,
         hash_value: bool = False,
         sort_lists: bool = False,
-        **kwargs: Any,
+        **unknown: Any,
     ) -> None:
-        super().__init__(partition, hash_value, sort_lists=sort_lists)
+        super().__init__(partition, hash_value, sort_lists=sort_lists, **unknown)
         self.arguments = _names(arguments)
         self.path = path
         self.normalizer = normalizer
@@ -227,26 +230,56 @@ class ArgsKeyField(CacheKeyField):
 
 
 class ViewKwargsKeyField(ArgsKeyField):
-    """Like :class:`ArgsKeyField` but never captures ``self``, ``cls`` or ``request``."""
+    """Like :class:`ArgsKeyField` but never captures ``self``, ``cls`` or the request
+    (a parameter named ``request``, or any argument that is a request, also inside
+    ``*args``)."""
 
     SKIP = frozenset({"self", "cls", "request"})
 
+    def select(self, bound: dict[str, Any]) -> dict[str, Any]:
+        types = request_types()
+        for value in bound.values():
+            if isinstance(value, types) or (
+                type(value) is tuple and any(isinstance(item, types) for item in value)
+            ):
+                return super().select(_without_requests(bound, types))
+        return super().select(bound)
+
+
+def _without_requests(bound: dict[str, Any], types: tuple[type, ...]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name, value in bound.items():
+        if isinstance(value, types):
+            continue
+        if type(value) is tuple:
+            value = tuple(item for item in value if not isinstance(item, types))
+            if not value:
+                continue  # ``*args`` that held only the request, as if it were empty
+        kept[name] = value
+    return kept
+
 
 class RequestValueKeyField(CacheKeyField):
-    """A value read from the request by dotted path, e.g. ``"user.id"``."""
+    """A value read from the request by dotted path, e.g. ``"user.id"``.
+
+    The identity paths ``"user"``, ``"user.pk"`` and ``"user.id"`` key by the user's
+    primary key when the user is authenticated and by a marker no primary key can
+    produce otherwise; only they make the field user-scoped. Any other path (say
+    ``"user.is_staff"`` or ``"user.username"``) is keyed by the text of its value.
+    """
 
     def __init__(
         self,
         path: str,
         request_arg: str = "request",
-        *args: Any,
+        *,
         partition: bool = False,
         hash_value: bool = False,
         sort_lists: bool = False,
         view_self_request_fallback: bool = True,
-        **kwargs: Any,
+        **unknown: Any,
     ) -> None:
-        super().__init__(partition, hash_value, sort_lists=sort_lists)
+        super().__init__(partition, hash_value, sort_lists=sort_lists, **unknown)
         self.path = path
         self.request_arg = request_arg
         self.view_self_request_fallback = view_self_request_fallback
@@ -254,7 +287,7 @@ class RequestValueKeyField(CacheKeyField):
 
     @property
     def user_scoped(self) -> bool:
-        return self.path.split(".", 1)[0] in _USER_ROOTS
+        return self.path in IDENTITY_PATHS
 
     def get_key_payload(
         self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -264,7 +297,18 @@ class RequestValueKeyField(CacheKeyField):
         )
         if not request:
             return {}
+        if self.path in IDENTITY_PATHS:
+            return {self.name: user_identity(request)}
         return {self.name: str(self._resolve_attr_path(request, self.path))}
+
+
+def user_identity(request: Any) -> Any:
+    """The requesting user's primary key, or ``None`` (rendered as a marker that no
+    primary key renders as) when the request has no authenticated user."""
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.pk
 
 
 class QueryParamsKeyField(CacheKeyField):
@@ -274,14 +318,14 @@ class QueryParamsKeyField(CacheKeyField):
         self,
         params: str | Iterable[str] = "*",
         request_arg: str = "request",
-        *args: Any,
+        *,
         partition: bool = False,
         hash_value: bool = False,
         sort_lists: bool = False,
         view_self_request_fallback: bool = True,
-        **kwargs: Any,
+        **unknown: Any,
     ) -> None:
-        super().__init__(partition, hash_value, sort_lists=sort_lists)
+        super().__init__(partition, hash_value, sort_lists=sort_lists, **unknown)
         self.params = _names(params)
         self.request_arg = request_arg
         self.view_self_request_fallback = view_self_request_fallback
@@ -313,8 +357,38 @@ class QueryParamsKeyField(CacheKeyField):
                 payload[name] = query[name]
                 continue
             values = getlist(name)
-            payload[name] = values[0] if len(values) == 1 else sorted(values)
+            # Repeated values keep their order: ``request.GET.get`` answers the last one.
+            payload[name] = values[0] if len(values) == 1 else list(values)
         return payload
+
+
+class HostKeyField(CacheKeyField):
+    """The scheme and host the request was made to (``request.scheme`` and
+    ``request.get_host()``, what ``request.build_absolute_uri()`` uses).
+
+    Part of :class:`~restflow.caching.ResponseCacheKeyConstructor`, so an answer holding
+    absolute URLs of one host (or of ``http``) is never served under another (or
+    ``https``), as Django's ``cache_page`` keys by the absolute URL.
+    """
+
+    def __init__(
+        self,
+        request_arg: str = "request",
+        *,
+        partition: bool = False,
+        hash_value: bool = False,
+        **unknown: Any,
+    ) -> None:
+        super().__init__(partition, hash_value, sort_lists=False, **unknown)
+        self.request_arg = request_arg
+
+    def get_key_payload(
+        self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        request = http_request(_find_request(func, args, kwargs, self.request_arg, True))
+        if request is None:
+            return {}
+        return {"scheme": request.scheme, "host": request.get_host()}
 
 
 class AcceptedRendererKeyField(CacheKeyField):
@@ -324,8 +398,8 @@ class AcceptedRendererKeyField(CacheKeyField):
     HTML page is never served to a JSON client and vice versa.
     """
 
-    def __init__(self, request_arg: str = "request", *args: Any, **kwargs: Any) -> None:
-        super().__init__(False, False, sort_lists=False)
+    def __init__(self, request_arg: str = "request", **unknown: Any) -> None:
+        super().__init__(False, False, sort_lists=False, **unknown)
         self.request_arg = request_arg
 
     def get_key_payload(
