@@ -10,7 +10,7 @@ import inspect
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.utils.crypto import constant_time_compare
 
 from restflow.authentication.config import JWTConfig, get_config
@@ -76,7 +76,8 @@ def _custom_rule(config: JWTConfig) -> Any:
     return None if rule is default_user_authentication_rule else rule
 
 
-_LOOKUP_ERRORS = (ValidationError, ValueError, TypeError, OverflowError)
+# EmptyResultSet: Django's verdict on a value the column cannot hold (never a 500).
+_LOOKUP_ERRORS = (ValidationError, ValueError, TypeError, OverflowError, EmptyResultSet)
 
 
 def _find_user(payload: dict[str, Any], config: JWTConfig) -> Any:
