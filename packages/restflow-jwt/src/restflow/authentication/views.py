@@ -114,7 +114,12 @@ class TokenBlacklistView(_TokenView):
 
 
 class TokenVerifyView(_TokenView):
-    """``{"token"}`` -> 200 ``{}`` when signature, expiry, type, iss, aud and blacklist pass."""
+    """``{"token"}`` -> 200 ``{}`` when the token would still be accepted.
+
+    Signature, expiry, type, iss, aud and blacklist, then the user checks of
+    authentication: the user exists, is active (``CHECK_USER_IS_ACTIVE``), matches the
+    revoke claim (``CHECK_REVOKE_TOKEN``) and passes ``USER_AUTHENTICATION_RULE``.
+    """
 
     serializer_class = TokenVerifySerializer
 
@@ -125,4 +130,5 @@ class TokenVerifyView(_TokenView):
             jti = payload.get("jti", "")
             if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(jti):
                 raise _blacklisted()
+            get_token_user(payload)
         return Response({})
