@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -48,7 +48,11 @@ class _TokenView(APIView):
         return f'{get_config().challenge_scheme} realm="api"'
 
     def _validated(self, request: Request) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data)
+        try:
+            body = request.data
+        except RecursionError:  # DRF's JSONParser catches ValueError only
+            raise ParseError("JSON parse error - the request body is nested too deeply.") from None
+        serializer = self.get_serializer(data=body)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
