@@ -138,10 +138,23 @@ def _key_messages(s: Any) -> list[CheckMessage]:
     return messages
 
 
+def _cache_class_problem(path: str, alias: str) -> str | None:
+    from django.utils.module_loading import import_string
+
+    from restflow.authentication.blacklist import eviction_problem
+
+    try:
+        cache_class = import_string(path)
+    except ImportError:
+        return None  # Django's own cache checks report a BACKEND that does not import
+    return eviction_problem(cache_class, alias) if isinstance(cache_class, type) else None
+
+
 def _blacklist_messages(s: Any) -> list[CheckMessage]:
     from django.conf import settings
 
     from restflow.authentication.blacklist import (
+        EVICTION_FIX,
         CacheBlacklistBackend,
         resolve_token_blacklist_backend,
     )
@@ -162,6 +175,9 @@ def _blacklist_messages(s: Any) -> list[CheckMessage]:
         return []
     cache = getattr(settings, "CACHES", {}).get(s.BLACKLIST_CACHE_ALIAS, {})
     path = cache.get("BACKEND", "")
+    problem = _cache_class_problem(path, s.BLACKLIST_CACHE_ALIAS)
+    if problem is not None:
+        return [Error(problem, hint=EVICTION_FIX, id=_ID + "E011")]
     options = cache.get("OPTIONS", {})
     if options.get("IGNORE_EXCEPTIONS") or getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False):
         return [
@@ -178,7 +194,7 @@ def _blacklist_messages(s: Any) -> list[CheckMessage]:
         return [
             Warning(
                 f"The JWT blacklist uses cache alias {s.BLACKLIST_CACHE_ALIAS!r} ({path}), "
-                "which is per-process or stores nothing; the first blacklist use will fail.",
+                "which is per-process; the first blacklist use will fail.",
                 hint="Point BLACKLIST_CACHE_ALIAS at a shared cache (Redis), use "
                 "ModelBlacklistBackend, or set BLACKLIST_ALLOW_LOCMEM = True for tests.",
                 id=_ID + "W002",
