@@ -167,3 +167,22 @@ def test_blacklist_cache_on_redis_is_no_error(check: Any, settings: Any) -> None
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
     }
     assert P + "E011" not in check(SIGNING_KEY=OK)
+
+
+@pytest.mark.parametrize("field", ["username", "email"])
+def test_user_id_field_users_can_change_warns(check: Any, field: str) -> None:
+    """After a rename, a new account taking the old value would be authenticated by the
+    old account's tokens."""
+    found = check(SIGNING_KEY=OK, USER_ID_FIELD=field)
+    assert P + "W004" in found, found
+    message = found[P + "W004"]
+    assert f"USER_ID_FIELD'] = {field!r}" in message.msg
+    assert "CHECK_REVOKE_TOKEN" in message.hint
+    assert "'id'" in message.hint
+    assert P + "W004" not in check(SIGNING_KEY=OK, USER_ID_FIELD=field, CHECK_REVOKE_TOKEN=True)
+
+
+@pytest.mark.parametrize("field", ["id", "pk", "uuid"])
+def test_user_id_field_users_cannot_change_is_quiet(check: Any, field: str) -> None:
+    """The primary key, or a unique field with ``editable=False`` (the test bed's uuid)."""
+    assert P + "W004" not in check(SIGNING_KEY=OK, USER_ID_FIELD=field)
