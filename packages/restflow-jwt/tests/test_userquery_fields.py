@@ -103,3 +103,21 @@ def test_int4_id_through_the_views(short_id_user: Any) -> None:
     assert client.get(WHOAMI, **bearer(refresh.access_token)).status_code == 200
     response = client.post(REFRESH, {"refresh": str(refresh)}, format="json")
     assert response.status_code == 200, response.content
+
+
+def test_an_empty_result_set_at_request_time_is_user_not_found(
+    short_id_user: Any, monkeypatch: Any
+) -> None:
+    """Whatever makes Django give up on the lookup at request time, the answer is 401."""
+    from django.core.exceptions import EmptyResultSet
+
+    def give_up(self: Any, value: Any) -> Any:
+        raise EmptyResultSet
+
+    access = AccessToken.for_user(short_id_user)
+    assert compiled(type(short_id_user)) is not None
+    monkeypatch.setattr(CompiledUserLookup, "fetch", give_up)
+    with pytest.raises(TokenError, match="User not found"):
+        get_token_user(access.payload)
+    response = APIClient(raise_request_exception=False).get(WHOAMI, **bearer(access))
+    assert response.status_code == 401, response.content
