@@ -133,9 +133,9 @@ def _backend_path(cache: BaseCache) -> str:
 
 
 EVICTION_FIX = (
-    "Point BLACKLIST_CACHE_ALIAS at a Redis cache whose maxmemory-policy is noeviction or "
-    "volatile-* (not allkeys-*), or set BLACKLIST_BACKEND = "
-    "'restflow.authentication.jwt.ModelBlacklistBackend' (a database table)."
+    "Point BLACKLIST_CACHE_ALIAS at a Redis cache with maxmemory-policy noeviction (never "
+    "allkeys-*; volatile-* only with memory to spare, every blacklist entry has a TTL), "
+    "or set BLACKLIST_BACKEND = 'restflow.authentication.jwt.ModelBlacklistBackend'."
 )
 
 
