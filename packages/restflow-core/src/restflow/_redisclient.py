@@ -21,7 +21,7 @@ __all__ = ["connection_getter", "stock_pool_class", "telemetry_on"]
 
 
 @functools.cache
-def _takes_command_name(pool_class: type) -> bool:
+def _takes_command_name(pool_class: Any) -> bool:
     """Whether ``pool_class.get_connection`` requires the command name (redis-py < 5.3)."""
     try:
         parameters = inspect.signature(pool_class.get_connection).parameters
@@ -37,9 +37,9 @@ def connection_getter(pool: Any, command_name: str) -> Callable[[], Any]:
     redis-py 5.0-5.2 pools require the command name (a ``TypeError`` without it);
     5.3 and later take no argument and warn about one. Resolved once, outside the hot path.
     """
-    if _takes_command_name(type(pool)):
+    if _takes_command_name(pool.__class__):
         return functools.partial(pool.get_connection, command_name)
-    return pool.get_connection  # type: ignore[no-any-return]
+    return pool.get_connection
 
 
 @functools.cache

@@ -79,9 +79,10 @@ def _user_id_field_messages(s: Any) -> list[CheckMessage]:
         field = meta.get_field(s.USER_ID_FIELD)
     except FieldDoesNotExist:
         return []  # E003 or the first token issue reports it
-    if field.primary_key or (field.unique and not field.editable):
+    unique = getattr(field, "unique", False)  # False for a reverse relation
+    if getattr(field, "primary_key", False) or (unique and not field.editable):
         return []
-    why = "users can change it" if field.unique else "it is not unique"
+    why = "users can change it" if unique else "it is not unique"
     return [
         Warning(
             f"{_S}['USER_ID_FIELD'] = {s.USER_ID_FIELD!r} names users by a value {why}: "
