@@ -70,3 +70,22 @@ def key_pairs() -> dict[str, tuple[bytes, bytes]]:
 def attacker_key_pairs() -> dict[str, tuple[bytes, bytes]]:
     """Other key pairs of the same families, owned by an attacker."""
     return _generate_key_pairs()
+
+
+@pytest.fixture
+def short_id_model(db: Any) -> Any:
+    """``jwt_testapp.ShortIdUser`` (32-bit ``AutoField``) as the JWT user model."""
+    from jwt_testapp.models import ShortIdUser
+
+    from restflow.authentication.config import get_config
+
+    get_config().__dict__["user_model"] = ShortIdUser  # the cached property's slot
+    return ShortIdUser
+
+
+@pytest.fixture
+def short_id_user(short_id_model: Any) -> Any:
+    user = short_id_model(username="bob")
+    user.set_password(PASSWORD)
+    user.save()
+    return user

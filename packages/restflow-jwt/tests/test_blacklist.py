@@ -274,3 +274,46 @@ def test_admin_lists_and_searches_blacklist(admin_client: Any, settings: Any) ->
     response = admin_client.get(url, {"q": "r0"})
     assert response.status_code == 200
     assert b"r0" in response.content
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+        "django.core.cache.backends.dummy.DummyCache",
+    ],
+)
+def test_cache_backend_refuses_caches_that_drop_entries(
+    settings: Any, configure_jwt: Any, backend: str, tmp_path: Any
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    configure_jwt(BLACKLIST_ALLOW_LOCMEM=True)
+    with pytest.raises(ImproperlyConfigured, match=backend.rsplit(".", 1)[1]) as info:
+        CacheBlacklistBackend().blacklist("j", expires_at=future())
+    assert "BLACKLIST_CACHE_ALIAS" in str(info.value)
+    assert "ModelBlacklistBackend" in str(info.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_cache_culls_blacklist_entries(settings: Any) -> None:
+    """Why the check refuses DatabaseCache: 301 unrelated writes (MAX_ENTRIES defaults to
+    300) delete the blacklist entry, and the revoked token would be accepted again."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rf_jwt_cull"},
+    }
+    call_command("createcachetable", "rf_jwt_cull")
+    try:
+        cache = caches["db"]
+        key = CacheBlacklistBackend._key("revoked-jti")
+        cache.set(key, 1, 3600)
+        assert cache.get(key) == 1
+        for index in range(301):
+            cache.set(f"unrelated:{index}", index, 3600)
+        assert cache.get(key) is None
+    finally:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE rf_jwt_cull")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import checks
 
 from restflow.authentication.checks import check_jwt_settings
 
@@ -130,3 +131,58 @@ def test_blacklist_cache_that_ignores_errors(check: Any, settings: Any) -> None:
     found = check(SIGNING_KEY=OK)
     assert P + "W003" in found
     assert "IGNORE_EXCEPTIONS" in found[P + "W003"].msg
+
+
+EVICTING = [
+    "django.core.cache.backends.db.DatabaseCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache",
+    "django.core.cache.backends.memcached.PyLibMCCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "jwt_testapp.caches.ProjectDatabaseCache",
+]
+
+
+@pytest.mark.parametrize("backend", EVICTING)
+def test_blacklist_cache_that_drops_entries_is_an_error(
+    check: Any, settings: Any, backend: str, tmp_path: Any
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    for allow_locmem in (False, True):
+        found = check(SIGNING_KEY=OK, BLACKLIST_ALLOW_LOCMEM=allow_locmem)
+        assert P + "E011" in found, found
+        message = found[P + "E011"]
+        assert message.level == checks.ERROR
+        assert "BLACKLIST_CACHE_ALIAS = 'default'" in message.msg
+        assert "revoked" in message.msg
+        assert "Redis" in message.hint
+        assert "ModelBlacklistBackend" in message.hint
+    model = "restflow.authentication.jwt.ModelBlacklistBackend"
+    assert P + "E011" not in check(SIGNING_KEY=OK, BLACKLIST_BACKEND=model)
+    assert P + "E011" not in check(SIGNING_KEY=OK, BLACKLIST_ENABLED=False)
+
+
+def test_blacklist_cache_on_redis_is_no_error(check: Any, settings: Any) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
+    }
+    assert P + "E011" not in check(SIGNING_KEY=OK)
+
+
+@pytest.mark.parametrize("field", ["username", "email"])
+def test_user_id_field_users_can_change_warns(check: Any, field: str) -> None:
+    """After a rename, a new account taking the old value would be authenticated by the
+    old account's tokens."""
+    found = check(SIGNING_KEY=OK, USER_ID_FIELD=field)
+    assert P + "W004" in found, found
+    message = found[P + "W004"]
+    assert f"USER_ID_FIELD'] = {field!r}" in message.msg
+    assert "CHECK_REVOKE_TOKEN" in message.hint
+    assert "'id'" in message.hint
+    assert P + "W004" not in check(SIGNING_KEY=OK, USER_ID_FIELD=field, CHECK_REVOKE_TOKEN=True)
+
+
+@pytest.mark.parametrize("field", ["id", "pk", "uuid"])
+def test_user_id_field_users_cannot_change_is_quiet(check: Any, field: str) -> None:
+    """The primary key, or a unique field with ``editable=False`` (the test bed's uuid)."""
+    assert P + "W004" not in check(SIGNING_KEY=OK, USER_ID_FIELD=field)

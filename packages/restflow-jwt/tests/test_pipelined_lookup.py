@@ -76,3 +76,25 @@ def test_reply_lost_in_flight_is_read_again(user: Any, client: Any, use_redis: s
     assert response.status_code == 401
     assert response.json()["detail"] == "Token has been blacklisted."
     assert in_use_connections() == 0
+
+
+def test_pools_that_require_the_command_name(
+    user: Any, client: Any, use_redis: str, settings: Any, configure_jwt: Any
+) -> None:
+    """redis-py 5.0-5.2 pools: ``get_connection()`` without the command name was a TypeError,
+    i.e. "revocation list unavailable" (503) on every request."""
+    from jwt_testapp.redis_pools import CommandNamePool
+
+    old_pool = {**settings.CACHES["default"], "OPTIONS": {"pool_class": CommandNamePool}}
+    settings.CACHES = {**settings.CACHES, "old_pool": old_pool}
+    good = AccessToken.for_user(user)
+    revoked = AccessToken.for_user(user)
+    revoked.blacklist()  # through the stock pool of the default alias: the same Redis keys
+    configure_jwt(BLACKLIST_CACHE_ALIAS="old_pool", BLACKLIST_ALLOW_LOCMEM=False)
+    CommandNamePool.command_names.clear()
+    response = client.get(WHOAMI, **bearer(good))
+    assert response.status_code == 200, response.content
+    response = client.get(WHOAMI, **bearer(revoked))
+    assert response.status_code == 401, response.content
+    assert response.json()["detail"] == "Token has been blacklisted."
+    assert CommandNamePool.command_names == ["GET", "GET"]

@@ -173,10 +173,42 @@ def test_verify_view(user: Any, post: Any) -> None:
     assert "blacklisted" in response.json()["detail"]
 
 
-def test_verify_view_does_not_look_up_the_user(user: Any, post: Any) -> None:
+def refuse_user(user: Any, change: str, configure_jwt: Any) -> None:
+    if change == "deleted":
+        user.delete()
+    elif change == "inactive":
+        user.is_active = False
+        user.save()
+    elif change == "password":
+        user.set_password("a new password")
+        user.save()
+    else:
+        configure_jwt(CHECK_REVOKE_TOKEN=True, USER_AUTHENTICATION_RULE=lambda _user: False)
+
+
+VERIFY_REFUSALS = {
+    "deleted": "User not found.",
+    "inactive": "User is inactive.",
+    "password": "The user's password has been changed.",
+    "rule": "User is not allowed to authenticate.",
+}
+
+
+@pytest.mark.parametrize("change", list(VERIFY_REFUSALS))
+def test_verify_view_applies_the_user_checks_of_authentication(
+    user: Any, post: Any, client: Any, configure_jwt: Any, change: str
+) -> None:
+    """Verify answers what a request with the token would get: 401 for a user who can no
+    longer authenticate, with the same message."""
+    configure_jwt(CHECK_REVOKE_TOKEN=True)
     tokens = obtain(post)
-    user.delete()
     assert post(VERIFY, {"token": tokens["access"]}).status_code == 200
+    refuse_user(user, change, configure_jwt)
+    assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 401
+    for token in tokens.values():
+        response = post(VERIFY, {"token": token})
+        assert response.status_code == 401, (change, response.content)
+        assert response.json()["detail"] == VERIFY_REFUSALS[change], response.content
 
 
 @pytest.mark.parametrize("url", [AUTH, REFRESH, BLACKLIST, VERIFY])

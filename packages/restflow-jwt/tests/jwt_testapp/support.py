@@ -50,3 +50,4 @@ def pem_pair(private: Any) -> tuple[bytes, bytes]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return private_pem, public_pem
+

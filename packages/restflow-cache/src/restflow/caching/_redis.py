@@ -18,12 +18,13 @@ per thread) and written with ``set_many`` from then on. Any other error propagat
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+from restflow._redisclient import stock_pool_class, telemetry_on
 
 __all__ = ["mget", "redis_client", "script_set_many"]
 
@@ -80,13 +81,13 @@ def mget(client: Any, made: list[str]) -> list[Any]:
     pool = client.connection_pool
     packed_by_keys: dict[tuple[str, ...], Any] | None = pool.__dict__.get("_restflow_packed")
     if packed_by_keys is None:
-        if type(pool) is not _stock_pool() or getattr(pool, "cache", None) is not None:
+        if type(pool) is not stock_pool_class() or getattr(pool, "cache", None) is not None:
             return client.execute_command("MGET", *made, keys=made)
         packed_by_keys = pool.__dict__.setdefault("_restflow_packed", {})
-    if client.connection is not None or _telemetry_on():
+    if client.connection is not None or telemetry_on():
         return client.execute_command("MGET", *made, keys=made)
     wanted = tuple(made)
-    conn = pool.get_connection()
+    conn = pool.get_connection()  # stock_pool_class(): this redis-py takes no argument
     try:
         packed = packed_by_keys.get(wanted)
         if packed is None:
@@ -103,26 +104,6 @@ def mget(client: Any, made: list[str]) -> list[Any]:
 def _round_trip(conn: Any, packed: Any) -> Any:
     conn.send_packed_command(packed)
     return conn.read_response()
-
-
-@functools.cache
-def _stock_pool() -> type | None:
-    """``redis.ConnectionPool`` where its ``get_connection()`` takes no arguments
-    (redis-py 5.3 and later); ``None`` otherwise, which keeps every read on the public path."""
-    import redis
-
-    try:
-        version = tuple(int(part) for part in redis.__version__.split(".")[:2])
-    except ValueError:
-        return None
-    return redis.ConnectionPool if version >= (5, 3) else None
-
-
-def _telemetry_on() -> bool:
-    """redis-py's OpenTelemetry metrics (newer redis-py releases) record every command sent through
-    ``execute_command``; while they are enabled, reads take that path."""
-    providers = sys.modules.get("redis.observability.providers")
-    return providers is not None and bool(providers.get_observability_instance().is_enabled())
 
 
 # -- scope bumps ----------------------------------------------------------------------

@@ -23,7 +23,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, router, transaction
 
 from restflow.authentication.config import get_config
-from restflow.authentication.constants import BLACKLIST_CACHE_PREFIX, LOCAL_CACHE_BACKEND_PATHS
+from restflow.authentication.constants import (
+    BLACKLIST_CACHE_PREFIX,
+    EVICTING_CACHE_BACKENDS,
+    LOCAL_CACHE_BACKEND_PATHS,
+)
 from restflow.authentication.exceptions import BlacklistUnavailableError, JWTConfigurationError
 from restflow.authentication.redis_lookup import reader_for, starter_for
 
@@ -120,16 +124,40 @@ class BlacklistBackend:
         return True
 
 
-def _backend_path(cache: BaseCache) -> str:
-    cls = type(cache)
+def _class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _backend_path(cache: BaseCache) -> str:
+    return _class_path(type(cache))
+
+
+EVICTION_FIX = (
+    "Point BLACKLIST_CACHE_ALIAS at a Redis cache with maxmemory-policy noeviction (never "
+    "allkeys-*; volatile-* only with memory to spare, every blacklist entry has a TTL), "
+    "or set BLACKLIST_BACKEND = 'restflow.authentication.jwt.ModelBlacklistBackend'."
+)
+
+
+def eviction_problem(cache_class: type, alias: str) -> str | None:
+    """Why the cache blacklist cannot live in ``cache_class`` (``None`` when it can)."""
+    for cls in cache_class.__mro__:
+        reason = EVICTING_CACHE_BACKENDS.get(_class_path(cls))
+        if reason is not None:
+            return (
+                f"The JWT blacklist cache (BLACKLIST_CACHE_ALIAS = {alias!r}) is a "
+                f"{cache_class.__name__}, which drops entries before they expire ({reason}): "
+                "revoked and rotated tokens would be accepted again."
+            )
+    return None
 
 
 class CacheBlacklistBackend(BlacklistBackend):
     """Entries in a Django cache (``BLACKLIST_CACHE_ALIAS``); atomic ``consume`` via ``add``.
 
-    Refuses per-process or non-storing caches (``LocMemCache``, ``DummyCache``) unless
-    ``BLACKLIST_ALLOW_LOCMEM`` is true.
+    Refuses caches that drop entries before they expire (``EVICTING_CACHE_BACKENDS``:
+    ``DatabaseCache``, ``FileBasedCache``, memcached, ``DummyCache``), and the per-process
+    ``LocMemCache`` unless ``BLACKLIST_ALLOW_LOCMEM`` is true.
     """
 
     def __init__(self) -> None:
@@ -147,12 +175,15 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def _verify(self, cache: BaseCache) -> None:
         path = _backend_path(cache)
+        alias = get_config().blacklist_cache_alias
+        problem = eviction_problem(type(cache), alias)
+        if problem is not None:
+            raise JWTConfigurationError(f"{problem} {EVICTION_FIX}")
         if path in LOCAL_CACHE_BACKEND_PATHS and not get_config().blacklist_allow_locmem:
             raise JWTConfigurationError(
-                f"CacheBlacklistBackend refuses {path} (cache alias "
-                f"{get_config().blacklist_cache_alias!r}): it is per-process or stores "
-                "nothing, so revoked tokens would stay valid in other workers. Point "
-                "BLACKLIST_CACHE_ALIAS at a shared cache (Redis, Memcached, database), "
+                f"CacheBlacklistBackend refuses {path} (cache alias {alias!r}): it is "
+                "per-process, so revoked tokens would stay valid in other workers. Point "
+                "BLACKLIST_CACHE_ALIAS at a shared Redis cache, use ModelBlacklistBackend, "
                 "or set BLACKLIST_ALLOW_LOCMEM = True for tests and single-process servers."
             )
         self._verified = type(cache)

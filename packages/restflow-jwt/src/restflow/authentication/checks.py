@@ -61,6 +61,41 @@ def _user_id_errors(s: Any) -> list[CheckMessage]:
     ]
 
 
+def _user_id_field_messages(s: Any) -> list[CheckMessage]:
+    """W004: tokens name users by a value users can change, or that is not unique.
+
+    Safe: the primary key, or a unique field users cannot edit (``editable=False``).
+    Anything else can later name another account: after a rename, a new account taking
+    the old value is authenticated by the old tokens, unless ``CHECK_REVOKE_TOKEN`` ties
+    each token to its user's password hash.
+    """
+    if s.CHECK_REVOKE_TOKEN or s.USER_ID_FIELD == "pk":
+        return []
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import FieldDoesNotExist
+
+    meta = get_user_model()._meta
+    try:
+        field = meta.get_field(s.USER_ID_FIELD)
+    except FieldDoesNotExist:
+        return []  # E003 or the first token issue reports it
+    unique = getattr(field, "unique", False)  # False for a reverse relation
+    if getattr(field, "primary_key", False) or (unique and not field.editable):
+        return []
+    why = "users can change it" if unique else "it is not unique"
+    return [
+        Warning(
+            f"{_S}['USER_ID_FIELD'] = {s.USER_ID_FIELD!r} names users by a value {why}: "
+            "a token would authenticate whichever account holds the value later (a new "
+            "account that takes a renamed user's old value gets the old tokens).",
+            hint=f"Use the primary key ({meta.pk.name!r}) or a unique field with "
+            "editable=False as USER_ID_FIELD, or set CHECK_REVOKE_TOKEN = True (tokens then "
+            "carry an HMAC of the user's password hash and stop matching another account).",
+            id=_ID + "W004",
+        )
+    ]
+
+
 def _hmac_key_errors(s: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for setting in ("SIGNING_KEY", "VERIFYING_KEY"):
@@ -138,10 +173,23 @@ def _key_messages(s: Any) -> list[CheckMessage]:
     return messages
 
 
+def _cache_class_problem(path: str, alias: str) -> str | None:
+    from django.utils.module_loading import import_string
+
+    from restflow.authentication.blacklist import eviction_problem
+
+    try:
+        cache_class = import_string(path)
+    except ImportError:
+        return None  # Django's own cache checks report a BACKEND that does not import
+    return eviction_problem(cache_class, alias) if isinstance(cache_class, type) else None
+
+
 def _blacklist_messages(s: Any) -> list[CheckMessage]:
     from django.conf import settings
 
     from restflow.authentication.blacklist import (
+        EVICTION_FIX,
         CacheBlacklistBackend,
         resolve_token_blacklist_backend,
     )
@@ -162,6 +210,9 @@ def _blacklist_messages(s: Any) -> list[CheckMessage]:
         return []
     cache = getattr(settings, "CACHES", {}).get(s.BLACKLIST_CACHE_ALIAS, {})
     path = cache.get("BACKEND", "")
+    problem = _cache_class_problem(path, s.BLACKLIST_CACHE_ALIAS)
+    if problem is not None:
+        return [Error(problem, hint=EVICTION_FIX, id=_ID + "E011")]
     options = cache.get("OPTIONS", {})
     if options.get("IGNORE_EXCEPTIONS") or getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False):
         return [
@@ -178,7 +229,7 @@ def _blacklist_messages(s: Any) -> list[CheckMessage]:
         return [
             Warning(
                 f"The JWT blacklist uses cache alias {s.BLACKLIST_CACHE_ALIAS!r} ({path}), "
-                "which is per-process or stores nothing; the first blacklist use will fail.",
+                "which is per-process; the first blacklist use will fail.",
                 hint="Point BLACKLIST_CACHE_ALIAS at a shared cache (Redis), use "
                 "ModelBlacklistBackend, or set BLACKLIST_ALLOW_LOCMEM = True for tests.",
                 id=_ID + "W002",
@@ -212,7 +263,7 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
 
     s = get_jwt_settings()
     messages = _algorithm_errors(s)
-    messages += _user_id_errors(s)
+    messages += _user_id_errors(s) or _user_id_field_messages(s)
     if not messages or messages[0].id not in (_ID + "E001", _ID + "E002"):
         messages += _key_messages(s)
     messages += _blacklist_messages(s)

@@ -60,6 +60,8 @@ def read_header(raw: str) -> dict[str, Any]:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (binascii.Error, ValueError):
         raise TokenError("Token header is not valid base64url-encoded JSON.") from None
+    except RecursionError:  # json recurses per level: "[" * 1000 is a 1.3 KB header
+        raise TokenError("Token header is nested too deeply.") from None
     if not isinstance(header, dict):
         raise TokenError("Token header is not a JSON object.")
     _check_header(header)

@@ -106,6 +106,23 @@ class JWTConfig:
         return meta.get_field(self.user_id_field)
 
     @cached_property
+    def user_id_claim_type(self) -> type:
+        """The JSON type issuing writes into ``USER_ID_CLAIM`` and the only one accepted.
+
+        ``int`` for integer fields (``AutoField``, ``BigAutoField``, a one-to-one primary
+        key onto one), except under ``sub`` (a string by RFC 7519); ``str`` otherwise,
+        in the canonical form ``str(value)`` (UUIDs lowercase with hyphens).
+        """
+        from django.db import models
+
+        field = self.user_id_model_field
+        while field.is_relation:
+            field = field.target_field
+        if isinstance(field, models.IntegerField) and self.user_id_claim != "sub":
+            return int
+        return str
+
+    @cached_property
     def user_authentication_rule(self) -> Callable[[Any], bool]:
         spec = self._rule_setting
         if not isinstance(spec, str):

@@ -8,6 +8,7 @@ __all__ = [
     "ALLOWED_ALGORITHMS",
     "ASYMMETRIC_ALGORITHMS",
     "BLACKLIST_CACHE_PREFIX",
+    "EVICTING_CACHE_BACKENDS",
     "FORBIDDEN_JOSE_HEADERS",
     "HMAC_ALGORITHMS",
     "HMAC_MIN_KEY_BYTES",
@@ -43,10 +44,22 @@ ASYMMETRIC_ALGORITHMS = (
 )
 ALLOWED_ALGORITHMS = HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS
 
-LOCAL_CACHE_BACKEND_PATHS = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-)
+#: Caches the cache blacklist accepts only with ``BLACKLIST_ALLOW_LOCMEM`` (tests, one process).
+LOCAL_CACHE_BACKEND_PATHS = ("django.core.cache.backends.locmem.LocMemCache",)
+
+_CULLS = "it culls a third of its entries whenever it holds MAX_ENTRIES (300 by default)"
+_EVICTS = "memcached evicts the least recently used entries when its memory is full"
+
+#: Caches the cache blacklist refuses (subclasses included), with the reason: they drop
+#: entries before the token expires or store none, and a dropped entry is a revoked
+#: token that works again.
+EVICTING_CACHE_BACKENDS = {
+    "django.core.cache.backends.db.DatabaseCache": _CULLS,
+    "django.core.cache.backends.filebased.FileBasedCache": _CULLS,
+    "django.core.cache.backends.memcached.PyMemcacheCache": _EVICTS,
+    "django.core.cache.backends.memcached.PyLibMCCache": _EVICTS,
+    "django.core.cache.backends.dummy.DummyCache": "it stores nothing",
+}
 
 #: Tokens longer than this (characters) are rejected before any parsing or key work.
 MAX_TOKEN_LENGTH = 8192

@@ -36,13 +36,16 @@ def starter_for(cache: BaseCache) -> Any:
         return False
     import redis
 
+    from restflow._redisclient import connection_getter
+
     retryable = (redis.ConnectionError, redis.TimeoutError)
     pool = client.connection_pool
+    get_connection = connection_getter(pool, "GET")
 
     def start(key: str) -> Callable[[], bool]:
         full_key = cache.make_and_validate_key(key)
         try:
-            connection = pool.get_connection()
+            connection = get_connection()
         except retryable:
             result = client.get(full_key) is not None  # the client retries, or raises
             return lambda: result

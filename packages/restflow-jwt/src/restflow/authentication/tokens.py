@@ -24,7 +24,6 @@ __all__ = [
 ]
 
 _REVOKE_SALT = "restflow.authentication.revoke-token"
-_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def get_now_time() -> datetime:
@@ -70,7 +69,7 @@ def build_jwt_payload(user: Any, *, token_type: str, lifetime: timedelta) -> dic
     validate_user_id_field(config.user_id_field, config.user_id_field_allowlist)
     payload = _base_claims(config, token_type, lifetime)
     user_id = getattr(user, config.user_id_field)
-    if config.user_id_claim == "sub" or not isinstance(user_id, _JSON_SCALARS):
+    if config.user_id_claim_type is str:
         user_id = str(user_id)  # RFC 7519 makes "sub" a string; UUIDs are not JSON
     payload[config.user_id_claim] = user_id
     if config.check_revoke_token:

@@ -2,10 +2,15 @@
 
 ``Model._default_manager.get(field=value)`` builds and compiles the same SQL on every
 request; that is most of the CPU an authenticated request costs. :class:`CompiledUserLookup`
-compiles the default manager's queryset once (so custom managers still apply) and then
-only swaps the parameter, converts the row with Django's own converters and builds the
-instance with ``Model.from_db``. Querysets it cannot reproduce exactly (annotations,
-``select_related``, extra selects, parameters it cannot locate) fall back to the ORM.
+compiles the default manager's queryset once and then only swaps the parameter, converts
+the row with Django's own converters and builds the instance with ``Model.from_db``.
+
+Only a queryset that cannot change between requests is compiled: the default manager's
+class must keep Django's own ``get_queryset`` and ``QuerySet`` (``Manager``,
+``UserManager``). A manager that overrides ``get_queryset`` may filter by the clock, a
+thread-local tenant or anything else that varies, so it goes through the ORM on every
+request. Querysets it cannot reproduce exactly (annotations, ``select_related``, extra
+selects, parameters it cannot locate, any error while compiling) fall back to the ORM too.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import uuid
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import QuerySet
+from django.db.models.manager import BaseManager
 
 __all__ = ["CompiledUserLookup", "UnsupportedLookup", "compiled_user_lookup"]
 
@@ -22,11 +29,33 @@ class UnsupportedLookup(Exception):
     """The default manager's queryset is not simple enough to precompile."""
 
 
+# Sample values to compile with; the parameter is then located by value, so they are
+# unlikely to equal a constant of the manager's own filter. Integers run from large to
+# small so that one fits every integer column (Django turns a value outside the column's
+# range into EmptyResultSet: a 32-bit AutoField on PostgreSQL or MySQL).
 _PROBES: tuple[Any, ...] = (
     987_654_321_123,
+    1_987_654_321,
+    29_873,
+    113,
     "restflow-probe-7c1a9e",
     uuid.UUID("7c1a9e00-0000-4000-8000-00000000abcd"),
 )
+
+
+def _static_manager(manager: Any) -> bool:
+    """True when the manager's queryset is Django's, built the same way on every call."""
+    return (
+        type(manager).get_queryset is BaseManager.get_queryset
+        and getattr(manager, "_queryset_class", None) is QuerySet
+    )
+
+
+def _in_range(value: Any, bounds: tuple[Any, Any] | None) -> bool:
+    if bounds is None or not isinstance(value, int):
+        return True
+    low, high = bounds
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _prep(field: Any, value: Any, connection: Any) -> Any:
@@ -38,6 +67,8 @@ class CompiledUserLookup:
 
     def __init__(self, model: Any, field_name: str, field: Any, using: str) -> None:
         connection = connections[using]
+        if not _static_manager(model._default_manager):
+            raise UnsupportedLookup("the default manager builds its own queryset")
         self.model, self.field, self.using = model, field, using
         self.range = None
         internal = field.get_internal_type()
@@ -46,10 +77,17 @@ class CompiledUserLookup:
         for probe in _PROBES:
             try:
                 value = field.to_python(probe)
+                if not _in_range(value, self.range):
+                    continue
                 prepped = _prep(field, value, connection)
             except Exception:  # noqa: S112 - this probe does not fit the field; try another
                 continue
-            self._compile(field_name, value, prepped, connection)
+            try:
+                self._compile(field_name, value, prepped, connection)
+            except UnsupportedLookup:
+                raise
+            except Exception as exc:  # EmptyResultSet, FullResultSet, a backend's own error
+                raise UnsupportedLookup(f"compiling the lookup failed: {exc!r}") from exc
             return
         raise UnsupportedLookup(field_name)
 
@@ -74,10 +112,8 @@ class CompiledUserLookup:
 
     def fetch(self, value: Any) -> list[Any]:
         """The users whose field equals ``value`` (already ``to_python``-converted)."""
-        if self.range is not None and isinstance(value, int):
-            low, high = self.range
-            if (low is not None and value < low) or (high is not None and value > high):
-                return []
+        if not _in_range(value, self.range):
+            return []
         connection = connections[self.using]
         params = list(self.params)
         params[self.index] = _prep(self.field, value, connection)

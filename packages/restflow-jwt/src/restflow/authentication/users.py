@@ -10,7 +10,7 @@ import inspect
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.utils.crypto import constant_time_compare
 
 from restflow.authentication.config import JWTConfig, get_config
@@ -47,12 +47,18 @@ def _lookup(payload: dict[str, Any], config: JWTConfig) -> dict[str, Any]:
     claim = payload.get(config.user_id_claim)
     if claim is None:
         raise TokenError("Token contained no recognizable user identification.")
-    if isinstance(claim, bool) or not isinstance(claim, str | int):
+    # Only the JSON type issuing writes (no bool, float or digit string for an integer
+    # field), and for strings only the canonical form: to_python alone would read
+    # Arabic-Indic digits, " 1", "+1" and "01" as 1, or an uppercase or braced UUID as the user's.
+    expected = config.user_id_claim_type
+    if type(claim) is not expected:
         raise _not_found()
     try:
         value = config.user_id_model_field.to_python(claim)
     except (ValidationError, ValueError, TypeError, OverflowError):
         raise _not_found() from None
+    if expected is str and str(value) != claim:
+        raise _not_found()
     return {config.user_id_field: value}
 
 
@@ -76,7 +82,8 @@ def _custom_rule(config: JWTConfig) -> Any:
     return None if rule is default_user_authentication_rule else rule
 
 
-_LOOKUP_ERRORS = (ValidationError, ValueError, TypeError, OverflowError)
+# EmptyResultSet: Django's verdict on a value the column cannot hold (never a 500).
+_LOOKUP_ERRORS = (ValidationError, ValueError, TypeError, OverflowError, EmptyResultSet)
 
 
 def _find_user(payload: dict[str, Any], config: JWTConfig) -> Any:

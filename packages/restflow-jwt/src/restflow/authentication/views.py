@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -48,7 +48,11 @@ class _TokenView(APIView):
         return f'{get_config().challenge_scheme} realm="api"'
 
     def _validated(self, request: Request) -> dict[str, Any]:
-        serializer = self.get_serializer(data=request.data)
+        try:
+            body = request.data
+        except RecursionError:  # DRF's JSONParser catches ValueError only
+            raise ParseError("JSON parse error - the request body is nested too deeply.") from None
+        serializer = self.get_serializer(data=body)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -114,7 +118,12 @@ class TokenBlacklistView(_TokenView):
 
 
 class TokenVerifyView(_TokenView):
-    """``{"token"}`` -> 200 ``{}`` when signature, expiry, type, iss, aud and blacklist pass."""
+    """``{"token"}`` -> 200 ``{}`` when the token would still be accepted.
+
+    Signature, expiry, type, iss, aud and blacklist, then the user checks of
+    authentication: the user exists, is active (``CHECK_USER_IS_ACTIVE``), matches the
+    revoke claim (``CHECK_REVOKE_TOKEN``) and passes ``USER_AUTHENTICATION_RULE``.
+    """
 
     serializer_class = TokenVerifySerializer
 
@@ -125,4 +134,5 @@ class TokenVerifyView(_TokenView):
             jti = payload.get("jti", "")
             if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(jti):
                 raise _blacklisted()
+            get_token_user(payload)
         return Response({})
