@@ -73,18 +73,16 @@ def _project_caches(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_state(_project_caches: None) -> Iterator[None]:
+def _fresh_state(_project_caches: None) -> None:
     """Every test starts with empty caches (entries would outlive the flushed rows)."""
     from django.conf import settings
     from django.core.cache import caches
-
     from field_common.views import RENDERS
 
     for alias in settings.CACHES:
         if alias != "db":  # its table is created with the test database
             caches[alias].clear()
     RENDERS.clear()
-    yield
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
-
 from test_jwt import me, obtain  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +25,8 @@ def _hide(user: Any, how: str) -> None:
     if how == "deleted":
         model.everyone.filter(pk=user.pk).update(is_deleted=True)
     else:
-        model.everyone.filter(pk=user.pk).update(valid_until=timezone.now() - timedelta(seconds=1))
+        # Access ends now: after any query compiled so far, before the next request.
+        model.everyone.filter(pk=user.pk).update(valid_until=timezone.now())
     assert not model.objects.filter(pk=user.pk).exists()
 
 

@@ -83,12 +83,18 @@ def test_deactivated_user_is_refused(api: Any, alice: Any) -> None:
     assert me(api, pair["access"]).status_code == 401
     response = api.post("/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
     assert response.status_code == 401, response.content
+    response = api.post("/auth/token/verify/", {"token": pair["access"]}, format="json")
+    assert response.status_code == 401, response.content
 
 
 def test_deleted_user_is_refused(api: Any, alice: Any) -> None:
     pair = obtain(api, alice)
     type(alice.user)._base_manager.filter(pk=alice.user.pk).delete()
     assert me(api, pair["access"]).status_code == 401
+    response = api.post("/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    assert response.status_code == 401, response.content
+    response = api.post("/auth/token/verify/", {"token": pair["access"]}, format="json")
+    assert response.status_code == 401, response.content
 
 
 def test_session_authentication(alice: Any) -> None:

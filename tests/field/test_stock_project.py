@@ -12,7 +12,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_stock_user_has_a_32_bit_id_and_project_models_64_bit(alice: Any) -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
-
     from field_common.models import Article
 
     assert get_user_model()._meta.label == "auth.User"

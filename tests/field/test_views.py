@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
-
 from field_common.models import Article
 from field_common.views import BUILD_ERRORS, DJANGO_SHAPES, RENDERS, SCOPES, SHAPES
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,18 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from restflow_testbed.redis_server import free_port
+from restflow_testbed.redis_server import find_program, free_port
 
 _HINT = "run `bash tests/testbed/install_services.sh` (apt-get install mariadb-server)"
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name) if p.exists()), None
-    )
-    if found is None:
-        raise RuntimeError(f"no {name} found: {_HINT}")
-    return found
 
 
 class MariaDBServer:
@@ -69,7 +60,7 @@ class MariaDBServer:
             return
         result = subprocess.run(
             [
-                _binary("mariadb-install-db"),
+                find_program("mariadb-install-db", _HINT),
                 "--no-defaults",
                 f"--datadir={self.datadir}",
                 *self._user_args(),
@@ -89,7 +80,7 @@ class MariaDBServer:
             return
         self._install()
         cmd = [
-            _binary("mariadbd"),
+            find_program("mariadbd", _HINT),
             "--no-defaults",
             f"--datadir={self.datadir}",
             *self._user_args(),

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 
-from restflow_testbed.redis_server import free_port
+from restflow_testbed.redis_server import find_program, free_port
 
 
 def find_memcached() -> str:
-    found = shutil.which("memcached") or ("/usr/bin/memcached" if os.path.exists("/usr/bin/memcached") else None)
-    if found is None:
-        raise RuntimeError(
-            "no memcached found: run `bash tests/testbed/install_services.sh` "
-            "(apt-get install memcached)"
-        )
-    return found
+    return find_program(
+        "memcached", "run `bash tests/testbed/install_services.sh` (apt-get install memcached)"
+    )
 
 
 class MemcachedServer:
