@@ -12,6 +12,7 @@ Sessions
     dist            build wheels + sdists, check their contents, run the suite on the wheels
     isolated        each distribution alone in its own venv, with its own tests
     docs            ``mkdocs build --strict``
+    field           the field matrix (tests/field): database x project, real servers
     demo            the catalogue demo (docs/example) and its scripted tour
     bench           benchmarks against simplejwt / drf-extensions (writes docs/benchmarks*)
     version         ``nox -s version -- X.Y.Z`` rewrites every version and sibling pin
@@ -46,6 +47,18 @@ LINT_TOOLS = ["ruff==0.17.6"]
 TYPING_TOOLS = ["mypy==2.4.1", "django-stubs==6.1.2", "djangorestframework-stubs==3.18.1"]
 DOCS_TOOLS = ["mkdocs==1.6.1", "mkdocs-material==9.8.2"]
 PLUGIN_PREFIX = "restflow-dispatch-"
+# The field matrix (tests/field): each database the projects run on x each project.
+FIELD_DBS = ["sqlite", "postgres-rc", "postgres-rr", "mariadb-rc", "mariadb-rr"]
+FIELD_PROJECTS = ["stock", "custom"]
+FIELD_TOOLS = [
+    *HARNESS,
+    "redis>=5",
+    "django-redis>=5.4",
+    "psycopg[binary]>=3.1",
+    "mysqlclient>=2.2",  # built against libmariadb-dev (tests/testbed/install_services.sh)
+    "pymemcache>=4",
+]
+DEFAULT_FIELD_PG_URL = "postgres://postgres@127.0.0.1:5432/restflow_field"
 SHM = "/dev/shm"  # noqa: S108 - only a parent for mkdtemp()
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -241,6 +254,31 @@ def isolated(session: nox.Session, dist: str) -> None:
     session.install(*_targets(local, [*group, *HARNESS], _source))
     session.run("python", CHECKER, "isolated", ",".join(sorted(local)))
     _pytest(session, str(PACKAGES / dist / "tests"), install="wheel")
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+@nox.parametrize("project", FIELD_PROJECTS)
+@nox.parametrize("db", FIELD_DBS)
+def field(session: nox.Session, db: str, project: str) -> None:
+    """The field matrix: one project (stock auth.User or custom user) on one database.
+
+    ``-s field`` runs every cell; ``-s "field(db='mariadb-rr', project='stock')"`` one.
+    PostgreSQL: ``RESTFLOW_FIELD_PG_URL`` (default: local restflow_field DB). MariaDB and
+    memcached are started by the test bed (``bash tests/testbed/install_services.sh``
+    installs them).
+    """
+    reqs = ["restflow-jwt", "restflow-cache[redis]"]
+    session.install(*_targets(_local_closure(reqs), [*reqs, *FIELD_TOOLS], _source, editable=True))
+    pg_url = os.environ.get("RESTFLOW_FIELD_PG_URL") or DEFAULT_FIELD_PG_URL
+    _pytest(
+        session,
+        str(ROOT / "tests" / "field"),
+        "-o",
+        "pythonpath=tests/testbed tests/field",
+        f"--ds=field_{project}.settings",
+        install="editable",
+        env={"RESTFLOW_FIELD_DB": db, "RESTFLOW_FIELD_PG_URL": pg_url},
+    )
 
 
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")

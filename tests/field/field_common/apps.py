@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class FieldCommonConfig(AppConfig):
+    name = "field_common"

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("auth/", include("restflow.authentication.urls")),
+    path("", include("field_common.urls")),
+]
