@@ -348,3 +348,23 @@ def _keyed_by(path: str, counter: str) -> type[APIView]:
 
 StaffFlagView = _keyed_by("user.is_staff", "staff_flag")  # not an identity
 WholeUserView = _keyed_by("user", "whole_user")  # the identity, by pk
+
+
+# -- issue 12: a rule without field_mapping on a view whose request is not named `request`
+
+
+class BookListReqView(Base):
+    """``get(self, req)``: ``req`` is the request, not a key a rule must map."""
+
+    @cache_response(invalidates_on=[InvalidationRule(model=Book)])
+    def get(self, req: Request) -> Response:
+        CALLS["list_req"] += 1
+        return Response({"titles": sorted(Book.objects.values_list("title", flat=True)), "n": CALLS["list_req"]})
+
+
+@cache_response(invalidates_on=[InvalidationRule(model=Book)])
+def book_list_function(req: Any) -> JsonResponse:
+    """A plain Django function view taking ``req``."""
+    CALLS["list_function"] += 1
+    titles = sorted(Book.objects.values_list("title", flat=True))
+    return JsonResponse({"titles": titles, "n": CALLS["list_function"]})

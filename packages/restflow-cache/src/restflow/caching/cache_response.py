@@ -79,6 +79,12 @@ _UNSAFE_VARY = frozenset({"*", "cookie", "authorization"})
 ResponseTriple = tuple[bytes, int, dict[str, str]]
 
 
+def _defined_in_class(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` was defined in a class body (a view method), from its qualname."""
+    parts = getattr(func, "__qualname__", "").split(".")
+    return len(parts) > 1 and parts[-2] != "<locals>"
+
+
 class ResponseCacheKeyConstructor(KeyConstructor):
     """URL kwargs as the partition; the hashed query string, the negotiated format, and
     the scheme and host. A subclass that sets ``host = None`` drops scheme and host."""
@@ -366,10 +372,17 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
     can_rewarm = False  # a view call cannot be rebuilt from model fields alone
 
     def _rule_parameters(self) -> tuple[str, ...]:
-        # ``self``, ``request`` and ``*args``/``**kwargs`` are not keys a rule can map:
-        # a list view's rule without field_mapping drops the whole view's entries.
+        # ``self``, the request (the first positional parameter after ``self``, whatever
+        # its name: ``request``, ``req``...) and ``*args``/``**kwargs`` are not keys a rule
+        # can map: a list view's rule without field_mapping drops the whole view's entries.
         signature = inspect.signature(self.func)
-        skipped = {"self", "request"}
+        named = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        positional = [name for name, param in signature.parameters.items() if param.kind in named]
+        skipped = {"request"}
+        if positional and (positional[0] == "self" or _defined_in_class(self.func)):
+            skipped.add(positional.pop(0))
+        if positional:
+            skipped.add(positional[0])
         variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         return tuple(
             name
