@@ -359,7 +359,8 @@ class BookListReqView(Base):
     @cache_response(invalidates_on=[InvalidationRule(model=Book)])
     def get(self, req: Request) -> Response:
         CALLS["list_req"] += 1
-        return Response({"titles": sorted(Book.objects.values_list("title", flat=True)), "n": CALLS["list_req"]})
+        titles = sorted(Book.objects.values_list("title", flat=True))
+        return Response({"titles": titles, "n": CALLS["list_req"]})
 
 
 @cache_response(invalidates_on=[InvalidationRule(model=Book)])
