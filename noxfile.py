@@ -7,6 +7,7 @@ its directory exists.
 Sessions
     tests           every distribution (editable) + the whole suite on SQLite
     tests-postgres  the same suite on PostgreSQL (``DATABASE_URL``)
+    oldest          the suite on the lowest version every pin allows (uv lowest-direct)
     lint            ``ruff check .``
     typecheck       mypy over every package, installed non-editable (py.typed honoured)
     dist            build wheels + sdists, check their contents, run the suite on the wheels
@@ -39,7 +40,7 @@ PYTHON = "3.11"
 BACKEND = "uv|virtualenv"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/restflow"
 # What the shared test bed (tests/testbed) itself needs to run any test.
-HARNESS = ["pytest>=8", "pytest-django>=4.9"]
+HARNESS = ["pytest>=8.4", "pytest-django>=4.9"]
 # The workspace's own test tooling (top-level tests and fixtures).
 ROOT_TEST_TOOLS = [*HARNESS, "hypothesis>=6", "redis>=5", "django-redis>=5.4"]
 # Checkers are pinned: a new release with new rules must not turn CI red by itself.
@@ -59,6 +60,14 @@ FIELD_TOOLS = [
     "pymemcache>=4",
 ]
 DEFAULT_FIELD_PG_URL = "postgres://postgres@127.0.0.1:5432/restflow_field"
+# ``oldest`` resolves every requirement it is given (each distribution's dependencies and
+# test group) to the lowest version its pin allows; what those pull in stays the newest.
+OLDEST_RESOLUTION = ["--resolution", "lowest-direct"]
+# Prints ``name==version`` of every installed distribution (uv venvs have no pip).
+FREEZE = (
+    "import importlib.metadata as m; "
+    "print(*sorted(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions()), sep='\\n')"
+)
 SHM = "/dev/shm"  # noqa: S108 - only a parent for mkdtemp()
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -190,6 +199,20 @@ def tests_postgres(session: nox.Session) -> None:
         install="editable",
         env={"DATABASE_URL": url, "RESTFLOW_TEST_REQUIRE_ALL": "1"},
     )
+
+
+@nox.session(python=PYTHON, venv_backend="uv", download_python="never")
+def oldest(session: nox.Session) -> None:
+    """The whole suite on the oldest versions the pins allow (``uv --resolution lowest-direct``).
+
+    Every lower bound in ``packages/*/pyproject.toml`` (dependencies, extras, test groups)
+    is what gets installed, so a bound that is too low fails here instead of on a user's
+    machine. The resolved versions are printed first.
+    """
+    reqs = [*_all_test_groups(), *ROOT_TEST_TOOLS]
+    session.install(*OLDEST_RESOLUTION, *_targets(DISTS, reqs, _source, editable=True))
+    session.run("python", "-c", FREEZE)
+    _pytest(session, "--durations=15", install="editable", env={"RESTFLOW_TEST_REQUIRE_ALL": "1"})
 
 
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")

@@ -90,3 +90,17 @@ def test_set_version_refuses_a_non_release_string(tmp_path: Path) -> None:
 def test_compatible_pin_is_the_minor_series() -> None:
     assert versioning.compatible_pin("1.2.3") == "~=1.2.0"
     assert versioning.compatible_pin("0.10.0rc1") == "~=0.10.0"
+
+
+def test_every_requirement_has_a_lower_bound() -> None:
+    """``nox -s oldest`` installs each lower bound: it must be one the suite passes on."""
+    assert versioning.unbounded_requirements() == []
+
+
+def test_a_requirement_without_a_lower_bound_is_reported(tmp_path: Path) -> None:
+    root = _copy_workspace(tmp_path)
+    path = root / "packages" / "restflow-core" / "pyproject.toml"
+    text = path.read_text()
+    path.write_text(text.replace('"pip>=22.3"', '"pip"').replace('"Django>=5.2,<6"', '"Django<6"', 1))
+    found = {(p.where, p.requirement) for p in versioning.unbounded_requirements(root)}
+    assert found == {("dependency-groups.test", "pip"), ("dependencies", "Django<6")}

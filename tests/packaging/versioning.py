@@ -24,7 +24,7 @@ _VERSION_LINE_RE = re.compile(r'^(\s*version\s*=\s*)(["\'])([^"\']*)\2(.*)$')
 
 @dataclass(frozen=True)
 class Pin:
-    """A requirement on a sibling distribution found in a package's pyproject."""
+    """A requirement found in a package's pyproject (on a sibling, for sibling_pins)."""
 
     package: str  # the distribution whose pyproject holds the requirement
     where: str  # "dependencies", "optional-dependencies.celery", "dependency-groups.test"
@@ -62,8 +62,8 @@ def _requirement_spec(req: str) -> str:
     return body.replace(" ", "").strip("()")
 
 
-def sibling_pins(root: Path = ROOT) -> Iterator[Pin]:
-    names = set(distributions(root))
+def requirements(root: Path = ROOT) -> Iterator[Pin]:
+    """Every requirement string of every distribution: dependencies, extras, groups."""
     for dist in distributions(root):
         data = load(root / "packages" / dist / "pyproject.toml")
         project = data.get("project", {})
@@ -74,8 +74,19 @@ def sibling_pins(root: Path = ROOT) -> Iterator[Pin]:
             sections.append((f"dependency-groups.{group}", [r for r in reqs if isinstance(r, str)]))
         for where, reqs in sections:
             for req in reqs:
-                if _requirement_name(req) in names:
-                    yield Pin(dist, where, req)
+                yield Pin(dist, where, req)
+
+
+def sibling_pins(root: Path = ROOT) -> Iterator[Pin]:
+    names = set(distributions(root))
+    return (pin for pin in requirements(root) if _requirement_name(pin.requirement) in names)
+
+
+def unbounded_requirements(root: Path = ROOT) -> list[Pin]:
+    """Requirements without a lower bound: ``nox -s oldest`` would install their first
+    release ever (``pip`` 0.2, say) instead of a version anyone tested."""
+    bounded = re.compile(r"(>=|~=|==|>)")
+    return [pin for pin in requirements(root) if not bounded.search(_requirement_spec(pin.requirement))]
 
 
 def version_problems(root: Path = ROOT) -> list[str]:

@@ -8,7 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from unittest import mock
 
 import pytest
@@ -18,6 +18,7 @@ from restflow_testbed.worker_process import worker_env
 
 from restflow.dispatch.dramatiq import DramatiqDispatcher, register_actor
 from restflow.dispatch.dramatiq import registration as registration_module
+from restflow.dispatch.dramatiq.timeouts import publishing_broker
 from restflow.dispatch.registry import get_dispatcher
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -181,16 +182,81 @@ def test_each_rule_reaches_its_own_queue_on_redis(redis_broker: Any) -> None:
 
 
 @pytest.mark.redis
-def test_a_broker_with_its_own_socket_timeouts_keeps_them(redis_url: str) -> None:
+def test_a_broker_with_its_own_socket_timeouts_is_published_through(redis_url: str) -> None:
+    import redis
     from dramatiq.brokers.redis import RedisBroker
 
     mine = RedisBroker(url=f"{redis_url}?socket_timeout=7&socket_connect_timeout=6")
-    bare = RedisBroker(url=redis_url)
-    for broker in (mine, bare):
-        with use_broker(broker):
-            DramatiqDispatcher(queue="t", actor_name="proj.t", publish_timeout=0.75).dispatch(
-                rule_ids=["1"], rule_kwargs={"1": {}})
+    assert publishing_broker(mine, 0.75) is mine
+    queue = f"t-{uuid.uuid4().hex}"
+    with use_broker(mine):
+        DramatiqDispatcher(queue=queue, actor_name="proj.t", publish_timeout=0.75).dispatch(
+            rule_ids=["1"], rule_kwargs={"1": {}})
     assert mine.client.connection_pool.connection_kwargs["socket_timeout"] == 7
     assert mine.client.connection_pool.connection_kwargs["socket_connect_timeout"] == 6
-    assert bare.client.connection_pool.connection_kwargs["socket_timeout"] == 0.75
-    assert bare.client.connection_pool.connection_kwargs["socket_connect_timeout"] == 0.75
+    assert redis.Redis.from_url(redis_url).llen(f"dramatiq:{queue}") == 1
+
+
+@pytest.mark.redis
+def test_the_projects_broker_is_never_changed(redis_url: str) -> None:
+    """A broker without socket timeouts is published to through a bounded twin; the
+    project's broker, its client and its connection settings stay as they were."""
+    import redis
+    from dramatiq.brokers.redis import RedisBroker
+
+    bare = RedisBroker(url=redis_url)
+    before = dict(bare.client.connection_pool.connection_kwargs)
+    queue = f"t-{uuid.uuid4().hex}"
+    with use_broker(bare):
+        for _ in range(2):
+            DramatiqDispatcher(queue=queue, actor_name="proj.t", publish_timeout=0.75).dispatch(
+                rule_ids=["1"], rule_kwargs={"1": {}})
+    assert bare.client.connection_pool.connection_kwargs == before
+    assert redis.Redis.from_url(redis_url).llen(f"dramatiq:{queue}") == 2
+    twin = publishing_broker(bare, 0.75)
+    assert twin is not bare
+    assert publishing_broker(bare, 0.75) is twin
+    settings = twin.client.connection_pool.connection_kwargs
+    assert (settings["socket_timeout"], settings["socket_connect_timeout"]) == (0.75, 0.75)
+    assert (twin.namespace, twin.heartbeat_timeout) == (bare.namespace, bare.heartbeat_timeout)
+
+
+@pytest.mark.redis
+def test_the_projects_middleware_sees_a_message_published_through_the_twin(redis_url: str) -> None:
+    from dramatiq import Middleware
+    from dramatiq.brokers.redis import RedisBroker
+
+    seen: list[tuple[str, str]] = []
+
+    class Recording(Middleware):
+        def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+            seen.append((message.actor_name, message.queue_name))
+
+    bare = RedisBroker(url=redis_url, middleware=[Recording()])
+    queue = f"t-{uuid.uuid4().hex}"
+    with use_broker(bare):
+        DramatiqDispatcher(queue=queue, actor_name="proj.mw", publish_timeout=0.75).dispatch(
+            rule_ids=["1"], rule_kwargs={"1": {}})
+    assert seen == [("proj.mw", queue)]
+
+
+@pytest.mark.redis
+def test_a_redis_broker_subclass_is_published_through_as_configured(redis_url: str) -> None:
+    from dramatiq.brokers.redis import RedisBroker
+
+    class Audited(RedisBroker):
+        sent: ClassVar[list[str]] = []
+
+        def enqueue(self, message: Any, *, delay: Any = None) -> Any:
+            self.sent.append(message.queue_name)
+            return super().enqueue(message, delay=delay)
+
+    broker = Audited(url=redis_url)
+    before = dict(broker.client.connection_pool.connection_kwargs)
+    queue = f"t-{uuid.uuid4().hex}"
+    assert publishing_broker(broker, 0.75) is broker
+    with use_broker(broker):
+        DramatiqDispatcher(queue=queue, actor_name="proj.sub", publish_timeout=0.75).dispatch(
+            rule_ids=["1"], rule_kwargs={"1": {}})
+    assert Audited.sent == [queue]
+    assert broker.client.connection_pool.connection_kwargs == before

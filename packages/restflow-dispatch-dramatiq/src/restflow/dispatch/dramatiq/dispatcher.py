@@ -14,8 +14,8 @@ from restflow.dispatch.dramatiq.registration import (
 )
 from restflow.dispatch.dramatiq.timeouts import (
     DEFAULT_PUBLISH_TIMEOUT,
-    bound_redis_broker,
     check_publish_timeout,
+    publishing_broker,
 )
 
 __all__ = ["DramatiqDispatcher"]
@@ -27,8 +27,9 @@ class DramatiqDispatcher(Dispatcher):
     Options (per-rule ``dispatcher_config`` key, else ``DISPATCHER_SETTINGS["dramatiq"]``
     key in upper case, else the default): ``queue`` (``"default"``), ``actor_name``
     (``"restflow.task_run_cache_rules"``), ``publish_timeout`` (seconds, ``2``: applied
-    to a ``RedisBroker`` without socket timeouts of its own, so a dead or hanging Redis
-    makes the job fall back instead of blocking the request), ``fallback``.
+    to a ``RedisBroker`` without socket timeouts of its own, by publishing through a
+    private copy of it, never by changing it, so a dead or hanging Redis makes the job
+    fall back instead of blocking the request), ``fallback``.
     The message carries ``args=(rule_ids, rule_kwargs)``, encoded as JSON by Dramatiq.
     """
 
@@ -61,8 +62,9 @@ class DramatiqDispatcher(Dispatcher):
     def _dispatch(
         self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
     ) -> None:
-        import dramatiq
-
-        bound_redis_broker(dramatiq.get_broker(), self.publish_timeout())
         actor = register_actor(self.actor_name(), self.queue_name())
-        actor.send(rule_ids, rule_kwargs)
+        broker = publishing_broker(actor.broker, self.publish_timeout())
+        if broker is actor.broker:
+            actor.send(rule_ids, rule_kwargs)
+        else:  # the same message, through the twin with socket timeouts
+            broker.enqueue(actor.message(rule_ids, rule_kwargs))

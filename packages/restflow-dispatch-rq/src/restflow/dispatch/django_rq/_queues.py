@@ -39,15 +39,28 @@ def _plain(value: Any) -> bool:
 
 
 def _bounded_client(base: Redis, timeout: float) -> Redis:
-    pool = base.connection_pool
-    if type(pool) not in (ConnectionPool, BlockingConnectionPool):
-        logger.debug("RQ connection pool %s is used as configured (no publish timeout)",
-                     type(pool).__name__)
+    """A client of our own with ``base``'s connection settings and ``timeout``, or ``base``.
+
+    ``base`` (possibly a django-redis cache's client) is only read, never changed. A
+    client or pool class of the project's own, or a redis-py that keeps its connection
+    settings elsewhere, is used as configured, without the publish timeout.
+    """
+    pool = getattr(base, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    connection_class = getattr(pool, "connection_class", None)
+    if (
+        type(base) is not Redis
+        or type(pool) not in (ConnectionPool, BlockingConnectionPool)
+        or not isinstance(kwargs, dict)
+        or connection_class is None
+    ):
+        logger.debug("RQ client %s (pool %s) is used as configured (no publish timeout)",
+                     type(base).__name__, type(pool).__name__)
         return base
-    settings = {k: v for k, v in pool.connection_kwargs.items() if k not in ("retry",)}
+    settings = {k: v for k, v in kwargs.items() if k not in ("retry",)}
     key = (
         os.getpid(),
-        pool.connection_class,
+        connection_class,
         tuple(sorted((k, v) for k, v in settings.items() if _plain(v))),
         timeout,
     )
@@ -61,7 +74,7 @@ def _bounded_client(base: Redis, timeout: float) -> Redis:
                 socket_connect_timeout=timeout,
                 retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             )
-            bounded = ConnectionPool(connection_class=pool.connection_class, **settings)
+            bounded = ConnectionPool(connection_class=connection_class, **settings)
             client = Redis(connection_pool=bounded)
             _clients[key] = client
     return client
