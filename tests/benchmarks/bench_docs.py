@@ -157,6 +157,55 @@ def _missed(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
+# Why each fast path is kept (comparison id -> decision); see bench_fastpaths.py.
+FAST_PATH_DECISIONS: dict[str, str] = {
+    "fastpath.redis_lookup": "kept for now (at the ~10% line; restflow-jwt's, not changed here)",
+}
+# Fast paths removed for buying less than ~10%: their last measurement (they cannot be
+# measured any more). Operation, public µs, fast µs, ratio [min-max], decision.
+REMOVED_FAST_PATHS = [
+    ("@cache_result hit: MGET packed once per key list and sent on a pooled connection "
+     "(redis)", "350.2", "333.7", "1.00 [1.00-1.00]"),
+    ("@cache_result hit: MGET packed once per key list and sent on a pooled connection "
+     "(django_redis)", "178.7", "179.3", "1.00 [1.00-1.03]"),
+    ("@cache_response hit: response assembled with object.__new__, `_container` and "
+     "`ResponseHeaders._store` instead of `HttpResponse()` (locmem)", "617.7", "590.0",
+     "0.92 [0.84-0.99]"),
+]
+REMOVED_RUN = "3 fresh processes on 2026-12-05 10:46 UTC (commit 5a29079), load average 5.44 5.29 4.57"
+
+
+def _fast_paths(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    fast = [r for r in rows if r["comparison"].startswith("fastpath.")]
+    if not fast:
+        return "Not measured in this run (`--groups fastpaths`).\n"
+    load = meta.get("load_by_group", {}).get("fastpaths", "?")
+    processes = meta.get("processes", {}).get("fastpaths", "?")
+    lines = [
+        "Each fast path reads or writes another library's private attributes. Each row "
+        "times the same operation twice, alternately: `fast` as shipped, `public` with the "
+        "fast path's own gate closed (patched), so the public-API fallback runs. Ratio = "
+        "fast / public (median of per-round ratios, median of processes [min-max]); a fast "
+        "path buying less than ~10% (ratio above 0.90) is removed. "
+        f"{processes} fresh processes; load average at start {load} (1, 5, 15 min).",
+        "",
+        "| Operation | Public path | Fast path | Ratio fast/public | Decision |",
+        "|---|---|---|---|---|",
+    ]
+    for row in fast:
+        times, ratio = row["median_s"], row["ratios"]["fast/public"]
+        decision = FAST_PATH_DECISIONS.get(row["comparison"], "kept" if ratio["median"] <= 0.9 else "remove")
+        lines.append(
+            f"| {row['title']} ({row['backend']}) | {times['public']['median'] * 1e6:.1f} µs "
+            f"| {times['fast']['median'] * 1e6:.1f} µs "
+            f"| **{ratio['median']:.2f}** [{ratio['min']:.2f}-{ratio['max']:.2f}] | {decision} |"
+        )
+    for operation, public, fast_us, ratio in REMOVED_FAST_PATHS:
+        lines.append(f"| {operation} | {public} µs | {fast_us} µs | **{ratio}** "
+                     f"| removed (measured before removal: {REMOVED_RUN}) |")
+    return "\n".join(lines) + "\n"
+
+
 def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: list[str],
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
@@ -240,6 +289,9 @@ sides of a ratio alike; the paired ratios are what to read.
 ## Summary
 
 {_summary(rows)}
+## What each fast path buys
+
+{_fast_paths(rows, meta)}
 ## Why rows are missed
 
 {_missed(rows)}
