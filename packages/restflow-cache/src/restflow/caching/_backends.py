@@ -8,6 +8,7 @@ import pickle
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,6 +57,8 @@ def get_cache(alias: str) -> BaseCache:
 _BASE_GET_MANY = LocMemCache.get_many
 _REDIS_GET_MANY = RedisCache.get_many
 _MADE_LIMIT = 4096
+# ``make_key`` results per backend object, beside it (the user's backend is not changed).
+_made: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[str]]] = weakref.WeakKeyDictionary()
 
 
 def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
@@ -64,9 +67,9 @@ def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
     of its arguments alone (a custom ``KEY_FUNCTION`` may read a tenant or a thread)."""
     if cache.key_func is not default_key_func:
         return [cache.make_key(key, version=version) for key in keys]
-    memo: dict[tuple[Any, ...], list[str]] | None = cache.__dict__.get("_restflow_made")
+    memo = _made.get(cache)
     if memo is None:
-        memo = cache.__dict__.setdefault("_restflow_made", {})
+        memo = _made.setdefault(cache, {})
     wanted = (*keys, version)
     made = memo.get(wanted)
     if made is None:

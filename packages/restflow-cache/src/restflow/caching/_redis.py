@@ -12,14 +12,16 @@ the transaction (no other client sees half of it), and leaves the state ``set_ma
 leaves: the same keys (the backend's ``make_key``), the same encoded values (its
 serializer), the same expiry. A server that refuses scripts (an ACL without
 ``@scripting``, ``EVAL`` renamed away) is remembered per backend object (Django keeps one
-per thread) and written with ``set_many`` from then on. Any other error propagates, as
-``set_many``'s would: a bump is never degraded.
+per thread; in a weak table here, the backend itself is not changed) and written with
+``set_many`` from then on. Any other error propagates, as ``set_many``'s would: a bump is
+never degraded.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -40,8 +42,11 @@ for i, key in ipairs(KEYS) do
 end
 return #KEYS
 """
-_REFUSED_MARK = "_restflow_scripts_refused"
 _script: list[Any] = []
+# Kept beside, never on, the objects they describe (a user's cache backend, Django's client):
+# the redis.Redis kept per pool of a Django RedisCacheClient; the backends refusing scripts.
+_clients: weakref.WeakKeyDictionary[Any, dict[int, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+_refused_by: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 # -- clients and the hit read ----------------------------------------------------------
@@ -51,12 +56,13 @@ def redis_client(backend: Any, write: bool = False) -> Any:
 
     Django builds a new ``redis.Redis`` (and its response-callback table) on every
     operation; that construction costs more CPU than the MGET itself. Clients are
-    thread-safe and hold no connection of their own, so one per pool is kept.
+    thread-safe and hold no connection of their own, so one per pool is kept, in a table
+    of restflow's own (weakly keyed by Django's client object, which is left as it is).
     """
     pool = backend._get_connection_pool(write)
-    clients = backend.__dict__.get("_restflow_clients")
+    clients = _clients.get(backend)
     if clients is None:
-        clients = backend.__dict__.setdefault("_restflow_clients", {})
+        clients = _clients.setdefault(backend, {})
     client = clients.get(id(pool))
     if client is None or client[0] is not pool:
         client = clients[id(pool)] = (pool, backend._client(connection_pool=pool))
@@ -78,12 +84,10 @@ def mget(client: Any, made: list[str]) -> list[Any]:
 def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, version: int) -> bool:
     """Write ``mapping`` like ``cache.set_many`` in one script call; ``False`` (nothing
     written) when this backend cannot take that path and ``set_many`` must."""
-    if cache.__dict__.get(_REFUSED_MARK):
-        return False
     target = _django_target(cache, mapping, timeout, version) or _django_redis_target(
         cache, mapping, timeout, version
     )
-    if target is None:
+    if target is None or _refused_by.get(cache):  # exact classes only: hashable by identity
         return False
     client, keys, args = target
     from redis.exceptions import NoPermissionError, ResponseError
@@ -109,7 +113,7 @@ def _set_all(client: Any) -> Any:
 
 
 def _refused(cache: Any, exc: Exception) -> None:
-    cache.__dict__[_REFUSED_MARK] = True
+    _refused_by[cache] = True
     logger.warning(
         "restflow: the Redis server of a %s refuses scripts (%s: %s); scope bumps use "
         "set_many (MULTI/EXEC) from now on",
