@@ -215,3 +215,33 @@ def test_fast_paths_leave_the_users_objects_as_they_were(backend: str, redis_url
         item(7)
         assert attribute_names(cache) == before
 
+
+@pytest.mark.parametrize("used", ["csrf-token", "session"])
+def test_a_refused_response_is_returned_as_the_view_built_it(used: str) -> None:
+    """What forbids storing a response is remembered beside it, not set on it."""
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    from restflow.caching import cache_response
+
+    runs: list[int] = []
+
+    def build(request: Any) -> HttpResponse:
+        runs.append(1)
+        shown = get_token(request) if used == "csrf-token" else request.session.get("note")
+        return HttpResponse(f"<p>{shown}</p>", content_type="text/html")
+
+    def request() -> Any:
+        made = RequestFactory().get("/refused/")
+        made.session = SessionStore()
+        return made
+
+    view = cache_response()(build)
+    plain = build(request())
+    runs.clear()
+    response = view(request())
+    assert set(vars(response)) == set(vars(plain))  # nothing added to the view's object
+    view(request())
+    assert len(runs) == 2  # and neither answer was stored
