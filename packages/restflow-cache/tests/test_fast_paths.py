@@ -182,6 +182,27 @@ def test_a_bump_leaves_the_same_state_through_the_fast_path_and_the_public_one(
             assert all(0 < ttl <= storage.scope_life(600) for ttl in ttls)
 
 
+@pytest.mark.redis
+def test_a_redis_cache_with_another_client_class_reads_through_get_many(
+    redis_url: str, spies: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache.backends.redis import RedisCacheClient
+
+    class OwnClient(RedisCacheClient):
+        def get_many(self, keys: Any) -> Any:
+            public_calls.append("client.get_many")
+            return super().get_many(keys)
+
+    item = make_item()
+    with override_settings(CACHES={"default": conf("redis", redis_url)}):
+        cache = caches["default"]
+        monkeypatch.setattr(cache, "_class", OwnClient)
+        monkeypatch.delitem(vars(cache), "_cache", raising=False)  # built again, of OwnClient
+        assert item(7) == item(7)
+        assert item.runs == 1
+        assert "client.get_many" in public_calls  # Django's own get_many reached it
+
+
 def attribute_names(cache: Any) -> dict[str, set[str]]:
     """The attribute names of the user's backend and of the objects it owns."""
     names = {"cache": set(vars(cache))}

@@ -99,12 +99,11 @@ def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any
 
 
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    made = _made_keys(cache, keys, version)
     backend: Any = cache._cache
-    if type(backend) is not RedisCacheClient:
-        values = backend.get_many(made)
-        return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
-    loads = cache._cache._serializer.loads
+    if type(backend) is not RedisCacheClient:  # another client class: the public method
+        return cache.get_many(keys, version=version)
+    made = _made_keys(cache, keys, version)
+    loads = backend._serializer.loads
     raw = mget(redis_client(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
 
