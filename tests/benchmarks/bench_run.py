@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     meta["groups"] = groups
     meta["processes"] = {g: args.processes or DEFAULT_PROCESSES[g] for g in groups if g != "startup"}
     meta["load_by_group"] = {g: load_start for g in groups}
+    run = f"{meta['date_utc']}, commit {meta['git_commit']}, load average {load_start}"
+    meta["run_by_group"] = {g: run for g in groups}
     rows = bench_report.aggregate(records)
     return _report(*_keep_other_groups(rows, meta, groups, Path(args.out)), Path(args.out), Path(args.page))
 
@@ -125,6 +127,12 @@ def _keep_other_groups(rows: list[dict[str, Any]], meta: dict[str, Any], groups:
     old = saved["meta"]
     meta["processes"] = {**old.get("processes", {}), **meta["processes"]}
     meta["load_by_group"] = {**old.get("load_by_group", {}), **meta["load_by_group"]}
+    earlier = (f"{old['date_utc']}, commit {old['git_commit']}, load average "
+               f"{old.get('load_average_start', '?')}")
+    meta["run_by_group"] = {
+        **{g: old.get("run_by_group", {}).get(g, earlier) for g in old.get("groups", GROUPS)},
+        **meta["run_by_group"],
+    }
     meta["groups"] = sorted(set(old.get("groups", [])) | set(groups), key=GROUPS.index)
     return kept + rows, meta
 
