@@ -15,6 +15,7 @@ GROUPS = {
     "cache": "bench_cache",
     "invalidation": "bench_invalidation",
     "brokers": "bench_brokers",
+    "fastpaths": "bench_fastpaths",
 }
 
 

@@ -28,9 +28,18 @@ import bench_report  # noqa: E402
 import bench_startup  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
 
-GROUPS = ("jwt", "cache", "invalidation", "startup", "brokers")
+GROUPS = ("jwt", "cache", "invalidation", "startup", "brokers", "fastpaths")
 # Fresh processes per group (the invalidation group fills 2 x 200,000 keys per process).
-DEFAULT_PROCESSES = {"jwt": 3, "cache": 2, "invalidation": 2, "brokers": 1}
+DEFAULT_PROCESSES = {"jwt": 3, "cache": 2, "invalidation": 2, "brokers": 1, "fastpaths": 3}
+# Comparison-id prefix of each group's rows (a subset run keeps the other groups' rows).
+PREFIXES = {
+    "jwt": ("jwt.",),
+    "cache": ("cache_result.", "cache_response."),
+    "invalidation": ("invalidation.", "delete_by_prefix.", "stampede.", "memory."),
+    "startup": ("startup",),
+    "brokers": ("brokers.",),
+    "fastpaths": ("fastpath.",),
+}
 
 
 def _env(redis_url: str, workdir: Path, run_id: str) -> dict[str, str]:
@@ -98,7 +107,34 @@ def main(argv: list[str] | None = None) -> int:
     meta["load_average_start"] = load_start
     meta["groups"] = groups
     meta["processes"] = {g: args.processes or DEFAULT_PROCESSES[g] for g in groups if g != "startup"}
-    return _report(bench_report.aggregate(records), meta, Path(args.out), Path(args.page))
+    meta["load_by_group"] = {g: load_start for g in groups}
+    run = f"{meta['date_utc']}, commit {meta['git_commit']}, load average {load_start}"
+    meta["run_by_group"] = {g: run for g in groups}
+    rows = bench_report.aggregate(records)
+    return _report(*_keep_other_groups(rows, meta, groups, Path(args.out)), Path(args.out), Path(args.page))
+
+
+def _keep_other_groups(rows: list[dict[str, Any]], meta: dict[str, Any], groups: list[str],
+                       out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A subset run replaces its groups' rows in the saved results and keeps the others'
+    (with their process counts and load averages), so the page stays whole."""
+    saved_path = out / "results.json"
+    if set(groups) == set(GROUPS) or not saved_path.exists():
+        return rows, meta
+    saved = json.loads(saved_path.read_text())
+    mine = tuple(p for g in groups for p in PREFIXES[g])
+    kept = [r for r in saved["rows"] if not r["comparison"].startswith(mine)]
+    old = saved["meta"]
+    meta["processes"] = {**old.get("processes", {}), **meta["processes"]}
+    meta["load_by_group"] = {**old.get("load_by_group", {}), **meta["load_by_group"]}
+    earlier = (f"{old['date_utc']}, commit {old['git_commit']}, load average "
+               f"{old.get('load_average_start', '?')}")
+    meta["run_by_group"] = {
+        **{g: old.get("run_by_group", {}).get(g, earlier) for g in old.get("groups", GROUPS)},
+        **meta["run_by_group"],
+    }
+    meta["groups"] = sorted(set(old.get("groups", [])) | set(groups), key=GROUPS.index)
+    return kept + rows, meta
 
 
 def _report(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path, page: Path) -> int:

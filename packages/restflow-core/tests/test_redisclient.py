@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from restflow._redisclient import connection_getter, stock_pool_class
+from restflow._redisclient import connection_getter
 
 
 class RequiredNamePool:
@@ -41,7 +41,6 @@ def test_the_installed_redis_pool() -> None:
     pool = redis.ConnectionPool()
     major_minor = tuple(int(part) for part in redis.__version__.split(".")[:2])
     takes_none = major_minor >= (5, 3)
-    assert (stock_pool_class() is redis.ConnectionPool) is takes_none
     assert (connection_getter(pool, "GET") == pool.get_connection) is takes_none
 
 

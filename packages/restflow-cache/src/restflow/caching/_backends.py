@@ -5,9 +5,9 @@ and the opt-in physical purge for backends that can enumerate keys."""
 from __future__ import annotations
 
 import pickle
-import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from restflow.caching._redis import mget, redis_client, script_set_many
+from restflow.caching._redis import redis_client, script_set_many
 
 __all__ = ["aset_many", "get_cache", "get_many", "purge_namespace", "set_many"]
 
@@ -51,11 +51,14 @@ def get_cache(alias: str) -> BaseCache:
 # The hit path reads several keys at once. Django's generic ``get_many`` validates every
 # key character by character and, on local memory, takes the lock once per key; restflow's
 # keys are memcached-safe by construction, so for the stock backends where that cost
-# dominates a hit (exact classes only, public method not replaced) the keys are made with
-# the backend's own ``make_key`` and read in one pass with the backend's own semantics.
+# dominates a hit (local memory and Django's RedisCache: exact classes only, public method
+# not replaced) the keys are made with the backend's own ``make_key`` and read in one pass
+# with the backend's own semantics. Each buys 15% or more of a hit (docs/benchmarks.md).
 _BASE_GET_MANY = LocMemCache.get_many
 _REDIS_GET_MANY = RedisCache.get_many
 _MADE_LIMIT = 4096
+# ``make_key`` results per backend object, beside it (the user's backend is not changed).
+_made: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[str]]] = weakref.WeakKeyDictionary()
 
 
 def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
@@ -64,9 +67,9 @@ def _made_keys(cache: Any, keys: list[str], version: int) -> list[str]:
     of its arguments alone (a custom ``KEY_FUNCTION`` may read a tenant or a thread)."""
     if cache.key_func is not default_key_func:
         return [cache.make_key(key, version=version) for key in keys]
-    memo: dict[tuple[Any, ...], list[str]] | None = cache.__dict__.get("_restflow_made")
+    memo = _made.get(cache)
     if memo is None:
-        memo = cache.__dict__.setdefault("_restflow_made", {})
+        memo = _made.setdefault(cache, {})
     wanted = (*keys, version)
     made = memo.get(wanted)
     if made is None:
@@ -96,48 +99,13 @@ def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any
 
 
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    made = _made_keys(cache, keys, version)
     backend: Any = cache._cache
-    if type(backend) is not RedisCacheClient:
-        values = backend.get_many(made)
-        return {key: values[real] for key, real in zip(keys, made, strict=True) if real in values}
-    loads = cache._cache._serializer.loads
-    raw = mget(redis_client(backend), made)
-    return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
-
-
-# django-redis: its ``get_many`` goes through the ``omit_exception`` wrapper, builds a
-# ``CacheKey`` per key and a key map per call. For the stock ``RedisCache`` with the stock
-# ``DefaultClient`` and ``IGNORE_EXCEPTIONS`` off (then a failure propagates the same way:
-# the public path re-raises the redis error it wrapped), the keys are read with one MGET
-# on the client django-redis itself would pick and decoded with its own ``decode``.
-def _django_redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any] | None:
-    client_module = sys.modules.get("django_redis.client.default")
-    client = cache.client
-    if (
-        client_module is None
-        or type(client) is not client_module.DefaultClient
-        or cache._ignore_exceptions
-    ):
-        return None
+    if type(backend) is not RedisCacheClient:  # another client class: the public method
+        return cache.get_many(keys, version=version)
     made = _made_keys(cache, keys, version)
-    raw = mget(client.get_client(write=False), made)
-    decode = client.decode
-    identity = sys.modules.get("django_redis.compressors.identity")
-    if identity is None or type(client._compressor) is not identity.IdentityCompressor:
-        return {key: decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}
-    # ``decode`` first tries ``int(value)`` (an exception for every pickled value), then
-    # the compressor; with the identity compressor a value starting with a pickle's
-    # protocol byte goes straight to the serializer, which is where ``decode`` ends.
-    loads = client._serializer.loads
-    return {
-        key: loads(value) if value[:1] == _PICKLE_PROTO else decode(value)
-        for key, value in zip(keys, raw, strict=True)
-        if value is not None
-    }
-
-
-_PICKLE_PROTO = b"\x80"
+    loads = cache._cache._serializer.loads  # Any: the stub has no _serializer
+    raw = redis_client(backend).mget(made) if made else []
+    return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
 
 
 _BASE_SET_MANY = LocMemCache.set_many
@@ -191,11 +159,8 @@ def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
         return _locmem_get_many(cache, keys, version)
     if kind is RedisCache and method is _REDIS_GET_MANY:
         return _redis_get_many(cache, keys, version)
-    module = sys.modules.get("django_redis.cache")
-    if module is not None and kind is module.RedisCache and method is module.RedisCache.get_many:
-        values = _django_redis_get_many(cache, keys, version)
-        if values is not None:
-            return values
+    # django-redis: reading its client's private parts (one MGET, its decode) bought under
+    # 10% of a hit (docs/benchmarks.md, "What each fast path buys"): its public get_many.
     return cache.get_many(keys, version=version)
 
 

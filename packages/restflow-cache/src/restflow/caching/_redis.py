@@ -1,5 +1,6 @@
 """redis-py access for the two Redis operations on restflow's hot paths: the hit read
-(one MGET, :func:`mget`) and the scope bump (one script call, :func:`script_set_many`).
+on Django's RedisCache (one MGET on a kept client, :func:`redis_client`) and the scope
+bump (one script call, :func:`script_set_many`).
 
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` (and its response callback
 table) for every operation; restflow keeps one client per connection pool.
@@ -12,21 +13,21 @@ the transaction (no other client sees half of it), and leaves the state ``set_ma
 leaves: the same keys (the backend's ``make_key``), the same encoded values (its
 serializer), the same expiry. A server that refuses scripts (an ACL without
 ``@scripting``, ``EVAL`` renamed away) is remembered per backend object (Django keeps one
-per thread) and written with ``set_many`` from then on. Any other error propagates, as
-``set_many``'s would: a bump is never degraded.
+per thread; in a weak table here, the backend itself is not changed) and written with
+``set_many`` from then on. Any other error propagates, as ``set_many``'s would: a bump is
+never degraded.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from restflow._redisclient import stock_pool_class, telemetry_on
-
-__all__ = ["mget", "redis_client", "script_set_many"]
+__all__ = ["redis_client", "script_set_many"]
 
 logger = logging.getLogger("restflow.caching.storage")
 
@@ -42,9 +43,11 @@ for i, key in ipairs(KEYS) do
 end
 return #KEYS
 """
-_REFUSED_MARK = "_restflow_scripts_refused"
 _script: list[Any] = []
-_PACKED_LIMIT = 4096
+# Kept beside, never on, the objects they describe (a user's cache backend, Django's client):
+# the redis.Redis kept per pool of a Django RedisCacheClient; the backends refusing scripts.
+_clients: weakref.WeakKeyDictionary[Any, dict[int, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+_refused_by: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 # -- clients and the hit read ----------------------------------------------------------
@@ -54,68 +57,27 @@ def redis_client(backend: Any, write: bool = False) -> Any:
 
     Django builds a new ``redis.Redis`` (and its response-callback table) on every
     operation; that construction costs more CPU than the MGET itself. Clients are
-    thread-safe and hold no connection of their own, so one per pool is kept.
+    thread-safe and hold no connection of their own, so one per pool is kept, in a table
+    of restflow's own (weakly keyed by Django's client object, which is left as it is).
     """
     pool = backend._get_connection_pool(write)
-    clients = backend.__dict__.get("_restflow_clients")
+    clients = _clients.get(backend)
     if clients is None:
-        clients = backend.__dict__.setdefault("_restflow_clients", {})
+        clients = _clients.setdefault(backend, {})
     client = clients.get(id(pool))
     if client is None or client[0] is not pool:
         client = clients[id(pool)] = (pool, backend._client(connection_pool=pool))
     return client[1]
 
 
-def mget(client: Any, made: list[str]) -> list[Any]:
-    """``client.mget(made)``.
-
-    On a stock ``redis.ConnectionPool`` (no client-side cache, no single-connection
-    client, redis-py's telemetry off) the command is packed once per key list and pool and
-    sent on a pooled connection under that connection's own retry policy, as
-    ``execute_command`` does: a hit is one round trip, and redis-py's per-call packing and
-    bookkeeping cost more CPU than the MGET itself. The reply is what ``execute_command``
-    returns (MGET has no response callback).
-    """
-    if not made:
-        return []
-    pool = client.connection_pool
-    packed_by_keys: dict[tuple[str, ...], Any] | None = pool.__dict__.get("_restflow_packed")
-    if packed_by_keys is None:
-        if type(pool) is not stock_pool_class() or getattr(pool, "cache", None) is not None:
-            return client.execute_command("MGET", *made, keys=made)
-        packed_by_keys = pool.__dict__.setdefault("_restflow_packed", {})
-    if client.connection is not None or telemetry_on():
-        return client.execute_command("MGET", *made, keys=made)
-    wanted = tuple(made)
-    conn = pool.get_connection()  # stock_pool_class(): this redis-py takes no argument
-    try:
-        packed = packed_by_keys.get(wanted)
-        if packed is None:
-            if len(packed_by_keys) >= _PACKED_LIMIT:
-                packed_by_keys.clear()
-            packed = packed_by_keys[wanted] = conn.pack_command("MGET", *made)
-        return conn.retry.call_with_retry(
-            lambda: _round_trip(conn, packed), lambda _error: conn.disconnect()
-        )
-    finally:
-        pool.release(conn)
-
-
-def _round_trip(conn: Any, packed: Any) -> Any:
-    conn.send_packed_command(packed)
-    return conn.read_response()
-
-
 # -- scope bumps ----------------------------------------------------------------------
 def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, version: int) -> bool:
     """Write ``mapping`` like ``cache.set_many`` in one script call; ``False`` (nothing
     written) when this backend cannot take that path and ``set_many`` must."""
-    if cache.__dict__.get(_REFUSED_MARK):
-        return False
     target = _django_target(cache, mapping, timeout, version) or _django_redis_target(
         cache, mapping, timeout, version
     )
-    if target is None:
+    if target is None or _refused_by.get(cache):  # exact classes only: hashable by identity
         return False
     client, keys, args = target
     from redis.exceptions import NoPermissionError, ResponseError
@@ -141,7 +103,7 @@ def _set_all(client: Any) -> Any:
 
 
 def _refused(cache: Any, exc: Exception) -> None:
-    cache.__dict__[_REFUSED_MARK] = True
+    _refused_by[cache] = True
     logger.warning(
         "restflow: the Redis server of a %s refuses scripts (%s: %s); scope bumps use "
         "set_many (MULTI/EXEC) from now on",

@@ -31,14 +31,14 @@ import inspect
 import logging
 import re
 import sys
+import weakref
 from collections.abc import Callable, Iterable
-from http.cookies import SimpleCookie
 from typing import Any, cast
 
 from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
 from django.http import HttpResponse
-from django.http.response import HttpResponseBase, ResponseHeaders
+from django.http.response import HttpResponseBase
 
 from restflow.caching._binding import parameter_names
 from restflow.caching._engine import Memo
@@ -159,101 +159,32 @@ def serialize_response(response: Any) -> ResponseTriple:
 
 
 def rebuild_http_response(triple: ResponseTriple) -> HttpResponse:
+    # Assembling the response's attributes directly (skipping the constructor's header
+    # checks) bought under 10% of a hit (docs/benchmarks.md, "What each fast path buys").
     content, status, headers = triple
-    if _assemble_ready[0] is None:
-        _assemble_ready[0] = _assembly_matches_django()
-    if _assemble_ready[0]:
-        response = _assemble(content, status, headers)
-        if response is not None:
-            return response
     return HttpResponse(content=content, status=status, headers=headers)
 
 
-# A hit rebuilds a response from a stored triple whose headers came out of a response's
-# ``items()``, i.e. already checked and converted by Django. ``HttpResponse(...)``
-# re-checks every header (twice per header: name and value) and probes for a default
-# Content-Type; ``_assemble`` sets the same attributes directly when every value is one
-# Django would store unchanged (plain ASCII ``str`` without line breaks, bytes content,
-# an ``int`` status, a Content-Type present). Used only when a probe at first use shows
-# that this gives exactly the attributes Django's constructor gives, else never.
-_RESPONSE_ATTRIBUTES = frozenset(
-    {
-        "_charset",
-        "_container",
-        "_handler_class",
-        "_reason_phrase",
-        "_resource_closers",
-        "closed",
-        "cookies",
-        "headers",
-        "status_code",
-    }
-)
-_assemble_ready: list[bool | None] = [None]
-_new = object.__new__
+# What the view did that forbids storing its response (a CSRF token, the session), kept
+# beside the response: the object the view returned is not changed. id -> (weak
+# reference, reason); an entry goes when its response does.
+_refusals: dict[int, tuple[weakref.ref[Any], str]] = {}
 
 
-def _assemble(content: Any, status: Any, headers: Any) -> HttpResponse | None:
-    if (
-        type(content) is not bytes
-        or type(status) is not int
-        or not 100 <= status <= 599
-        or type(headers) is not dict
-        or "Content-Type" not in headers
-    ):
-        return None
-    store: dict[str, tuple[str, str]] = {}
-    for name, value in headers.items():
-        if (
-            type(name) is not str
-            or type(value) is not str
-            or not name.isascii()
-            or not value.isascii()
-            or "\n" in name
-            or "\r" in name
-            or "\n" in value
-            or "\r" in value
-        ):
-            return None
-        store[name.lower()] = (name, value)
-    response_headers = _new(ResponseHeaders)
-    response_headers._store = store
-    response = _new(HttpResponse)
-    response.__dict__.update(
-        headers=response_headers,
-        _charset=None,
-        _resource_closers=[],
-        _handler_class=None,
-        cookies=SimpleCookie(),
-        closed=False,
-        status_code=status,
-        _reason_phrase=None,
-        _container=[content],
-    )
-    return response
+def _note_refusal(response: Any, reason: str) -> None:
+    key = id(response)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        held = _refusals.get(key)
+        if held is not None and held[0] is ref:
+            _refusals.pop(key, None)
+
+    _refusals[key] = (weakref.ref(response, forget), reason)
 
 
-def _same_response(a: HttpResponse, b: HttpResponse) -> bool:
-    state_a, state_b = vars(a), vars(b)
-    if set(state_a) != _RESPONSE_ATTRIBUTES or set(state_b) != _RESPONSE_ATTRIBUTES:
-        return False
-    if vars(a.headers) != vars(b.headers) or type(a.headers) is not type(b.headers):
-        return False
-    for name in _RESPONSE_ATTRIBUTES - {"headers", "cookies"}:
-        if type(state_a[name]) is not type(state_b[name]) or state_a[name] != state_b[name]:
-            return False
-    return type(a.cookies) is type(b.cookies) and not a.cookies and not b.cookies
-
-
-def _assembly_matches_django() -> bool:
-    """Whether ``_assemble`` builds what ``HttpResponse(...)`` builds (probed once)."""
-    probe = (b"probe", 203, {"Content-Type": "text/plain", "X-Probe": "1", "Vary": "Accept"})
-    try:
-        assembled = _assemble(*probe)
-        built = HttpResponse(content=probe[0], status=probe[1], headers=probe[2])
-        return assembled is not None and _same_response(assembled, built)
-    except Exception:  # pragma: no cover - a Django whose response cannot be probed
-        return False
+def _noted_refusal(response: Any) -> str | None:
+    held = _refusals.get(id(response))
+    return held[1] if held is not None and held[0]() is response else None
 
 
 def _refusal(response: Any, statuses: frozenset[int]) -> str | None:
@@ -571,17 +502,13 @@ class CachedResponseWrapper(CachedWrapper[Any, Any]):
             return response
         meta = getattr(request, "META", None) or {}
         if meta.get("CSRF_COOKIE_NEEDS_UPDATE"):
-            response._restflow_csrf = True  # type: ignore[attr-defined]
-        if session_used:
-            response._restflow_session = True  # type: ignore[attr-defined]
+            _note_refusal(response, "embeds a CSRF token")
+        elif session_used:
+            _note_refusal(response, "read or wrote the session")
         return response
 
     def _storable(self, result: Any) -> Any:
-        reason = _refusal(result, self.statuses)
-        if reason is None and getattr(result, "_restflow_csrf", False):
-            reason = "embeds a CSRF token"
-        if reason is None and getattr(result, "_restflow_session", False):
-            reason = "read or wrote the session"
+        reason = _refusal(result, self.statuses) or _noted_refusal(result)
         if reason is not None:
             logger.debug("%s: response not cached: %s", self.func.__qualname__, reason)
             return _NO_STORE

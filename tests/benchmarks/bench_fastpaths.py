@@ -1,0 +1,173 @@
+"""What each fast path buys: one operation a user feels, with the fast path and with the
+public-API fallback its own gate would take (the gate forced closed by patching it).
+
+Every row alternates two contenders doing the SAME operation: ``fast`` (the code as
+shipped) and ``public`` (the same code with the fast path's gate closed). The ratio
+``fast/public`` is the share of the operation's time left with the fast path; a fast
+path buying less than ~10% (ratio above 0.9) is not worth reading another library's
+private attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from bench_env import bench_user, caches_for
+from bench_harness import Contender, compare, make_record
+from django.core.cache import caches
+from django.test import RequestFactory, override_settings
+
+OPTIONS: dict[str, Any] = {"rounds": 15, "min_block": 0.04}
+WORTH = 0.9  # fast/public above this: the fast path buys less than ~10%
+
+Patch = tuple[Any, str, Any]
+
+
+def _block(op: Callable[[], Any], patches: list[Patch], reset: Callable[[], None] | None = None):
+    """A block factory running ``op`` ``n`` times with ``patches`` applied (gates closed)."""
+
+    @contextmanager
+    def gates() -> Iterator[None]:
+        with ExitStack() as stack:
+            if reset is not None:
+                reset()
+                stack.callback(reset)
+            for target, name, value in patches:
+                stack.enter_context(mock.patch.object(target, name, value))
+            yield
+
+    def make(n: int) -> Callable[[], None]:
+        def block() -> None:
+            with gates():
+                for _ in range(n):
+                    op()
+
+        return block
+
+    return make
+
+
+def _row(comparison: str, title: str, backend: str, op: Callable[[], Any], patches: list[Patch],
+         notes: str, reset: Callable[[], None] | None = None) -> dict[str, Any]:
+    result = compare(
+        [Contender("fast", _block(op, [], reset)), Contender("public", _block(op, patches, reset))],
+        **OPTIONS,
+    )
+    return make_record(
+        f"fastpath.{comparison}",
+        title,
+        backend,
+        result,
+        ratios=[("fast", "public")],
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------- cache reads
+
+
+def bench_cache_result_hit(backend: str) -> list[dict[str, Any]]:
+    """``@cache_result`` hit: ``_backends.get_many``'s one-pass reads per backend."""
+    from restflow.caching import ArgsKeyField, _backends, cache_result
+
+    @cache_result(key_constructor={"fields": {"item": ArgsKeyField("item_id")}}, ttl=3600)
+    def item(item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "name": f"item {item_id}"}
+
+    rows = []
+    with override_settings(CACHES=caches_for(backend)):
+        caches["default"].clear()
+        item(7)
+
+        def op() -> None:
+            assert item(7)["id"] == 7
+
+        if backend == "locmem":
+            rows.append(_row("get_many.locmem", "@cache_result hit: LocMemCache one-pass get_many",
+                             backend, op, [(_backends, "_BASE_GET_MANY", None)],
+                             "public: LocMemCache.get_many (per-key validation and lock)."))
+        elif backend == "redis":
+            rows.append(_row("get_many.redis", "@cache_result hit: RedisCache kept client + MGET",
+                             backend, op, [(_backends, "_REDIS_GET_MANY", None)],
+                             "public: RedisCache.get_many (a new redis.Redis per call)."))
+    return rows
+
+
+# --------------------------------------------------------------------------- bumps
+
+SCOPES = 20
+
+
+def bench_bump(backend: str) -> dict[str, Any]:
+    """A bump of ``SCOPES`` scopes (one model save reaching 20 rules' scopes)."""
+    from restflow.caching import _backends, storage
+
+    with override_settings(CACHES=caches_for(backend)):
+        caches["default"].clear()
+        targets = [("default", 1, f"restflow:bench:scope:{i}", 3600) for i in range(SCOPES)]
+
+        def op() -> None:
+            storage.bump_targets(targets)
+
+        if backend == "locmem":
+            return _row("set_many.locmem", f"scope bump of {SCOPES} keys: LocMemCache one-lock set_many",
+                        backend, op, [(_backends, "_BASE_SET_MANY", None)],
+                        "public: LocMemCache.set_many (validation, pickle and lock per key).")
+        return _row(f"script.{backend}", f"scope bump of {SCOPES} keys: one script call",
+                    backend, op, [(_backends, "script_set_many", lambda *a: False)],
+                    "public: the backend's set_many (MULTI/EXEC with one command per key).")
+
+
+# --------------------------------------------------------------------------- jwt
+
+
+def _jwt_settings(blacklist: bool) -> dict[str, Any]:
+    from django.conf import settings
+
+    return {"JWT": {"SIGNING_KEY": settings.JWT_SECRET, "BLACKLIST_ENABLED": blacklist,
+                    "ACCESS_TOKEN_LIFETIME": settings.LIFETIME}}
+
+
+def bench_jwt(blacklist: bool) -> dict[str, Any]:
+    from restflow.authentication import AccessToken, JWTAuthentication, redis_lookup, users
+    from restflow.authentication.config import get_config
+
+    with override_settings(CACHES=caches_for("redis"), RESTFLOW_SETTINGS=_jwt_settings(blacklist)):
+        user = bench_user()
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+        auth = JWTAuthentication()
+
+        def op() -> None:
+            found, _ = auth.authenticate(request)  # type: ignore[misc]
+            assert found.pk == user.pk
+
+        if not blacklist:
+            return _row("userquery", "JWTAuthentication.authenticate(): precompiled user query",
+                        "sqlite", op, [(users, "compiled_user_lookup", lambda *a: None)],
+                        "Blacklist off; public: model._default_manager.get(pk=...).")
+        backend = get_config().blacklist_backend
+
+        def reset() -> None:  # the reader/starter are chosen once per cache: choose again
+            for name in ("_readers", "_starters"):
+                memo = getattr(backend, name, None)
+                if memo is not None:
+                    memo.clear()
+
+        return _row("redis_lookup", "JWTAuthentication.authenticate(): kept client for the blacklist GET",
+                    "redis", op, [(redis_lookup, "_single_redis_client", lambda cache: None)],
+                    "Blacklist on (cache backend, Django RedisCache); public: cache.get().",
+                    reset=reset)
+
+
+def run() -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for backend in ("locmem", "redis"):
+        records += bench_cache_result_hit(backend)
+    for backend in ("locmem", "redis", "django_redis"):
+        records.append(bench_bump(backend))
+    records.append(bench_jwt(False))
+    records.append(bench_jwt(True))
+    return records
