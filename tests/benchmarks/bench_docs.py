@@ -159,17 +159,11 @@ def _missed(rows: list[dict[str, Any]]) -> str:
 
 # Why each fast path is kept (comparison id -> decision); see bench_fastpaths.py.
 FAST_PATH_DECISIONS: dict[str, str] = {
-    "fastpath.redis_lookup": "restflow-jwt's, not changed here: at the ~10% line "
-    "(0.83-0.97 across runs), a removal candidate",
-    "fastpath.userquery": "kept (restflow-jwt's: measured here, not changed)",
+    "fastpath.redis_lookup": "kept for now (at the ~10% line; restflow-jwt's, not changed here)",
 }
 # Fast paths removed for buying less than ~10%: their last measurement (they cannot be
 # measured any more). Operation, public µs, fast µs, ratio [min-max], decision.
 REMOVED_FAST_PATHS = [
-    ("@cache_result hit: django-redis read with one MGET on its client and its decode "
-     "(django_redis; 5 fresh processes on 2026-12-05 10:55 UTC, commit aeb274c, load "
-     "average 1.60 2.83 3.77; 0.89 [0.89-0.91] in a 3-process run)", "275.3", "259.0",
-     "0.93 [0.88-0.97]"),
     ("@cache_result hit: MGET packed once per key list and sent on a pooled connection "
      "(redis)", "350.2", "333.7", "1.00 [1.00-1.00]"),
     ("@cache_result hit: MGET packed once per key list and sent on a pooled connection "
@@ -178,7 +172,6 @@ REMOVED_FAST_PATHS = [
      "`ResponseHeaders._store` instead of `HttpResponse()` (locmem)", "617.7", "590.0",
      "0.92 [0.84-0.99]"),
 ]
-# Where an operation above names no run of its own.
 REMOVED_RUN = "3 fresh processes on 2026-12-05 10:46 UTC (commit 5a29079), load average 5.44 5.29 4.57"
 
 
@@ -208,9 +201,8 @@ def _fast_paths(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"| **{ratio['median']:.2f}** [{ratio['min']:.2f}-{ratio['max']:.2f}] | {decision} |"
         )
     for operation, public, fast_us, ratio in REMOVED_FAST_PATHS:
-        run = "" if "fresh processes" in operation else f": {REMOVED_RUN}"
         lines.append(f"| {operation} | {public} µs | {fast_us} µs | **{ratio}** "
-                     f"| removed (measured before removal{run}) |")
+                     f"| removed (measured before removal: {REMOVED_RUN}) |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,6 +5,7 @@ and the opt-in physical purge for backends that can enumerate keys."""
 from __future__ import annotations
 
 import pickle
+import sys
 import threading
 import time
 import weakref
@@ -19,7 +20,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from restflow.caching._redis import redis_client, script_set_many
+from restflow.caching._redis import mget, redis_client, script_set_many
 
 __all__ = ["aset_many", "get_cache", "get_many", "purge_namespace", "set_many"]
 
@@ -51,9 +52,8 @@ def get_cache(alias: str) -> BaseCache:
 # The hit path reads several keys at once. Django's generic ``get_many`` validates every
 # key character by character and, on local memory, takes the lock once per key; restflow's
 # keys are memcached-safe by construction, so for the stock backends where that cost
-# dominates a hit (local memory and Django's RedisCache: exact classes only, public method
-# not replaced) the keys are made with the backend's own ``make_key`` and read in one pass
-# with the backend's own semantics. Each buys 15% or more of a hit (docs/benchmarks.md).
+# dominates a hit (exact classes only, public method not replaced) the keys are made with
+# the backend's own ``make_key`` and read in one pass with the backend's own semantics.
 _BASE_GET_MANY = LocMemCache.get_many
 _REDIS_GET_MANY = RedisCache.get_many
 _MADE_LIMIT = 4096
@@ -103,9 +103,43 @@ def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]
     if type(backend) is not RedisCacheClient:  # another client class: the public method
         return cache.get_many(keys, version=version)
     made = _made_keys(cache, keys, version)
-    loads = cache._cache._serializer.loads  # Any: the stub has no _serializer
-    raw = redis_client(backend).mget(made) if made else []
+    loads = backend._serializer.loads
+    raw = mget(redis_client(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+
+
+# django-redis: its ``get_many`` goes through the ``omit_exception`` wrapper, builds a
+# ``CacheKey`` per key and a key map per call. For the stock ``RedisCache`` with the stock
+# ``DefaultClient`` and ``IGNORE_EXCEPTIONS`` off (then a failure propagates the same way:
+# the public path re-raises the redis error it wrapped), the keys are read with one MGET
+# on the client django-redis itself would pick and decoded with its own ``decode``.
+def _django_redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any] | None:
+    client_module = sys.modules.get("django_redis.client.default")
+    client = cache.client
+    if (
+        client_module is None
+        or type(client) is not client_module.DefaultClient
+        or cache._ignore_exceptions
+    ):
+        return None
+    made = _made_keys(cache, keys, version)
+    raw = mget(client.get_client(write=False), made)
+    decode = client.decode
+    identity = sys.modules.get("django_redis.compressors.identity")
+    if identity is None or type(client._compressor) is not identity.IdentityCompressor:
+        return {key: decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}
+    # ``decode`` first tries ``int(value)`` (an exception for every pickled value), then
+    # the compressor; with the identity compressor a value starting with a pickle's
+    # protocol byte goes straight to the serializer, which is where ``decode`` ends.
+    loads = client._serializer.loads
+    return {
+        key: loads(value) if value[:1] == _PICKLE_PROTO else decode(value)
+        for key, value in zip(keys, raw, strict=True)
+        if value is not None
+    }
+
+
+_PICKLE_PROTO = b"\x80"
 
 
 _BASE_SET_MANY = LocMemCache.set_many
@@ -159,8 +193,11 @@ def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
         return _locmem_get_many(cache, keys, version)
     if kind is RedisCache and method is _REDIS_GET_MANY:
         return _redis_get_many(cache, keys, version)
-    # django-redis: reading its client's private parts (one MGET, its decode) bought under
-    # 10% of a hit (docs/benchmarks.md, "What each fast path buys"): its public get_many.
+    module = sys.modules.get("django_redis.cache")
+    if module is not None and kind is module.RedisCache and method is module.RedisCache.get_many:
+        values = _django_redis_get_many(cache, keys, version)
+        if values is not None:
+            return values
     return cache.get_many(keys, version=version)
 
 

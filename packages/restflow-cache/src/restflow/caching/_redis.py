@@ -1,6 +1,5 @@
 """redis-py access for the two Redis operations on restflow's hot paths: the hit read
-on Django's RedisCache (one MGET on a kept client, :func:`redis_client`) and the scope
-bump (one script call, :func:`script_set_many`).
+(one MGET, :func:`mget`) and the scope bump (one script call, :func:`script_set_many`).
 
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` (and its response callback
 table) for every operation; restflow keeps one client per connection pool.
@@ -27,7 +26,7 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-__all__ = ["redis_client", "script_set_many"]
+__all__ = ["mget", "redis_client", "script_set_many"]
 
 logger = logging.getLogger("restflow.caching.storage")
 
@@ -68,6 +67,17 @@ def redis_client(backend: Any, write: bool = False) -> Any:
     if client is None or client[0] is not pool:
         client = clients[id(pool)] = (pool, backend._client(connection_pool=pool))
     return client[1]
+
+
+def mget(client: Any, made: list[str]) -> list[Any]:
+    """``client.mget(made)`` (``[]`` for no keys, which Redis would refuse).
+
+    redis-py's own ``execute_command`` path: packing MGET once per key list and sending
+    it on a pooled connection directly bought nothing measurable (docs/benchmarks.md,
+    "What each fast path buys"), so the read takes redis-py's public path, with its retry
+    policy, client-side cache and telemetry.
+    """
+    return client.mget(made) if made else []
 
 
 # -- scope bumps ----------------------------------------------------------------------
