@@ -164,10 +164,6 @@ FAST_PATH_DECISIONS: dict[str, str] = {
 # Fast paths removed for buying less than ~10%: their last measurement (they cannot be
 # measured any more). Operation, public µs, fast µs, ratio [min-max], decision.
 REMOVED_FAST_PATHS = [
-    ("@cache_result hit: MGET packed once per key list and sent on a pooled connection "
-     "(redis)", "350.2", "333.7", "1.00 [1.00-1.00]"),
-    ("@cache_result hit: MGET packed once per key list and sent on a pooled connection "
-     "(django_redis)", "178.7", "179.3", "1.00 [1.00-1.03]"),
     ("@cache_response hit: response assembled with object.__new__, `_container` and "
      "`ResponseHeaders._store` instead of `HttpResponse()` (locmem)", "617.7", "590.0",
      "0.92 [0.84-0.99]"),

@@ -71,7 +71,7 @@ def _row(comparison: str, title: str, backend: str, op: Callable[[], Any], patch
 
 def bench_cache_result_hit(backend: str) -> list[dict[str, Any]]:
     """``@cache_result`` hit: ``_backends.get_many``'s one-pass reads per backend."""
-    from restflow.caching import ArgsKeyField, _backends, cache_result
+    from restflow.caching import ArgsKeyField, _backends, _redis, cache_result
 
     @cache_result(key_constructor={"fields": {"item": ArgsKeyField("item_id")}}, ttl=3600)
     def item(item_id: int) -> dict[str, Any]:
@@ -93,11 +93,19 @@ def bench_cache_result_hit(backend: str) -> list[dict[str, Any]]:
             rows.append(_row("get_many.redis", "@cache_result hit: RedisCache kept client + MGET",
                              backend, op, [(_backends, "_REDIS_GET_MANY", None)],
                              "public: RedisCache.get_many (a new redis.Redis per call)."))
+            rows.append(_row("mget_packed.redis",
+                             "@cache_result hit: MGET packed once per key list, sent on a pooled "
+                             "connection", backend, op, [(_redis, "stock_pool_class", lambda: None)],
+                             "public: redis-py's execute_command('MGET')."))
         else:
             rows.append(_row("get_many.django_redis",
                              "@cache_result hit: django-redis one MGET + decode",
                              backend, op, [(_backends, "_django_redis_get_many", lambda *a: None)],
                              "public: django_redis RedisCache.get_many."))
+            rows.append(_row("mget_packed.django_redis",
+                             "@cache_result hit: MGET packed once per key list, sent on a pooled "
+                             "connection", backend, op, [(_redis, "stock_pool_class", lambda: None)],
+                             "public: redis-py's execute_command('MGET')."))
     return rows
 
 

@@ -1,7 +1,7 @@
-"""The hit read on Redis (Django's RedisCache and django-redis): one MGET on a kept
-client. It must answer and fail exactly like the backend's public ``get_many``: under
-each pool kind, and when a connection drops in the middle of a command (the
-connection's own retry policy decides, as in redis-py)."""
+"""The hit read on Redis (Django's RedisCache and django-redis): one MGET packed once per
+key list and sent on a pooled connection. It must answer and fail exactly like the
+backend's public ``get_many``: under each pool kind, and when a connection drops in the
+middle of a command (the connection's own retry policy decides, as in redis-py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import _backends
+from restflow.caching import _backends, _redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("fresh_django_redis_pools")]
 
@@ -144,3 +144,63 @@ def test_a_blocking_pool_reads_like_get_many(redis_url: str, backend: str) -> No
             values = {key: (round_, value) for key, value in VALUES.items()}
             cache.set_many(values, version=1)
             assert _backends.get_many(cache, KEYS, 1) == cache.get_many(KEYS, version=1) == values
+
+
+class RecordingClient:
+    """A ``redis.Redis`` stand-in on a real pool that records what goes through
+    ``execute_command`` (a unit test of when the packed read is used)."""
+
+    def __init__(self, pool: Any, connection: Any = None) -> None:
+        self.connection_pool = pool
+        self.connection = connection
+        self.sent: list[tuple[Any, ...]] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(args)
+        return redis.Redis(connection_pool=self.connection_pool).execute_command(*args, **options)
+
+
+@pytest.fixture
+def stored(redis_url: str) -> Iterator[tuple[Any, list[bytes | None]]]:
+    pool = redis.ConnectionPool.from_url(redis_url)
+    writer = redis.Redis(connection_pool=pool)
+    writer.mset({"a": b"1", "b": b"two"})
+    try:
+        yield pool, [b"1", b"two", None]
+    finally:
+        pool.disconnect()
+
+
+def test_a_stock_pool_is_read_with_one_packed_command(stored: tuple[Any, list[Any]]) -> None:
+    """redis-py 6 and later: packed once, sent by hand; before 6 every read goes through
+    ``execute_command`` (the version gate of ``restflow._redisclient``)."""
+    pool, expected = stored
+    client = RecordingClient(pool)
+    for _ in range(2):
+        assert _redis.mget(client, ["a", "b", "c"]) == expected
+        assert _redis.mget(client, ["b", "a"]) == expected[1::-1]
+    packed = int(redis.__version__.split(".", 1)[0]) >= 6
+    assert client.sent == ([] if packed else [("MGET", "a", "b", "c"), ("MGET", "b", "a")] * 2)
+
+
+@pytest.mark.parametrize("case", ["client-side-cache", "single-connection", "blocking-pool", "telemetry"])
+def test_reads_take_execute_command_where_redis_py_must_see_them(
+    stored: tuple[Any, list[Any]], case: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool with redis-py's client-side cache, a single-connection client, another
+    pool class, and redis-py's OpenTelemetry metrics all live in ``execute_command``."""
+    pool, expected = stored
+    client = RecordingClient(pool)
+    if case == "client-side-cache":
+        monkeypatch.setattr(pool, "cache", object(), raising=False)
+        client.execute_command = lambda *args, **options: client.sent.append(args) or expected
+    elif case == "single-connection":
+        client.connection = object()
+        client.execute_command = lambda *args, **options: client.sent.append(args) or expected
+    elif case == "blocking-pool":
+        client = RecordingClient(redis.BlockingConnectionPool.from_url(redis_url))
+    else:
+        providers = pytest.importorskip("redis.observability.providers")
+        monkeypatch.setattr(providers.ObservabilityInstance, "is_enabled", lambda self: True)
+    assert _redis.mget(client, ["a", "b", "c"]) == expected
+    assert client.sent == [("MGET", "a", "b", "c")]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from restflow._redisclient import connection_getter
+from restflow._redisclient import connection_getter, stock_pool_class
 
 
 class RequiredNamePool:
@@ -41,6 +41,7 @@ def test_the_installed_redis_pool() -> None:
     pool = redis.ConnectionPool()
     major_minor = tuple(int(part) for part in redis.__version__.split(".")[:2])
     takes_none = major_minor >= (5, 3)
+    assert (stock_pool_class() is redis.ConnectionPool) is (major_minor >= (6, 0))
     assert (connection_getter(pool, "GET") == pool.get_connection) is takes_none
 
 

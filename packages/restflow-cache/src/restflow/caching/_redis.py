@@ -26,6 +26,8 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+from restflow._redisclient import stock_pool_class, telemetry_on
+
 __all__ = ["mget", "redis_client", "script_set_many"]
 
 logger = logging.getLogger("restflow.caching.storage")
@@ -47,6 +49,9 @@ _script: list[Any] = []
 # the redis.Redis kept per pool of a Django RedisCacheClient; the backends refusing scripts.
 _clients: weakref.WeakKeyDictionary[Any, dict[int, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
 _refused_by: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+# The packed MGET of each key list, per stock connection pool (beside the pool, not on it).
+_packed: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]] = weakref.WeakKeyDictionary()
+_PACKED_LIMIT = 4096
 
 
 # -- clients and the hit read ----------------------------------------------------------
@@ -70,14 +75,45 @@ def redis_client(backend: Any, write: bool = False) -> Any:
 
 
 def mget(client: Any, made: list[str]) -> list[Any]:
-    """``client.mget(made)`` (``[]`` for no keys, which Redis would refuse).
+    """``client.mget(made)``.
 
-    redis-py's own ``execute_command`` path: packing MGET once per key list and sending
-    it on a pooled connection directly bought nothing measurable (docs/benchmarks.md,
-    "What each fast path buys"), so the read takes redis-py's public path, with its retry
-    policy, client-side cache and telemetry.
+    On a stock ``redis.ConnectionPool`` (no client-side cache, no single-connection
+    client, redis-py's telemetry off) the command is packed once per key list and pool and
+    sent on a pooled connection under that connection's own retry policy, as
+    ``execute_command`` does: a hit is one round trip, and redis-py's per-call packing and
+    bookkeeping cost more CPU than the MGET itself. The reply is what ``execute_command``
+    returns (MGET has no response callback).
     """
-    return client.mget(made) if made else []
+    if not made:
+        return []
+    pool = client.connection_pool
+    if type(pool) is not stock_pool_class():
+        return client.execute_command("MGET", *made, keys=made)
+    packed_by_keys = _packed.get(pool)
+    if packed_by_keys is None:
+        if getattr(pool, "cache", None) is not None:
+            return client.execute_command("MGET", *made, keys=made)
+        packed_by_keys = _packed.setdefault(pool, {})
+    if client.connection is not None or telemetry_on():
+        return client.execute_command("MGET", *made, keys=made)
+    wanted = tuple(made)
+    conn = pool.get_connection()  # stock_pool_class(): this redis-py takes no argument
+    try:
+        packed = packed_by_keys.get(wanted)
+        if packed is None:
+            if len(packed_by_keys) >= _PACKED_LIMIT:
+                packed_by_keys.clear()
+            packed = packed_by_keys[wanted] = conn.pack_command("MGET", *made)
+        return conn.retry.call_with_retry(
+            lambda: _round_trip(conn, packed), lambda _error: conn.disconnect()
+        )
+    finally:
+        pool.release(conn)
+
+
+def _round_trip(conn: Any, packed: Any) -> Any:
+    conn.send_packed_command(packed)
+    return conn.read_response()
 
 
 # -- scope bumps ----------------------------------------------------------------------
