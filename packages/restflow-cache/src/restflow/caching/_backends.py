@@ -103,7 +103,7 @@ def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]
     if type(backend) is not RedisCacheClient:  # another client class: the public method
         return cache.get_many(keys, version=version)
     made = _made_keys(cache, keys, version)
-    loads = backend._serializer.loads
+    loads = cache._cache._serializer.loads  # Any: the stub has no _serializer
     raw = mget(redis_client(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
 

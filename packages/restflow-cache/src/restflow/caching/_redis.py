@@ -86,8 +86,8 @@ def mget(client: Any, made: list[str]) -> list[Any]:
     """
     if not made:
         return []
-    pool = client.connection_pool
-    if type(pool) is not stock_pool_class():
+    pool: Any = client.connection_pool
+    if not _is_stock_pool(pool):
         return client.execute_command("MGET", *made, keys=made)
     packed_by_keys = _packed.get(pool)
     if packed_by_keys is None:
@@ -109,6 +109,11 @@ def mget(client: Any, made: list[str]) -> list[Any]:
         )
     finally:
         pool.release(conn)
+
+
+def _is_stock_pool(pool: Any) -> bool:
+    """Exactly ``redis.ConnectionPool`` on a redis-py the packed read supports."""
+    return type(pool) is stock_pool_class()
 
 
 def _round_trip(conn: Any, packed: Any) -> Any:
