@@ -112,13 +112,6 @@ class TestCanonicalText:
         author = Author(pk=5, name="x")
         assert ArgsKeyField().stringify({"a": author}) == "a:cache_testapp.Author#5"
 
-    def test_normalize(self) -> None:
-        field = ArgsKeyField(sort_lists=True)
-        assert field.normalize([3, 1, 2]) == ["1", "2", "3"]
-        assert ArgsKeyField(sort_lists=False).normalize([3, 1, 2]) == ["3", "1", "2"]
-        assert field.normalize(None) == "null"
-        assert list(field.normalize({"b": 1, "a": 2})) == ["a", "b"]
-
     def test_resolve_attr_path(self) -> None:
         resolve = ArgsKeyField._resolve_attr_path
         assert resolve({"a": {"b": 1}}, "a.b") == 1

@@ -24,9 +24,9 @@ from restflow.caching import (
     ArgsKeyField,
     ConstantKeyField,
     KeyConstructor,
-    _backends,
+    backends,
     cache_result,
-    storage,
+    scopes,
 )
 
 METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "touch", "incr")
@@ -241,9 +241,9 @@ def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
 
     cache = caches["default"]
     short(1)
-    scope = cache.make_key(storage.namespace_scope("ttl"), version=1)
+    scope = cache.make_key(scopes.namespace_scope("ttl"), version=1)
     first = client.ttl(scope)
-    assert 100 <= first <= storage.scope_life(100)  # bounded, outlives the entry
+    assert 100 <= first <= scopes.scope_life(100)  # bounded, outlives the entry
     long(1)
     assert client.ttl(scope) >= 5000  # extended for the longer-lived entry
     entry = cache.make_key(long.get_cache_key(1), version=1)
@@ -253,7 +253,7 @@ def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
 
 
 # -- the hit path's one-pass read ------------------------------------------------------
-# For the stock local-memory, RedisCache and django-redis classes ``_backends.get_many``
+# For the stock local-memory, RedisCache and django-redis classes ``backends.get_many``
 # reads without the backend's public ``get_many``; it must return exactly what that
 # method returns, and a subclass (which takes the public method) must too.
 SAMPLE: dict[str, Any] = {
@@ -289,11 +289,11 @@ def assert_reads_like_get_many(cache: Any, sample: dict[str, Any]) -> None:
     for version in (1, 2, 1):
         expected = cache.get_many(keys, version=version)
         assert set(expected) == set(sample)
-        assert _backends.get_many(cache, keys, version) == expected
-        assert _backends.get_many(cache, keys, version) == expected  # remembered keys
-        assert _backends.get_many(backend_copy(cache, False), keys, version) == expected
-        assert _backends.get_many(backend_copy(cache, True), keys, version) == expected
-    assert _backends.get_many(cache, [], 1) == {}
+        assert backends.get_many(cache, keys, version) == expected
+        assert backends.get_many(cache, keys, version) == expected  # remembered keys
+        assert backends.get_many(backend_copy(cache, False), keys, version) == expected
+        assert backends.get_many(backend_copy(cache, True), keys, version) == expected
+    assert backends.get_many(cache, [], 1) == {}
 
 
 @pytest.mark.redis
@@ -336,12 +336,12 @@ def test_django_redis_read_fails_like_get_many(
         server.stop()
         if ignore:
             assert cache.get_many(["a", "b"]) == {}
-            assert _backends.get_many(cache, ["a", "b"], 1) == {}
+            assert backends.get_many(cache, ["a", "b"], 1) == {}
             return
         with pytest.raises(Exception) as public:
             cache.get_many(["a", "b"], version=1)
         with pytest.raises(Exception) as fast:
-            _backends.get_many(cache, ["a", "b"], 1)
+            backends.get_many(cache, ["a", "b"], 1)
         assert type(fast.value) is type(public.value)
 
 
@@ -368,4 +368,4 @@ def test_custom_key_function_is_asked_on_every_read(
         for tenant in ("a", "b", "a"):
             TENANT["name"] = tenant
             expected = {"entry": f"entry of {tenant}", "scope": tenant}
-            assert _backends.get_many(cache, keys, 1) == expected
+            assert backends.get_many(cache, keys, 1) == expected

@@ -1,9 +1,9 @@
-"""Key fields: each turns one aspect of a call into a deterministic key part (caching.md §4)."""
+"""Key fields: each turns one aspect of a call into a deterministic key part (docs/caching.md,
+Key fields)."""
 
 from __future__ import annotations
 
 import abc
-import datetime
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -72,19 +72,6 @@ class CacheKeyField(abc.ABC):
     ) -> dict[str, Any]:
         """Return the mapping this field contributes for one call."""
 
-    def normalize(self, data: Any) -> Any:
-        """Plain-data view of ``data``: sorted dict keys, strings, ``"null"`` for ``None``."""
-        if isinstance(data, dict):
-            return {str(k): self.normalize(data[k]) for k in sorted(data, key=str)}
-        if isinstance(data, list | tuple):
-            items = [self.normalize(item) for item in data]
-            return sorted(items, key=str) if self.sort_lists else items
-        if data is None:
-            return "null"
-        if isinstance(data, datetime.date):
-            return data.isoformat()
-        return str(data)
-
     def stringify(self, value: Any) -> str:
         """Canonical, injective text of ``value`` (hashed when ``hash_value``)."""
         text = render_payload(value, self.sort_lists)
@@ -94,19 +81,6 @@ class CacheKeyField(abc.ABC):
 
     def get_cache_key_part(self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         return self.stringify(self.get_key_payload(func, args, kwargs))
-
-    def extract_request_object(
-        self,
-        func: _Func,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        request_arg: str = "request",
-        normalize: bool = False,
-        view_self_request_fallback: bool = True,
-    ) -> Any | None:
-        """Find the request among the call's arguments (caching.md §4.1)."""
-        request = _find_request(func, args, kwargs, request_arg, view_self_request_fallback)
-        return self._normalize_request(request) if normalize else request
 
     @staticmethod
     def _resolve_attr_path(obj: Any, path: str | None) -> Any:
