@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -206,33 +204,27 @@ class CacheEngine:
     def _locked_compute(
         self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
     ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        name = stampede.lock_key(plan.key)
-        token = secrets.token_hex(8)
-        timeout = max(1, math.ceil(self.lock_timeout))
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.002
+        lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
-            acquired = stampede.acquire_lock(cache, alias, name, token, timeout, plan.version)
+            acquired = lock.acquire()
             if acquired is None:
                 return self._run_sync(args, kwargs), None
-            values = envelope.read(cache, alias, plan.keys, plan.version)
+            values = envelope.read(cache, lock.alias, plan.keys, plan.version)
             if values is None:
                 return self._run_sync(args, kwargs), None
             env = valid_envelope(values, plan)
             if env is not None:
                 if acquired:
-                    stampede.release_lock(cache, alias, name, token, plan.version)
+                    lock.release()
                 return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
             if acquired:
                 try:
                     return self._compute(cache, plan, values, args, kwargs)
                 finally:
-                    stampede.release_lock(cache, alias, name, token, plan.version)
-            if time.monotonic() >= deadline:
+                    lock.release()
+            if lock.expired():
                 return self._compute(cache, plan, values, args, kwargs)
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            time.sleep(lock.backoff())
 
     # -- async engine --------------------------------------------------------------------
     async def _alookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
@@ -278,30 +270,24 @@ class CacheEngine:
     async def _alocked_compute(
         self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
     ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        name = stampede.lock_key(plan.key)
-        token = secrets.token_hex(8)
-        timeout = max(1, math.ceil(self.lock_timeout))
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.002
+        lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
-            acquired = await stampede.aacquire_lock(cache, alias, name, token, timeout, plan.version)
+            acquired = await lock.aacquire()
             if acquired is None:
                 return await self._run_async(args, kwargs), None
-            values = await envelope.aread(cache, alias, plan.keys, plan.version)
+            values = await envelope.aread(cache, lock.alias, plan.keys, plan.version)
             if values is None:
                 return await self._run_async(args, kwargs), None
             env = valid_envelope(values, plan)
             if env is not None:
                 if acquired:
-                    await stampede.arelease_lock(cache, alias, name, token, plan.version)
+                    await lock.arelease()
                 return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
             if acquired:
                 try:
                     return await self._acompute(cache, plan, values, args, kwargs)
                 finally:
-                    await stampede.arelease_lock(cache, alias, name, token, plan.version)
-            if time.monotonic() >= deadline:
+                    await lock.arelease()
+            if lock.expired():
                 return await self._acompute(cache, plan, values, args, kwargs)
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            await asyncio.sleep(lock.backoff())

@@ -18,8 +18,8 @@ from django.core.exceptions import SynchronousOnlyOperation
 
 from restflow.caching._binding import parameter_names
 from restflow.caching._requests import extract_view_and_request, http_request, locate_request
-from restflow.caching.key_fields import user_identity
 from restflow.caching.plan_memo import Memo
+from restflow.caching.request_key_fields import user_identity
 from restflow.caching.response_keys import (
     ResponseCacheKeyConstructor,
     has_default_shape,

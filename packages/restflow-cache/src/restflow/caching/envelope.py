@@ -106,8 +106,13 @@ def make_metadata(env: tuple[Any, ...], status: str) -> dict[str, Any]:
 
 
 def _tokens_for(
-    plan: Plan, values: Mapping[str, Any], now: float
-) -> tuple[tuple[int, ...], dict[str, int], list[str], int | None]:
+    plan: Plan, values: Mapping[str, Any]
+) -> tuple[tuple[int, ...], dict[str, int], list[str], int | None] | None:
+    """``(tokens, absent scopes to create, short-lived scopes to extend, scope life)``;
+    ``None`` when the value about to be computed must not be stored (old snapshot)."""
+    if _from_old_snapshot(plan):
+        return None
+    now = time.time()
     life = scope_life(plan.ttl)
     needed = None if plan.ttl is None else now + plan.ttl
     tokens: list[int] = []
@@ -159,10 +164,10 @@ def prepare(
     ``None`` when the value must not be stored: the cache failed, or the value would be
     computed from a database snapshot that may predate the tokens.
     """
-    if _from_old_snapshot(plan):
+    planned = _tokens_for(plan, values)
+    if planned is None:
         return None
-    now = time.time()
-    tokens, missing, short, life = _tokens_for(plan, values, now)
+    tokens, missing, short, life = planned
     try:
         if missing:
             cache.set_many(missing, timeout=life, version=plan.version)
@@ -210,10 +215,10 @@ async def aread(
 async def aprepare(
     cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
 ) -> tuple[int, ...] | None:
-    if _from_old_snapshot(plan):
+    planned = _tokens_for(plan, values)
+    if planned is None:
         return None
-    now = time.time()
-    tokens, missing, short, life = _tokens_for(plan, values, now)
+    tokens, missing, short, life = planned
     try:
         if missing:
             await cache.aset_many(missing, timeout=life, version=plan.version)

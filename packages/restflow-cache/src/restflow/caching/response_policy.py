@@ -32,7 +32,7 @@ from typing import Any
 from django.http.response import HttpResponseBase
 
 from restflow.caching._requests import http_request, proxied
-from restflow.caching.key_fields import user_identity
+from restflow.caching.request_key_fields import user_identity
 from restflow.caching.response_store import render_view_response_async, render_view_response_sync
 
 __all__ = [

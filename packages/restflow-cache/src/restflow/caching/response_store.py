@@ -1,6 +1,7 @@
 """A view's response as ``cache_response`` stores it: the view is called, finalized
 through DRF and rendered; the rendered response is stored as ``(content, status,
-headers)`` and rebuilt as a plain ``HttpResponse`` on a hit."""
+headers)`` and rebuilt as a plain ``HttpResponse`` on a hit; ``set_cache_headers`` adds
+the call's metadata as ``X-Cache-*`` headers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from typing import Any
 from django.http import HttpResponse
 
 from restflow.caching._requests import extract_view_and_request
+from restflow.caching.constants import (
+    METADATA_CACHE_STATUS,
+    METADATA_CACHED_AT_KEY,
+    METADATA_RESET_AT_KEY,
+)
 
 __all__ = [
     "ResponseTriple",
@@ -18,6 +24,7 @@ __all__ = [
     "render_view_response_async",
     "render_view_response_sync",
     "serialize_response",
+    "set_response_cache_header",
 ]
 
 ResponseTriple = tuple[bytes, int, dict[str, str]]
@@ -70,3 +77,18 @@ def rebuild_http_response(triple: ResponseTriple) -> HttpResponse:
     # checks) bought under 10% of a hit (docs/benchmarks.md, "What each fast path buys").
     content, status, headers = triple
     return HttpResponse(content=content, status=status, headers=headers)
+
+
+def set_response_cache_header(response: Any, metadata: dict[str, Any] | None) -> Any:
+    """Write ``X-Cache-status``, ``X-Cached-at`` and ``X-Cache-reset-at`` from metadata."""
+    if not metadata:
+        return response
+    for header, key in (
+        ("X-Cached-at", METADATA_CACHED_AT_KEY),
+        ("X-Cache-reset-at", METADATA_RESET_AT_KEY),
+        ("X-Cache-status", METADATA_CACHE_STATUS),
+    ):
+        value = metadata.get(key)
+        if value:
+            response[header] = getattr(value, "value", value)
+    return response

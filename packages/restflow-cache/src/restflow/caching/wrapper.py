@@ -10,12 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from restflow.caching import envelope, scopes
 from restflow.caching._binding import parameter_names
 from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Metadata
-from restflow.caching.constants import (
-    CACHE_MISSING,
-    METADATA_CACHE_STATUS,
-    METADATA_CACHED_AT_KEY,
-    METADATA_RESET_AT_KEY,
-)
+from restflow.caching.constants import CACHE_MISSING
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
 from restflow.caching.key_constructor import (
     DefaultKeyConstructor,
@@ -24,6 +19,7 @@ from restflow.caching.key_constructor import (
 )
 from restflow.caching.plan_memo import Memo
 from restflow.caching.registry import CacheRegister
+from restflow.caching.response_store import set_response_cache_header
 
 __all__ = ["CachedWrapper", "cache_result", "set_response_cache_header"]
 
@@ -231,20 +227,20 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._require_async("bypass_cache")
         return await self._run_async(args, kwargs)
 
+    def _key_target(self, plan: Plan) -> scopes.Target:
+        """The key scope of ``plan`` (the last of its scopes), to bump."""
+        return (self.cache_alias, self._version, plan.scopes[-1], scopes.scope_life(self.ttl))
+
     def delete_cache(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Invalidate exactly the entry of these arguments (and delete it)."""
         self._require_sync("delete_cache")
         plan = self._plan(args, kwargs)
-        scopes.bump_targets(
-            [(self.cache_alias, self._version, plan.scopes[-1], scopes.scope_life(self.ttl))]
-        )
+        scopes.bump_targets([self._key_target(plan)])
         envelope.delete_entry(self.cache_alias, plan.key, self._version)
 
     async def adelete_cache(self, *args: Any, **kwargs: Any) -> None:
         plan = self._plan(args, kwargs)
-        await scopes.abump_targets(
-            [(self.cache_alias, self._version, plan.scopes[-1], scopes.scope_life(self.ttl))]
-        )
+        await scopes.abump_targets([self._key_target(plan)])
         await envelope.adelete_entry(self.cache_alias, plan.key, self._version)
 
     def delete_by_prefix(self, *args: Any, **kwargs: Any) -> None:
@@ -299,19 +295,3 @@ def cache_result(
         )
 
     return decorate
-
-
-def set_response_cache_header(response: Any, metadata: Metadata | None) -> Any:
-    """Write ``X-Cache-status``, ``X-Cached-at`` and ``X-Cache-reset-at`` from metadata."""
-    if not metadata:
-        return response
-    for header, key in (
-        ("X-Cached-at", METADATA_CACHED_AT_KEY),
-        ("X-Cache-reset-at", METADATA_RESET_AT_KEY),
-        ("X-Cache-status", METADATA_CACHE_STATUS),
-    ):
-        value = metadata.get(key)
-        if value:
-            response[header] = getattr(value, "value", value)
-    return response
-
