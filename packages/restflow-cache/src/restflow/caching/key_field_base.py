@@ -11,12 +11,12 @@ from restflow.caching._encoding import render_payload
 from restflow.caching.constants import MISSING_VALUE
 from restflow.caching.hashing import hash_string
 
-__all__ = ["CacheKeyField", "selection"]
+__all__ = ["CacheKeyField", "reject_unknown", "selection"]
 
 _Func = Callable[..., Any]
 
 
-def _reject_unknown(field: Any, unknown: dict[str, Any]) -> None:
+def reject_unknown(field: Any, unknown: dict[str, Any]) -> None:
     if unknown:
         names = ", ".join(repr(name) for name in sorted(unknown))
         raise TypeError(f"{type(field).__name__}() got unexpected keyword arguments: {names}")
@@ -44,7 +44,7 @@ class CacheKeyField(abc.ABC):
         sort_lists: bool = True,
         **unknown: Any,
     ) -> None:
-        _reject_unknown(self, unknown)
+        reject_unknown(self, unknown)
         self.partition = bool(partition)
         self.hash_value = bool(hash_value)
         self.sort_lists = bool(sort_lists)

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from restflow.caching._binding import parameter_names
 from restflow.caching._requests import http_request, locate_request
-from restflow.caching.key_field_base import CacheKeyField, selection
+from restflow.caching.key_field_base import CacheKeyField, reject_unknown, selection
 
 __all__ = [
     "AcceptedRendererKeyField",
@@ -41,18 +41,12 @@ def _find_request(
     return locate_request(names, args, kwargs, request_arg, view_self_request_fallback)[0]
 
 
-class RequestValueKeyField(CacheKeyField):
-    """A value read from the request by dotted path, e.g. ``"user.id"``.
-
-    The identity paths ``"user"``, ``"user.pk"`` and ``"user.id"`` key by the user's
-    primary key when the user is authenticated and by a marker no primary key can
-    produce otherwise; only they make the field user-scoped. Any other path (say
-    ``"user.is_staff"`` or ``"user.username"``) is keyed by the text of its value.
-    """
+class _RequestField(CacheKeyField):
+    """A field read from the call's request: the argument named ``request_arg``, else the
+    first argument that is a request, else ``self.request`` (``view_self_request_fallback``)."""
 
     def __init__(
         self,
-        path: str,
         request_arg: str = "request",
         *,
         partition: bool = False,
@@ -62,9 +56,27 @@ class RequestValueKeyField(CacheKeyField):
         **unknown: Any,
     ) -> None:
         super().__init__(partition, hash_value, sort_lists=sort_lists, **unknown)
-        self.path = path
         self.request_arg = request_arg
         self.view_self_request_fallback = view_self_request_fallback
+
+    def _request(self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return _find_request(func, args, kwargs, self.request_arg, self.view_self_request_fallback)
+
+
+class RequestValueKeyField(_RequestField):
+    """A value read from the request by dotted path, e.g. ``"user.id"``.
+
+    The identity paths ``"user"``, ``"user.pk"`` and ``"user.id"`` key by the user's
+    primary key when the user is authenticated and by a marker no primary key can
+    produce otherwise; only they make the field user-scoped. Any other path (say
+    ``"user.is_staff"`` or ``"user.username"``) is keyed by the text of its value.
+    """
+
+    def __init__(self, path: str, request_arg: str = "request", **options: Any) -> None:
+        """``options``: ``partition``, ``hash_value``, ``sort_lists`` (default ``False``),
+        ``view_self_request_fallback`` (default ``True``)."""
+        super().__init__(request_arg, **options)
+        self.path = path
         self.name = path.replace(".", "_")
 
     @property
@@ -74,9 +86,7 @@ class RequestValueKeyField(CacheKeyField):
     def get_key_payload(
         self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        request = _find_request(
-            func, args, kwargs, self.request_arg, self.view_self_request_fallback
-        )
+        request = self._request(func, args, kwargs)
         if not request:
             return {}
         if self.path in IDENTITY_PATHS:
@@ -93,31 +103,20 @@ def user_identity(request: Any) -> Any:
     return user.pk
 
 
-class QueryParamsKeyField(CacheKeyField):
+class QueryParamsKeyField(_RequestField):
     """Query-string parameters of the request (``"*"`` = all of them)."""
 
     def __init__(
-        self,
-        params: str | Iterable[str] = "*",
-        request_arg: str = "request",
-        *,
-        partition: bool = False,
-        hash_value: bool = False,
-        sort_lists: bool = False,
-        view_self_request_fallback: bool = True,
-        **unknown: Any,
+        self, params: str | Iterable[str] = "*", request_arg: str = "request", **options: Any
     ) -> None:
-        super().__init__(partition, hash_value, sort_lists=sort_lists, **unknown)
+        """``options`` as :class:`RequestValueKeyField`'s."""
+        super().__init__(request_arg, **options)
         self.params = selection(params)
-        self.request_arg = request_arg
-        self.view_self_request_fallback = view_self_request_fallback
 
     def get_key_payload(
         self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        request = self._normalize_request(
-            _find_request(func, args, kwargs, self.request_arg, self.view_self_request_fallback)
-        )
+        request = self._normalize_request(self._request(func, args, kwargs))
         query = getattr(request, "query_params", None) if request is not None else None
         if query is None and isinstance(request, HttpRequest):
             query = request.GET  # a plain Django view: its query string keys the entry too
@@ -144,7 +143,7 @@ class QueryParamsKeyField(CacheKeyField):
         return payload
 
 
-class HostKeyField(CacheKeyField):
+class HostKeyField(_RequestField):
     """The scheme and host the request was made to (``request.scheme`` and
     ``request.get_host()``, what ``request.build_absolute_uri()`` uses).
 
@@ -161,19 +160,19 @@ class HostKeyField(CacheKeyField):
         hash_value: bool = False,
         **unknown: Any,
     ) -> None:
-        super().__init__(partition, hash_value, sort_lists=False, **unknown)
-        self.request_arg = request_arg
+        reject_unknown(self, unknown)
+        super().__init__(request_arg, partition=partition, hash_value=hash_value)
 
     def get_key_payload(
         self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        request = http_request(_find_request(func, args, kwargs, self.request_arg, True))
+        request = http_request(self._request(func, args, kwargs))
         if request is None:
             return {}
         return {"scheme": request.scheme, "host": request.get_host()}
 
 
-class AcceptedRendererKeyField(CacheKeyField):
+class AcceptedRendererKeyField(_RequestField):
     """The format DRF negotiated for the request (renderer format and media type).
 
     Part of :class:`~restflow.caching.ResponseCacheKeyConstructor`, so a browsable-API
@@ -181,13 +180,13 @@ class AcceptedRendererKeyField(CacheKeyField):
     """
 
     def __init__(self, request_arg: str = "request", **unknown: Any) -> None:
-        super().__init__(False, False, sort_lists=False, **unknown)
-        self.request_arg = request_arg
+        reject_unknown(self, unknown)
+        super().__init__(request_arg)
 
     def get_key_payload(
         self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        request = self._normalize_request(_find_request(func, args, kwargs, self.request_arg, True))
+        request = self._normalize_request(self._request(func, args, kwargs))
         renderer = getattr(request, "accepted_renderer", None)
         if renderer is None:
             return {}
