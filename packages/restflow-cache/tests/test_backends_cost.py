@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
+from backend_calls import count_calls
 from django.core.cache import caches
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, envelope, scopes
-
-METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "touch")
 
 
 class FeedKey(KeyConstructor):
@@ -66,29 +63,6 @@ def redis_commands(client: redis.Redis) -> int:
     )
 
 
-def api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    cache = caches["default"]
-    counts: Counter[str] = Counter()
-    depth = threading.local()
-    for name in METHODS:
-        original = getattr(cache, name)
-
-        def counting(
-            *args: Any, __name: str = name, __orig: Callable[..., Any] = original, **kwargs: Any
-        ) -> Any:
-            level = getattr(depth, "level", 0)
-            if level == 0:
-                counts[__name] += 1
-            depth.level = level + 1
-            try:
-                return __orig(*args, **kwargs)
-            finally:
-                depth.level = level
-
-        monkeypatch.setattr(cache, name, counting)
-    return counts
-
-
 @pytest.mark.redis
 @pytest.mark.slow
 def test_delete_by_prefix_costs_the_same_for_10_and_100000_entries(
@@ -109,7 +83,7 @@ def _measure_delete_by_prefix(url: str, monkeypatch: pytest.MonkeyPatch) -> None
     assert feed.get_cache_only(2, 99_999) == "2:99999"  # the bulk entries are valid hits
     assert feed.get_cache_only(1, 9) == "1:9"
 
-    counts = api_calls(monkeypatch)
+    counts = count_calls(monkeypatch)
     measured = {}
     for tenant in (1, 2):
         client.config_resetstat()
