@@ -1,4 +1,4 @@
-"""Key constructors: declaration, Meta, key anatomy, overflow (caching.md §5)."""
+"""Key constructors: declaration, Meta, key anatomy, overflow (docs/caching.md, Keys)."""
 
 from __future__ import annotations
 

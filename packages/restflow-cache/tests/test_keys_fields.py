@@ -1,4 +1,4 @@
-"""Key fields: payloads, canonical text, hashing (caching.md §3-§4)."""
+"""Key fields: payloads, canonical text, hashing (docs/caching.md, Key fields)."""
 
 from __future__ import annotations
 

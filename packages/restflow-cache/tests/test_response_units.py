@@ -1,4 +1,4 @@
-"""``cache_response`` helpers, headers and the async path (caching.md §8-§9)."""
+"""``cache_response`` helpers, headers and the async path (docs/caching.md, Caching DRF responses)."""
 
 from __future__ import annotations
 

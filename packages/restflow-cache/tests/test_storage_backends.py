@@ -1,4 +1,4 @@
-"""The storage model (caching.md §7) on every real Django cache backend.
+"""The storage model (docs/caching.md, Storage model and guarantees) on every real Django cache backend.
 
 Parametrized over local memory, the database cache, the file cache, Django's RedisCache
 and django-redis on the private test Redis. (memcached is not tested: no server and no

@@ -1,4 +1,4 @@
-"""``cache_result`` on async functions and the async twins (caching.md §6.4)."""
+"""``cache_result`` on async functions and the async twins (docs/caching.md, Async use)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public surface of ``restflow.caching`` (caching.md §1-§2)."""
+"""The public surface of ``restflow.caching`` and its constants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``cache_result`` on sync functions: the method table of caching.md §6.4."""
+"""``cache_result`` on sync functions: every method of a cached function (docs/caching.md,
+Cached functions)."""
 
 from __future__ import annotations
 
