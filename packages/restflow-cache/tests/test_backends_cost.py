@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
+from backend_calls import count_calls
 from django.core.cache import caches
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, storage
-
-METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "touch")
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, envelope, scopes
 
 
 class FeedKey(KeyConstructor):
@@ -41,15 +38,15 @@ def fill(tenant: int, count: int) -> None:
     client = redis.Redis.from_url(cache._servers[0])  # type: ignore[attr-defined]
     dumps = cache._cache._serializer.dumps  # type: ignore[attr-defined]
     now = time.time()
-    life = storage.scope_life(600)
+    life = scopes.scope_life(600)
     make_key = cache.make_key
     batch: dict[str, bytes] = {}
     for item in range(1, count):
         plan = feed._build_plan((tenant, item), {})
-        key_token = storage.new_token(life, now)
+        key_token = scopes.new_token(life, now)
         tokens = (*(base[s] for s in plan.scopes[:-1]), key_token)
-        envelope = storage.make_envelope(f"{tenant}:{item}", tokens, 600, now)
-        batch[make_key(plan.key, version=1)] = dumps(envelope)
+        entry = envelope.make_envelope(f"{tenant}:{item}", tokens, 600, now)
+        batch[make_key(plan.key, version=1)] = dumps(entry)
         batch[make_key(plan.scopes[-1], version=1)] = dumps(key_token)
         if len(batch) >= 20_000:
             client.mset(batch)  # no TTL: the test database is flushed before each test
@@ -64,29 +61,6 @@ def redis_commands(client: redis.Redis) -> int:
     return sum(
         int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_config")
     )
-
-
-def api_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    cache = caches["default"]
-    counts: Counter[str] = Counter()
-    depth = threading.local()
-    for name in METHODS:
-        original = getattr(cache, name)
-
-        def counting(
-            *args: Any, __name: str = name, __orig: Callable[..., Any] = original, **kwargs: Any
-        ) -> Any:
-            level = getattr(depth, "level", 0)
-            if level == 0:
-                counts[__name] += 1
-            depth.level = level + 1
-            try:
-                return __orig(*args, **kwargs)
-            finally:
-                depth.level = level
-
-        monkeypatch.setattr(cache, name, counting)
-    return counts
 
 
 @pytest.mark.redis
@@ -109,7 +83,7 @@ def _measure_delete_by_prefix(url: str, monkeypatch: pytest.MonkeyPatch) -> None
     assert feed.get_cache_only(2, 99_999) == "2:99999"  # the bulk entries are valid hits
     assert feed.get_cache_only(1, 9) == "1:9"
 
-    counts = api_calls(monkeypatch)
+    counts = count_calls(monkeypatch)
     measured = {}
     for tenant in (1, 2):
         client.config_resetstat()

@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import ArgsKeyField, _backends, cache_result, storage
+from restflow.caching import ArgsKeyField, backends, cache_result, scopes
 
 try:
     from django_redis.cache import RedisCache as DjangoRedisCache
@@ -85,13 +85,13 @@ def spies(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Names of the fast helpers that ran (wrapped, not replaced: they still read)."""
     ran: list[str] = []
     for name in (*FAST_READ.values(),):
-        original = getattr(_backends, name)
+        original = getattr(backends, name)
 
         def spy(*args: Any, _name: str = name, _original: Callable[..., Any] = original) -> Any:
             ran.append(_name)
             return _original(*args)
 
-        monkeypatch.setattr(_backends, name, spy)
+        monkeypatch.setattr(backends, name, spy)
     public_calls.clear()
     yield ran
     public_calls.clear()
@@ -120,7 +120,7 @@ def test_a_hit_reads_the_same_through_the_fast_path_and_the_public_one(
         assert spies == [FAST_READ[backend]]  # the gate is open for the stock class
         name, closed = CLOSED_READ[backend]
         with monkeypatch.context() as patch:
-            patch.setattr(_backends, name, closed)
+            patch.setattr(backends, name, closed)
             spies.clear()
             public = item(7)
             assert spies == []
@@ -151,12 +151,12 @@ def test_a_users_subclass_gets_its_own_get_many_and_set_many(
 def test_a_bump_leaves_the_same_state_through_the_fast_path_and_the_public_one(
     backend: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scopes = [f"restflow:test:scope:{i}" for i in range(5)]
+    names = [f"restflow:test:scope:{i}" for i in range(5)]
     with override_settings(CACHES={"default": conf(backend, redis_url)}):
         cache = caches["default"]
         cache.clear()
-        storage.bump_targets([("default", 2, scope, 600) for scope in scopes])
-        fast = cache.get_many(scopes, version=2)
+        scopes.bump_targets([("default", 2, scope, 600) for scope in names])
+        fast = cache.get_many(names, version=2)
         sent: list[int] = []
         original = type(cache).set_many
 
@@ -167,19 +167,19 @@ def test_a_bump_leaves_the_same_state_through_the_fast_path_and_the_public_one(
         cache.clear()
         with monkeypatch.context() as patch:
             if backend == "locmem":
-                patch.setattr(_backends, "_BASE_SET_MANY", None)
+                patch.setattr(backends, "_BASE_SET_MANY", None)
             else:
-                patch.setattr(_backends, "script_set_many", lambda *args: False)
+                patch.setattr(backends, "script_set_many", lambda *args: False)
             patch.setattr(cache, "set_many", public_set_many.__get__(cache))
-            storage.bump_targets([("default", 2, scope, 600) for scope in scopes])
+            scopes.bump_targets([("default", 2, scope, 600) for scope in names])
         assert sent == [1]
-        public = cache.get_many(scopes, version=2)
-        assert sorted(fast) == sorted(public) == sorted(scopes)
+        public = cache.get_many(names, version=2)
+        assert sorted(fast) == sorted(public) == sorted(names)
         assert all(type(v) is int for v in [*fast.values(), *public.values()])
         if backend != "locmem":
             client = cache._cache.get_client() if backend == "redis" else cache.client.get_client()
-            ttls = {client.ttl(cache.make_key(scope, version=2)) for scope in scopes}
-            assert all(0 < ttl <= storage.scope_life(600) for ttl in ttls)
+            ttls = {client.ttl(cache.make_key(scope, version=2)) for scope in names}
+            assert all(0 < ttl <= scopes.scope_life(600) for ttl in ttls)
 
 
 @pytest.mark.redis

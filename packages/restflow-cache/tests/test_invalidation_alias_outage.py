@@ -20,7 +20,8 @@ from invalidation_testapp.models import Author, Book
 from restflow_testbed.plugin import redis_cache_settings
 from restflow_testbed.redis_server import RedisServer
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result, storage
+from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
+from restflow.caching import scopes as storage
 from restflow.caching.registry import CacheRegister
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]

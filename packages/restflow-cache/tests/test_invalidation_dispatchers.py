@@ -332,7 +332,7 @@ def test_a_transaction_of_many_saves_costs_one_cache_write(make_cached, book, mo
 
 
 def test_async_functions_of_a_commit_share_one_cache_write(make_cached, book, monkeypatch):
-    from restflow.caching import storage
+    from restflow.caching import scopes as storage
 
     first = make_cached(rule(), is_async=True)
     second = make_cached(rule(), is_async=True)

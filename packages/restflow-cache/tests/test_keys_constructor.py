@@ -1,4 +1,4 @@
-"""Key constructors: declaration, Meta, key anatomy, overflow (caching.md §5)."""
+"""Key constructors: declaration, Meta, key anatomy, overflow (docs/caching.md, Keys)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from restflow.caching import (
     cache_result,
 )
 from restflow.caching.hashing import hash_string
+from restflow.caching.wipe import wrappers_of
 
 
 def list_orders(tenant_id: int, page: int = 1, size: int = 20) -> None: ...
@@ -65,8 +66,8 @@ class TestDeclaration:
         def f() -> int:
             return 1
 
-        assert f in Parent._wrappers
-        assert Child._wrappers == []
+        assert wrappers_of(Parent) == [f]
+        assert wrappers_of(Child) == []
 
     def test_fields_are_fresh_copies(self) -> None:
         kc = OrderListKey()

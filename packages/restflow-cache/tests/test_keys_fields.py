@@ -1,4 +1,4 @@
-"""Key fields: payloads, canonical text, hashing (caching.md §3-§4)."""
+"""Key fields: payloads, canonical text, hashing (docs/caching.md, Key fields)."""
 
 from __future__ import annotations
 
@@ -111,13 +111,6 @@ class TestCanonicalText:
     def test_model_instance_renders_label_and_pk(self) -> None:
         author = Author(pk=5, name="x")
         assert ArgsKeyField().stringify({"a": author}) == "a:cache_testapp.Author#5"
-
-    def test_normalize(self) -> None:
-        field = ArgsKeyField(sort_lists=True)
-        assert field.normalize([3, 1, 2]) == ["1", "2", "3"]
-        assert ArgsKeyField(sort_lists=False).normalize([3, 1, 2]) == ["3", "1", "2"]
-        assert field.normalize(None) == "null"
-        assert list(field.normalize({"b": 1, "a": 2})) == ["a", "b"]
 
     def test_resolve_attr_path(self) -> None:
         resolve = ArgsKeyField._resolve_attr_path

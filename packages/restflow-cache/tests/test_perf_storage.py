@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, storage
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, scopes
 
 
 class ShelfKey(KeyConstructor):
@@ -30,30 +30,30 @@ def shelf(shelf: int, item: int) -> str:
 
 
 def test_scope_tokens_are_integers_carrying_their_expiry() -> None:
-    token = storage.new_token(100, now=1_000_000.0)
+    token = scopes.new_token(100, now=1_000_000.0)
     assert type(token) is int
     assert 0 < token < 2**63  # Redis keeps it inline as a 64-bit integer
-    expiry = storage.token_expiry(token)
+    expiry = scopes.token_expiry(token)
     assert expiry is not None
     assert 1_000_100.0 - 60 < expiry <= 1_000_100.0  # rounded down: never claims more life
-    endless = storage.new_token(None)
+    endless = scopes.new_token(None)
     assert type(endless) is int
-    assert storage.token_expiry(endless) is None
-    far = storage.new_token(10**12, now=1_000_000.0)  # clamped, still a 63-bit integer
+    assert scopes.token_expiry(endless) is None
+    far = scopes.new_token(10**12, now=1_000_000.0)  # clamped, still a 63-bit integer
     assert far < 2**63
-    assert storage.token_expiry(far) is not None
-    assert len({storage.new_token(100, now=1.0) for _ in range(1000)}) == 1000
+    assert scopes.token_expiry(far) is not None
+    assert len({scopes.new_token(100, now=1.0) for _ in range(1000)}) == 1000
 
 
 def test_key_scopes_have_short_fixed_size_memcached_safe_names() -> None:
     keys = [f"app.views.shelf::shelf:{i}||item:{i % 7}" for i in range(10_000)]
     keys += ["x" * 400, "caf\u00e9::key with spaces", "a::b"]
-    names = {storage.key_scope(key) for key in keys}
+    names = {scopes.key_scope(key) for key in keys}
     assert len(names) == len(keys)  # distinct keys, distinct scopes
-    width = len(storage.KEY_SCOPE_PREFIX) + 16
+    width = len(scopes.KEY_SCOPE_PREFIX) + 16
     for name in names:
         assert len(name) == width  # whatever the entry key's length
-        assert name.startswith(storage.KEY_SCOPE_PREFIX)
+        assert name.startswith(scopes.KEY_SCOPE_PREFIX)
         assert all("!" <= char <= "~" for char in name)  # memcached-safe
 
 
@@ -80,12 +80,12 @@ def test_one_bump_renews_every_scope_with_the_longest_life(backend: str) -> None
     before = cache.get_many([first[2], second[2]], version=first[1])
     assert len(before) == 2
     short = (*first[:3], 100)
-    storage.bump_targets([short, second])  # lives 100 and 2 * 600 + 60
+    scopes.bump_targets([short, second])  # lives 100 and 2 * 600 + 60
     after = cache.get_many([first[2], second[2]], version=first[1])
     for scope in (first[2], second[2]):
         assert type(after[scope]) is int
         assert after[scope] != before[scope]
-        expiry = storage.token_expiry(after[scope])
+        expiry = scopes.token_expiry(after[scope])
         assert expiry is not None
         assert expiry > time.time() + 1000, "not the longest life"
     assert shelf.get_cache_only(1, 1) is CACHE_MISSING
@@ -114,10 +114,10 @@ def test_a_redis_bump_writes_digits_with_the_scope_life(
     shelf(5, 1)
     targets = [shelf.invalidation_target((), {"shelf": n}) for n in (4, 5)]
     public.clear()
-    storage.bump_targets(targets)
+    scopes.bump_targets(targets)
     assert public == ([2] if replaced else [])
     client = redis.Redis.from_url(redis_default)
-    life = storage.scope_life(600)
+    life = scopes.scope_life(600)
     for _alias, version, scope, _life in targets:
         raw_key = cache.make_key(scope, version=version)
         assert client.get(raw_key).isdigit()
@@ -188,7 +188,7 @@ def test_redis_hits_reuse_one_client_and_send_one_mget(
 def test_local_memory_bumps_cull_and_expire_like_djangos_set_many() -> None:
     from django.core.cache.backends.locmem import LocMemCache
 
-    from restflow.caching._backends import set_many
+    from restflow.caching.backends import set_many
 
     params = {"OPTIONS": {"MAX_ENTRIES": 5, "CULL_FREQUENCY": 2}}
     ours = LocMemCache("rf-bump-ours", params)
@@ -196,7 +196,7 @@ def test_local_memory_bumps_cull_and_expire_like_djangos_set_many() -> None:
     ours.clear()
     theirs.clear()
     for n in range(3):
-        mapping = {f"scope-{n}-{i}": storage.new_token(60) for i in range(4)}
+        mapping = {f"scope-{n}-{i}": scopes.new_token(60) for i in range(4)}
         set_many(ours, mapping, 60, 1)
         theirs.set_many(mapping, timeout=60, version=1)
         assert len(ours._cache) == len(theirs._cache) <= 5  # type: ignore[attr-defined]

@@ -148,13 +148,14 @@ def test_a_view_without_a_request_is_not_cached_and_warned_once(
 
 def test_method_decorator_builds_one_wrapper(db: Any) -> None:
     from restflow.caching import ResponseCacheKeyConstructor
+    from restflow.caching.wipe import wrappers_of
 
     client = Client()
     client.get(f"{URL}/django-view/")
-    registered = len(ResponseCacheKeyConstructor._wrappers)
+    registered = len(wrappers_of(ResponseCacheKeyConstructor))
     for _ in range(3):
         client.get(f"{URL}/django-view/")
-    assert len(ResponseCacheKeyConstructor._wrappers) == registered
+    assert len(wrappers_of(ResponseCacheKeyConstructor)) == registered
     assert views.CALLS["shape_django_view"] == 1
 
 

@@ -1,4 +1,4 @@
-"""``cache_response`` helpers, headers and the async path (caching.md §8-§9)."""
+"""``cache_response`` helpers, headers and the async path (docs/caching.md, Caching DRF responses)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from restflow.caching.cache_response import (
     rebuild_http_response,
     serialize_response,
 )
+from restflow.caching.wipe import wrappers_of
 
 factory = APIRequestFactory()
 
@@ -148,7 +149,7 @@ def test_custom_constructor_still_keys_on_format() -> None:
     as_json = detail.get_cache_key(request_for(JSONRenderer()), pk=1)
     as_html = detail.get_cache_key(request_for(BrowsableAPIRenderer()), pk=1)
     assert as_json != as_html
-    assert detail in Bare._wrappers
+    assert detail in wrappers_of(Bare)
     Bare.wipe(pk=1)  # reaches the wrapper through the original class
 
 

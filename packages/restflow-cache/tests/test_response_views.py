@@ -1,4 +1,5 @@
-"""``cache_response`` through real DRF views and Django's test client (caching.md §8)."""
+"""``cache_response`` through real DRF views and Django's test client (docs/caching.md,
+Caching DRF responses)."""
 
 from __future__ import annotations
 

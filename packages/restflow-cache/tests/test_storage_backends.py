@@ -1,4 +1,4 @@
-"""The storage model (caching.md §7) on every real Django cache backend.
+"""The storage model (docs/caching.md, Storage model and guarantees) on every real Django cache backend.
 
 Parametrized over local memory, the database cache, the file cache, Django's RedisCache
 and django-redis on the private test Redis. (memcached is not tested: no server and no
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from backend_calls import count_calls
 from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
@@ -24,37 +25,10 @@ from restflow.caching import (
     ArgsKeyField,
     ConstantKeyField,
     KeyConstructor,
-    _backends,
+    backends,
     cache_result,
-    storage,
+    scopes,
 )
-
-METHODS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many", "touch", "incr")
-
-
-def count_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count the backend API calls restflow makes on the current ``default`` cache
-    (outermost calls only: ``get_many`` of local memory calls ``get`` internally)."""
-    cache = caches["default"]
-    counts: Counter[str] = Counter()
-    depth = threading.local()
-    for name in METHODS:
-        original = getattr(cache, name)
-
-        def counting(
-            *args: Any, __name: str = name, __orig: Callable[..., Any] = original, **kwargs: Any
-        ) -> Any:
-            level = getattr(depth, "level", 0)
-            if level == 0:
-                counts[__name] += 1
-            depth.level = level + 1
-            try:
-                return __orig(*args, **kwargs)
-            finally:
-                depth.level = level
-
-        monkeypatch.setattr(cache, name, counting)
-    return counts
 
 
 class TenantKey(KeyConstructor):
@@ -241,9 +215,9 @@ def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
 
     cache = caches["default"]
     short(1)
-    scope = cache.make_key(storage.namespace_scope("ttl"), version=1)
+    scope = cache.make_key(scopes.namespace_scope("ttl"), version=1)
     first = client.ttl(scope)
-    assert 100 <= first <= storage.scope_life(100)  # bounded, outlives the entry
+    assert 100 <= first <= scopes.scope_life(100)  # bounded, outlives the entry
     long(1)
     assert client.ttl(scope) >= 5000  # extended for the longer-lived entry
     entry = cache.make_key(long.get_cache_key(1), version=1)
@@ -253,7 +227,7 @@ def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
 
 
 # -- the hit path's one-pass read ------------------------------------------------------
-# For the stock local-memory, RedisCache and django-redis classes ``_backends.get_many``
+# For the stock local-memory, RedisCache and django-redis classes ``backends.get_many``
 # reads without the backend's public ``get_many``; it must return exactly what that
 # method returns, and a subclass (which takes the public method) must too.
 SAMPLE: dict[str, Any] = {
@@ -289,11 +263,11 @@ def assert_reads_like_get_many(cache: Any, sample: dict[str, Any]) -> None:
     for version in (1, 2, 1):
         expected = cache.get_many(keys, version=version)
         assert set(expected) == set(sample)
-        assert _backends.get_many(cache, keys, version) == expected
-        assert _backends.get_many(cache, keys, version) == expected  # remembered keys
-        assert _backends.get_many(backend_copy(cache, False), keys, version) == expected
-        assert _backends.get_many(backend_copy(cache, True), keys, version) == expected
-    assert _backends.get_many(cache, [], 1) == {}
+        assert backends.get_many(cache, keys, version) == expected
+        assert backends.get_many(cache, keys, version) == expected  # remembered keys
+        assert backends.get_many(backend_copy(cache, False), keys, version) == expected
+        assert backends.get_many(backend_copy(cache, True), keys, version) == expected
+    assert backends.get_many(cache, [], 1) == {}
 
 
 @pytest.mark.redis
@@ -336,12 +310,12 @@ def test_django_redis_read_fails_like_get_many(
         server.stop()
         if ignore:
             assert cache.get_many(["a", "b"]) == {}
-            assert _backends.get_many(cache, ["a", "b"], 1) == {}
+            assert backends.get_many(cache, ["a", "b"], 1) == {}
             return
         with pytest.raises(Exception) as public:
             cache.get_many(["a", "b"], version=1)
         with pytest.raises(Exception) as fast:
-            _backends.get_many(cache, ["a", "b"], 1)
+            backends.get_many(cache, ["a", "b"], 1)
         assert type(fast.value) is type(public.value)
 
 
@@ -368,4 +342,4 @@ def test_custom_key_function_is_asked_on_every_read(
         for tenant in ("a", "b", "a"):
             TENANT["name"] = tenant
             expected = {"entry": f"entry of {tenant}", "scope": tenant}
-            assert _backends.get_many(cache, keys, 1) == expected
+            assert backends.get_many(cache, keys, 1) == expected

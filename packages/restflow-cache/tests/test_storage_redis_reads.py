@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import _backends, _redis
+from restflow.caching import _redis, backends
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("fresh_django_redis_pools")]
 
@@ -111,12 +111,12 @@ def test_a_connection_dropped_mid_read_is_retried_like_get_many(
     with override_settings(CACHES={"default": settings_for(url, backend, retry=Retry(NoBackoff(), retries))}):
         cache = caches["default"]
         cache.set_many(VALUES, version=1)
-        assert _backends.get_many(cache, KEYS, 1) == VALUES  # a pooled, warm connection
+        assert backends.get_many(cache, KEYS, 1) == VALUES  # a pooled, warm connection
 
         dropping.drop_next_command()
         public = outcome(lambda: cache.get_many(KEYS, version=1))
         dropping.drop_next_command()
-        fast = outcome(lambda: _backends.get_many(cache, KEYS, 1))
+        fast = outcome(lambda: backends.get_many(cache, KEYS, 1))
 
         assert dropping.dropped == 2
         if retries:
@@ -128,7 +128,7 @@ def test_a_connection_dropped_mid_read_is_retried_like_get_many(
             assert isinstance(public, type)
             assert issubclass(public, redis.ConnectionError)
             assert fast is public
-        assert _backends.get_many(cache, KEYS, 1) == VALUES  # the pool recovered
+        assert backends.get_many(cache, KEYS, 1) == VALUES  # the pool recovered
 
 
 @pytest.mark.parametrize("backend", ["django", "django_redis"])
@@ -143,7 +143,7 @@ def test_a_blocking_pool_reads_like_get_many(redis_url: str, backend: str) -> No
         for round_ in range(3):
             values = {key: (round_, value) for key, value in VALUES.items()}
             cache.set_many(values, version=1)
-            assert _backends.get_many(cache, KEYS, 1) == cache.get_many(KEYS, version=1) == values
+            assert backends.get_many(cache, KEYS, 1) == cache.get_many(KEYS, version=1) == values
 
 
 class RecordingClient:

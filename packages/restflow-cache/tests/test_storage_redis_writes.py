@@ -17,7 +17,7 @@ from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 from restflow_testbed.redis_server import RedisServer
 
-from restflow.caching import _backends, storage
+from restflow.caching import backends, scopes
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("fresh_django_redis_pools")]
 
@@ -64,12 +64,12 @@ def test_a_bump_leaves_what_set_many_leaves(redis_url: str, variant: str, timeou
             shared = {key: TOKEN for key in ours}
             mixed = {ours[0]: TOKEN, ours[1]: TOKEN + 1, ours[2]: "text", ours[3]: {"a": [1, 2]}}
             for version in (1, 3):
-                _backends.set_many(cache, shared, timeout, version)
+                backends.set_many(cache, shared, timeout, version)
                 cache.set_many(dict.fromkeys(theirs, TOKEN), timeout=timeout, version=version)
                 assert raw_state(client, cache, ours, version) == raw_state(client, cache, theirs, version)
                 assert cache.get_many(ours, version=version) == shared
 
-                _backends.set_many(cache, mixed, timeout, version)
+                backends.set_many(cache, mixed, timeout, version)
                 reference = dict(zip(theirs, mixed.values(), strict=False))
                 cache.set_many(reference, timeout=timeout, version=version)
                 assert raw_state(client, cache, ours[:4], version) == raw_state(
@@ -93,9 +93,9 @@ def test_a_bump_of_100_scopes_is_one_command(
     client = redis.Redis.from_url(server.db_url(0))
     with override_settings(CACHES={"default": redis_cache_settings(server.db_url(0), backend=backend)}):
         cache = caches["default"]
-        _backends.set_many(cache, {"warm": 1}, 60, 1)  # the script is loaded once
+        backends.set_many(cache, {"warm": 1}, 60, 1)  # the script is loaded once
         client.config_resetstat()
-        _backends.set_many(cache, {f"scope:{i}": TOKEN for i in range(100)}, 600, 1)
+        backends.set_many(cache, {f"scope:{i}": TOKEN for i in range(100)}, 600, 1)
         stats = client.info("commandstats")
         client.close()
     sent = {name: value["calls"] for name, value in stats.items() if "config" not in name}
@@ -118,7 +118,7 @@ def test_a_server_refusing_scripts_gets_set_many(
         cache = caches["default"]
         for round_ in range(3):
             mapping = {f"scope:{i}": TOKEN + round_ for i in range(5)}
-            _backends.set_many(cache, mapping, 600, 1)
+            backends.set_many(cache, mapping, 600, 1)
             assert cache.get_many(list(mapping), version=1) == mapping
             assert 590 <= admin.ttl(cache.make_key("scope:0", version=1)) <= 600
     refusals = [r for r in caplog.records if "refuses scripts" in r.getMessage()]
@@ -134,12 +134,12 @@ def test_a_bump_on_a_dead_server_fails_like_set_many(
     server = private_redis()
     with override_settings(CACHES={"default": conf_for(server.db_url(0), variant)}):
         cache = caches["default"]
-        _backends.set_many(cache, {"warm": 1}, 60, 1)
+        backends.set_many(cache, {"warm": 1}, 60, 1)
         server.stop()
         with pytest.raises(Exception) as public:
             cache.set_many({"a": TOKEN}, timeout=60, version=1)
         with pytest.raises(Exception) as ours:
-            _backends.set_many(cache, {"a": TOKEN}, 60, 1)
+            backends.set_many(cache, {"a": TOKEN}, 60, 1)
         assert type(ours.value) is type(public.value)
         assert isinstance(ours.value, redis.ConnectionError)
 
@@ -150,10 +150,10 @@ def test_django_redis_ignore_exceptions_keeps_swallowing(private_redis: Callable
     conf["OPTIONS"] = {**conf["OPTIONS"], "IGNORE_EXCEPTIONS": True}
     with override_settings(CACHES={"default": conf}):
         cache = caches["default"]
-        _backends.set_many(cache, {"a": TOKEN}, 60, 1)
+        backends.set_many(cache, {"a": TOKEN}, 60, 1)
         assert cache.get("a", version=1) == TOKEN
         server.stop()
-        _backends.set_many(cache, {"a": TOKEN + 1}, 60, 1)  # swallowed, as set_many does
+        backends.set_many(cache, {"a": TOKEN + 1}, 60, 1)  # swallowed, as set_many does
         assert cache.get("a", version=1) is None
 
 
@@ -167,12 +167,12 @@ def test_an_async_bump_is_the_same_script_call(
     client = redis.Redis.from_url(server.db_url(0))
     with override_settings(CACHES={"default": redis_cache_settings(server.db_url(0), backend=backend)}):
         cache = caches["default"]
-        _backends.set_many(cache, {"warm": 1}, 60, 1)
+        backends.set_many(cache, {"warm": 1}, 60, 1)
         client.config_resetstat()
-        scopes = [f"scope:{i}" for i in range(20)]
-        asyncio.run(storage.abump_targets([("default", 1, scope, 600) for scope in scopes]))
+        names = [f"scope:{i}" for i in range(20)]
+        asyncio.run(scopes.abump_targets([("default", 1, scope, 600) for scope in names]))
         stats = client.info("commandstats")
-        tokens = cache.get_many(scopes, version=1)
+        tokens = cache.get_many(names, version=1)
         assert len(tokens) == 20
         assert len(set(tokens.values())) == 1  # one new token for the group
     client.close()
@@ -189,5 +189,5 @@ def test_a_backend_with_its_own_async_code_keeps_it() -> None:
             return []
 
     cache = NativeAsync("native-async", {})
-    asyncio.run(_backends.aset_many(cache, {"a": TOKEN}, 60, 2))
+    asyncio.run(backends.aset_many(cache, {"a": TOKEN}, 60, 2))
     assert calls == [({"a": TOKEN}, 60, 2)]

@@ -1,4 +1,4 @@
-"""``cache_result`` on async functions and the async twins (caching.md §6.4)."""
+"""``cache_result`` on async functions and the async twins (docs/caching.md, Async use)."""
 
 from __future__ import annotations
 
@@ -129,25 +129,13 @@ class TestAsyncCalling:
 
 
 class TestAsyncPredicates:
-    def test_async_cache_if_awaited(self) -> None:
-        async def keep(result: Any) -> bool:
-            return result["user"] != 0
+    @pytest.mark.parametrize("option", ["cache_if", "cache_unless"])
+    def test_async_predicate_awaited(self, option: str) -> None:
+        async def predicate(result: Any) -> bool:
+            anonymous = result["user"] == 0
+            return anonymous if option == "cache_unless" else not anonymous
 
-        fetch = make(Counter(), cache_if=keep)
-
-        async def scenario() -> None:
-            await fetch(0)
-            await fetch(1)
-            assert await fetch.aget_cache_only(0) is CACHE_MISSING
-            assert await fetch.aget_cache_only(1) is not CACHE_MISSING
-
-        run(scenario())
-
-    def test_async_cache_unless_awaited(self) -> None:
-        async def skip(result: Any) -> bool:
-            return result["user"] == 0
-
-        fetch = make(Counter(), cache_unless=skip)
+        fetch = make(Counter(), **{option: predicate})
 
         async def scenario() -> None:
             await fetch(0)

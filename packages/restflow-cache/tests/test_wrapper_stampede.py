@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 
-from restflow.caching import ArgsKeyField, KeyConstructor, cache_result, storage
+from restflow.caching import ArgsKeyField, KeyConstructor, cache_result, stampede
 
 
 class ReportKey(KeyConstructor):
@@ -81,7 +81,7 @@ def test_lock_of_a_dead_holder_expires() -> None:
     report = slow_report(calls, threading.Event(), lock=True, lock_timeout=30)
     key = report.get_cache_key(2)
     # a holder that died: its lock stays for one second, then expires
-    assert caches["default"].add(storage.lock_key(key), "dead", timeout=1, version=1)
+    assert caches["default"].add(stampede.lock_key(key), "dead", timeout=1, version=1)
     assert report(2) == "report 2"
     assert calls["report"] == 1
 
@@ -90,7 +90,7 @@ def test_wait_is_bounded() -> None:
     calls: Counter[str] = Counter()
     report = slow_report(calls, threading.Event(), lock=True, lock_timeout=0.2)
     key = report.get_cache_key(3)
-    assert caches["default"].add(storage.lock_key(key), "stuck", timeout=300, version=1)
+    assert caches["default"].add(stampede.lock_key(key), "stuck", timeout=300, version=1)
     assert report(3) == "report 3"  # gave up waiting and computed
     assert report(3) == "report 3"  # and stored the result
     assert calls["report"] == 1

@@ -1,4 +1,5 @@
-"""``cache_result`` on sync functions: the method table of caching.md §6.4."""
+"""``cache_result`` on sync functions: every method of a cached function (docs/caching.md,
+Cached functions)."""
 
 from __future__ import annotations
 
@@ -451,6 +452,36 @@ class TestKeyMemo:
             assert f(1) == 1
             assert cache.get(blake_key, version=1) is not None
         assert f.get_cache_only(1) == 1  # back to the old key, still cached
+
+    def test_caches_change_reaches_memoized_plans_and_backends(self) -> None:
+        from django.conf import settings
+        from django.test import override_settings
+
+        calls: Counter[str] = Counter()
+
+        @cache_result()
+        def f(a: int) -> int:
+            return counted(calls, "f", a)
+
+        assert f(1) == 1
+        assert f(1) == 1
+        assert calls["f"] == 1
+        other = {
+            **settings.CACHES,
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "restflow-test-other",
+                "KEY_PREFIX": "other",
+            },
+        }
+        with override_settings(CACHES=other):
+            assert f.get_cache_only(1) is CACHE_MISSING  # the new backend is read
+            assert f(1) == 1
+            assert calls["f"] == 2
+            assert f(1) == 1
+            assert calls["f"] == 2
+        assert f(1) == 1  # the first backend again, its entry intact
+        assert calls["f"] == 2
 
     def test_equal_but_differently_typed_arguments_do_not_share_plans(self) -> None:
         @cache_result()

@@ -1,17 +1,17 @@
 """The lookup / compute / store engine behind :class:`~restflow.caching.CachedWrapper`.
 
-Sync and async twins of the same steps (caching.md §7.3): plan the keys, read the entry
-and its scopes in one ``get_many``, and on a miss take the scope tokens *before* calling
-the function, then store the envelope stamped with them. ``lock=True`` adds the
-stampede lock around the miss path.
+Sync and async twins of the same steps (docs/caching.md, Storage model and guarantees):
+plan the keys (memoized in :mod:`~restflow.caching.plan_memo`), read the entry and its
+scopes in one ``get_many`` (:mod:`~restflow.caching.envelope`), and on a miss take the
+scope tokens *before* calling the function, then store the envelope stamped with them.
+``lock=True`` adds the stampede lock (:mod:`~restflow.caching.stampede`) around the
+miss path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import math
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,65 +19,20 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.template.response import SimpleTemplateResponse
 
-from restflow.caching import _settings, storage
+from restflow.caching import envelope, scopes, stampede
+from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
+from restflow.caching.envelope import Plan, make_metadata, valid_envelope
 from restflow.caching.key_constructor import KeyConstructor
-from restflow.caching.storage import Plan, make_metadata, valid_envelope
+from restflow.caching.plan_memo import Memo, memo_key
 
-__all__ = ["NO_STORE", "CacheEngine", "Memo"]
+__all__ = ["NO_STORE", "CacheEngine"]
 
 Metadata = dict[str, Any]
 _HIT = CacheStatus.HIT
 _MISS = CacheStatus.MISS
 NO_STORE: Any = object()
 _NO_STORE = NO_STORE  # the value ``_storable`` returns to refuse storage
-_MEMO_LIMIT = 4096
-_MEMO_TYPES = frozenset({int, str, type(None)})
-_settings_generation = _settings.generation
-
-
-class Memo(dict[Any, Any]):
-    """A bounded memo of values computed from plain arguments, emptied when
-    ``RESTFLOW_SETTINGS`` changes (the values depend on it: key prefix, scopes)."""
-
-    __slots__ = ("generation",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.generation = _settings_generation[0]
-
-    def fetch(
-        self,
-        key: Any,
-        build: Callable[[Any, Any], Any],
-        args: Any,
-        kwargs: Any,
-    ) -> Any:
-        """The value memoized under ``key``, else ``build(args, kwargs)`` (remembered)."""
-        if self.generation != _settings_generation[0]:
-            self.clear()
-            self.generation = _settings_generation[0]
-        value = self.get(key)
-        if value is None:
-            value = build(args, kwargs)
-            if len(self) >= _MEMO_LIMIT:
-                self.clear()
-            self[key] = value
-        return value
-
-
-def _memo_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A hashable identity of plain arguments (``1`` and ``True`` never compare equal
-    here: only exact ``int``/``str``/``None`` qualify), or ``None``."""
-    for value in args:
-        if type(value) not in _MEMO_TYPES:
-            return None
-    if not kwargs:
-        return args
-    for value in kwargs.values():
-        if type(value) not in _MEMO_TYPES:
-            return None
-    return (args, tuple(kwargs.items()))
 
 
 class CacheEngine:
@@ -127,27 +82,27 @@ class CacheEngine:
         memo = self._memo
         if memo is None:
             return self._build_plan(args, kwargs)
-        memo_key = self._memo_key(args, kwargs)
-        if memo_key is None:
+        identity = self._memo_key(args, kwargs)
+        if identity is None:
             return self._build_plan(args, kwargs)
-        plan: Plan = memo.fetch(memo_key, self._build_plan, args, kwargs)
+        plan: Plan = memo.fetch(identity, self._build_plan, args, kwargs)
         return plan
 
     def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Hashable identity of the inputs the key depends on, or ``None`` (no memo)."""
-        return _memo_key(args, kwargs)
+        return memo_key(args, kwargs)
 
     def _build_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
         key, parts = self._key_constructor.compose(self._prefix, self.func, args, kwargs)
-        scopes = list(self._static_scopes)
+        names = list(self._static_scopes)
         if self._has_partition:
-            scopes.extend(storage.partition_scopes(self._prefix, parts))
-        scopes.append(storage.key_scope(key))
-        return Plan(key, scopes, self._version, self.ttl)
+            names.extend(scopes.partition_scopes(self._prefix, parts))
+        names.append(scopes.key_scope(key))
+        return Plan(key, names, self._version, self.ttl)
 
     def invalidation_target(
         self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
-    ) -> storage.Target:
+    ) -> scopes.Target:
         """The scope ``delete_by_prefix(*args, **kwargs)`` bumps (all when both None).
 
         Memoized like plans (pure key constructors, plain arguments; cleared when
@@ -155,15 +110,15 @@ class CacheEngine:
         """
         if (args is None and kwargs is None) or not self._key_constructor.is_pure:
             return self._build_target(args, kwargs)
-        memo_key = _memo_key(args or (), kwargs or {})
-        if memo_key is None:
+        identity = memo_key(args or (), kwargs or {})
+        if identity is None:
             return self._build_target(args, kwargs)
-        target: storage.Target = self._targets.fetch(memo_key, self._build_target, args, kwargs)
+        target: scopes.Target = self._targets.fetch(identity, self._build_target, args, kwargs)
         return target
 
     def _build_target(
         self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
-    ) -> storage.Target:
+    ) -> scopes.Target:
         scope = self._fn_scope
         if (args is not None or kwargs is not None) and self._has_partition:
             parts = self._key_constructor.partition_parts(self.func, args, kwargs)
@@ -171,8 +126,8 @@ class CacheEngine:
             while last and not parts[last - 1]:
                 last -= 1
             if last:
-                scope = storage.partition_scope(self._prefix, parts[:last])
-        return (self.cache_alias, self._version, scope, storage.scope_life(self.ttl))
+                scope = scopes.partition_scope(self._prefix, parts[:last])
+        return (self.cache_alias, self._version, scope, scopes.scope_life(self.ttl))
 
     def _check_predicates_sync(self, result: Any) -> bool:
         for predicate, wanted in ((self.cache_if, True), (self.cache_unless, False)):
@@ -201,14 +156,14 @@ class CacheEngine:
 
     # -- sync engine ---------------------------------------------------------------------
     def _cache(self) -> BaseCache:
-        return storage.get_cache(self.cache_alias)
+        return get_cache(self.cache_alias)
 
     def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
         if self._bypass(args, kwargs):
             return self._run_sync(args, kwargs), None
         plan = self._plan(args, kwargs)
-        cache = storage.get_cache(self.cache_alias)
-        values = storage.read(cache, self.cache_alias, plan.keys, plan.version)
+        cache = get_cache(self.cache_alias)
+        values = envelope.read(cache, self.cache_alias, plan.keys, plan.version)
         if values is not None:
             env = valid_envelope(values, plan)
             if env is not None:
@@ -226,7 +181,7 @@ class CacheEngine:
         kwargs: dict[str, Any],
     ) -> tuple[Any, Metadata | None]:
         alias = self.cache_alias
-        tokens = storage.prepare(cache, alias, plan, values) if values is not None else None
+        tokens = envelope.prepare(cache, alias, plan, values) if values is not None else None
         result = self._run_sync(args, kwargs)
         if not self._check_predicates_sync(result) or tokens is None:
             return result, None
@@ -243,47 +198,41 @@ class CacheEngine:
         value = self._storable(result)
         if value is _NO_STORE:
             return None
-        env = storage.store(cache, self.cache_alias, plan, value, tokens)
+        env = envelope.store(cache, self.cache_alias, plan, value, tokens)
         return make_metadata(env, _MISS) if env is not None else None
 
     def _locked_compute(
         self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
     ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        name = storage.lock_key(plan.key)
-        token = secrets.token_hex(8)
-        timeout = max(1, math.ceil(self.lock_timeout))
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.002
+        lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
-            acquired = storage.acquire_lock(cache, alias, name, token, timeout, plan.version)
+            acquired = lock.acquire()
             if acquired is None:
                 return self._run_sync(args, kwargs), None
-            values = storage.read(cache, alias, plan.keys, plan.version)
+            values = envelope.read(cache, lock.alias, plan.keys, plan.version)
             if values is None:
                 return self._run_sync(args, kwargs), None
             env = valid_envelope(values, plan)
             if env is not None:
                 if acquired:
-                    storage.release_lock(cache, alias, name, token, plan.version)
+                    lock.release()
                 return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
             if acquired:
                 try:
                     return self._compute(cache, plan, values, args, kwargs)
                 finally:
-                    storage.release_lock(cache, alias, name, token, plan.version)
-            if time.monotonic() >= deadline:
+                    lock.release()
+            if lock.expired():
                 return self._compute(cache, plan, values, args, kwargs)
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            time.sleep(lock.backoff())
 
     # -- async engine --------------------------------------------------------------------
     async def _alookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
         if self._bypass(args, kwargs):
             return await self._run_async(args, kwargs), None
         plan = self._plan(args, kwargs)
-        cache = storage.get_cache(self.cache_alias)
-        values = await storage.aread(cache, self.cache_alias, plan.keys, plan.version)
+        cache = get_cache(self.cache_alias)
+        values = await envelope.aread(cache, self.cache_alias, plan.keys, plan.version)
         if values is not None:
             env = valid_envelope(values, plan)
             if env is not None:
@@ -303,7 +252,7 @@ class CacheEngine:
         alias = self.cache_alias
         tokens = None
         if values is not None:
-            tokens = await storage.aprepare(cache, alias, plan, values)
+            tokens = await envelope.aprepare(cache, alias, plan, values)
         result = await self._run_async(args, kwargs)
         if not await self._check_predicates_async(result) or tokens is None:
             return result, None
@@ -315,36 +264,30 @@ class CacheEngine:
         value = self._storable(result)
         if value is _NO_STORE:
             return result, None
-        env = await storage.astore(cache, alias, plan, value, tokens)
+        env = await envelope.astore(cache, alias, plan, value, tokens)
         return result, make_metadata(env, _MISS) if env is not None else None
 
     async def _alocked_compute(
         self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
     ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        name = storage.lock_key(plan.key)
-        token = secrets.token_hex(8)
-        timeout = max(1, math.ceil(self.lock_timeout))
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.002
+        lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
-            acquired = await storage.aacquire_lock(cache, alias, name, token, timeout, plan.version)
+            acquired = await lock.aacquire()
             if acquired is None:
                 return await self._run_async(args, kwargs), None
-            values = await storage.aread(cache, alias, plan.keys, plan.version)
+            values = await envelope.aread(cache, lock.alias, plan.keys, plan.version)
             if values is None:
                 return await self._run_async(args, kwargs), None
             env = valid_envelope(values, plan)
             if env is not None:
                 if acquired:
-                    await storage.arelease_lock(cache, alias, name, token, plan.version)
+                    await lock.arelease()
                 return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
             if acquired:
                 try:
                     return await self._acompute(cache, plan, values, args, kwargs)
                 finally:
-                    await storage.arelease_lock(cache, alias, name, token, plan.version)
-            if time.monotonic() >= deadline:
+                    await lock.arelease()
+            if lock.expired():
                 return await self._acompute(cache, plan, values, args, kwargs)
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            await asyncio.sleep(lock.backoff())

@@ -9,11 +9,21 @@ a Django ``HttpRequest`` or a DRF ``Request``, then ``args[0].request`` (the vie
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
 
-__all__ = ["http_request", "is_request", "locate_request", "request_types"]
+from restflow.caching._binding import parameter_names
+
+__all__ = [
+    "extract_view_and_request",
+    "http_request",
+    "is_request",
+    "locate_request",
+    "proxied",
+    "request_types",
+]
 
 _types: list[tuple[type, ...]] = [(HttpRequest,)]
 
@@ -69,3 +79,39 @@ def http_request(request: Any) -> HttpRequest | None:
         return request
     wrapped = getattr(request, "_request", None) if is_request(request) else None
     return wrapped if isinstance(wrapped, HttpRequest) else None
+
+
+def extract_view_and_request(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any | None, Any | None]:
+    """Locate the view instance and the request among a view function's arguments.
+
+    The request is the ``request`` parameter, else the first argument that is a request
+    (whatever its parameter's name), else ``self.request``.
+    """
+    names = parameter_names(func)
+    view = args[0] if names[:1] == ("self",) and args else None
+    request = locate_request(names, args, kwargs)[0]
+    if view is None and request is not None:
+        context = getattr(request, "parser_context", None) or {}
+        view = context.get("view")
+    return view, request
+
+
+def proxied(request: Any) -> Any:
+    """Where ``request`` reads ``method`` and ``META`` from.
+
+    A DRF ``Request`` (exact class) forwards those reads to the ``HttpRequest`` it wraps
+    through ``__getattr__``, which runs only after a failed lookup (an internal
+    ``AttributeError`` per read). The wrapped request is returned when the ``Request``
+    has no attribute of its own by those names (``clone_request`` sets ``method`` on the
+    instance); anything else is returned unchanged.
+    """
+    module = sys.modules.get("rest_framework.request")
+    if module is None or type(request) is not getattr(module, "Request", None):
+        return request
+    own = request.__dict__
+    wrapped = own.get("_request")
+    if wrapped is None or "method" in own or "META" in own:
+        return request
+    return wrapped

@@ -1,4 +1,5 @@
-"""Is a database snapshot older than the scope tokens just read? (caching.md, Transactions)
+"""Is a database snapshot older than the scope tokens just read? (docs/caching.md,
+Transactions and isolation levels)
 
 A miss reads its scope tokens, computes, and stores the value stamped with them: an
 invalidation committed in between replaces a token and the stored value is never served.

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from restflow.caching import _discovery, storage
+from restflow.caching import _discovery
+from restflow.caching import scopes as storage
 from restflow.caching._commit import is_async_wrapper, wrapper_name
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Constants shared by restflow's cache wrappers (caching.md §2)."""
+"""Constants shared by restflow's cache wrappers: the call status, the cache-only miss
+sentinel, the placeholder of an unresolved path, and the keys of a call's metadata."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import enum
 from typing import Final
 
 __all__ = [
-    "CACHED_DATA_METADATA_KEY",
-    "CACHED_DATA_STAMP_KEY",
-    "CACHED_DATA_VALUE_KEY",
     "CACHE_MISSING",
     "METADATA_CACHED_AT_KEY",
     "METADATA_CACHE_STATUS",
@@ -19,13 +17,10 @@ __all__ = [
 
 
 class CacheStatus(enum.StrEnum):
-    """How a call resolved. restflow produces ``HIT`` and ``MISS``; the rest are reserved."""
+    """How a call resolved: read from the cache, or computed."""
 
     HIT = "HIT"
     MISS = "MISS"
-    STALE = "STALE"
-    BYPASS = "BYPASS"
-    REFRESH = "REFRESH"
 
 
 class _Missing:
@@ -54,9 +49,7 @@ CACHE_MISSING: Final = _Missing()
 MISSING_VALUE: Final = "__restflow:missing__"
 """Placeholder a key field emits when a dotted path cannot be resolved."""
 
-CACHED_DATA_VALUE_KEY: Final = "value"
-CACHED_DATA_METADATA_KEY: Final = "metadata"
-CACHED_DATA_STAMP_KEY: Final = "stamp"
 METADATA_CACHED_AT_KEY: Final = "cached_at"
 METADATA_RESET_AT_KEY: Final = "cache_reset_at"
 METADATA_CACHE_STATUS: Final = "cache_status"
+"""Keys of the metadata dict (``get_with_metadata``, ``set_response_cache_header``)."""

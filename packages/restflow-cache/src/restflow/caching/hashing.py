@@ -1,10 +1,10 @@
-"""``hash_string``: the digest used for hashed key parts (caching.md §3)."""
+"""``hash_string``: the digest used for hashed key parts (docs/settings.md, KEY_HASH_ALGORITHM)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from restflow.caching._settings import cache_setting
+from restflow.settings import restflow_settings
 
 __all__ = ["hash_string", "sha256_hex"]
 
@@ -15,7 +15,7 @@ def hash_string(value: str) -> str:
     The setting is a :mod:`hashlib` name (``"sha256"``, ``"blake2b"``, ...) or a callable
     taking the string and returning its digest. Unknown names raise hashlib's ``ValueError``.
     """
-    algorithm = cache_setting("KEY_HASH_ALGORITHM")
+    algorithm = restflow_settings.CACHE_SETTINGS.KEY_HASH_ALGORITHM
     if callable(algorithm):
         return str(algorithm(value))
     if algorithm == "sha256":

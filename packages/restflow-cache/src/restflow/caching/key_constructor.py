@@ -1,17 +1,18 @@
-"""Key constructors: declarative classes that build cache keys (caching.md §5)."""
+"""Key constructors: declarative classes that build cache keys (docs/caching.md, Keys).
+
+A constructor turns one call into ``<namespace>::<identifier>::<partition>::<suffix>``
+from its key fields; invalidation by constructor class (``wipe``, old versions) is in
+:mod:`~restflow.caching.wipe`, ``Meta`` in :mod:`~restflow.caching.key_options`."""
 
 from __future__ import annotations
 
 import copy
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from asgiref.sync import sync_to_async
+from typing import Any, ClassVar
 
 from restflow.caching._binding import bind_flat
 from restflow.caching._encoding import safe_key
-from restflow.caching._settings import cache_setting
 from restflow.caching.hashing import hash_string
 from restflow.caching.key_fields import (
     ArgsKeyField,
@@ -21,9 +22,8 @@ from restflow.caching.key_fields import (
     DrfSerializerKeyField,
     ViewKwargsKeyField,
 )
-
-if TYPE_CHECKING:
-    from restflow.caching.wrapper import CachedWrapper
+from restflow.caching.key_options import KeyOptions
+from restflow.caching.wipe import ConstructorInvalidation
 
 __all__ = [
     "DefaultKeyConstructor",
@@ -36,77 +36,6 @@ __all__ = [
 logger = logging.getLogger("restflow.caching.keys")
 
 _Func = Callable[..., Any]
-_UNSET: Any = object()
-_OPTION_NAMES = (
-    "namespace",
-    "version",
-    "key_identifier",
-    "max_key_suffix_length",
-    "hash_suffix_on_overflow",
-)
-
-
-class KeyOptions:
-    """Resolved ``Meta`` of a key constructor (exposed as ``KeyConstructor._meta``).
-
-    ``max_key_suffix_length`` and ``hash_suffix_on_overflow`` fall back to
-    ``CACHE_SETTINGS`` and are read (and validated) on every access.
-    """
-
-    _raw: dict[str, Any]
-
-    def __init__(self, meta: type | None, bases: list[KeyOptions]) -> None:
-        if meta is not None:
-            unknown = sorted(n for n in vars(meta) if not n.startswith("_") and n not in _OPTION_NAMES)
-            if unknown:
-                raise TypeError(
-                    f"Meta got unknown options: {', '.join(map(repr, unknown))} "
-                    f"(known: {', '.join(_OPTION_NAMES)})"
-                )
-        raw: dict[str, Any] = {}
-        for name in _OPTION_NAMES:
-            value = getattr(meta, name, _UNSET) if meta is not None else _UNSET
-            if value is _UNSET:
-                for base in bases:
-                    value = base._raw.get(name, _UNSET)
-                    if value is not _UNSET:
-                        break
-            if value is not _UNSET:
-                raw[name] = value
-        self._raw = raw
-        self.namespace: str = raw.get("namespace", "")
-        if not isinstance(self.namespace, str):
-            raise TypeError(f"Meta.namespace must be a string, got {self.namespace!r}")
-        self.key_identifier: str = raw.get("key_identifier", "")
-        if not isinstance(self.key_identifier, str):
-            raise TypeError(f"Meta.key_identifier must be a string, got {self.key_identifier!r}")
-        self.version: int = _coerce_version(raw.get("version", 1))
-
-    @property
-    def max_key_suffix_length(self) -> int:
-        value = self._raw.get("max_key_suffix_length")
-        if value is None:
-            value = cache_setting("MAX_KEY_SUFFIX_LENGTH")
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"max_key_suffix_length must be an integer, got {value!r}")
-        return value
-
-    @property
-    def hash_suffix_on_overflow(self) -> bool:
-        value = self._raw.get("hash_suffix_on_overflow")
-        if value is None:
-            value = cache_setting("HASH_SUFFIX_ON_OVERFLOW")
-        if not isinstance(value, bool):
-            raise TypeError(f"hash_suffix_on_overflow must be a boolean, got {value!r}")
-        return value
-
-
-def _coerce_version(value: Any) -> int:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise TypeError(f"Meta.version must be an integer, got {value!r}")
 
 
 class KeyConstructorMetaClass(type):
@@ -135,12 +64,11 @@ class KeyConstructorMetaClass(type):
         ]
         cls._declared_fields = declared
         cls._meta = KeyOptions(meta, base_options)
-        cls._wrappers = []
         cls._truncation_warned = False
         return cls
 
 
-class KeyConstructor(metaclass=KeyConstructorMetaClass):
+class KeyConstructor(ConstructorInvalidation, metaclass=KeyConstructorMetaClass):
     """Declare :class:`CacheKeyField` attributes and an optional ``Meta``::
 
         class OrderListKey(KeyConstructor):
@@ -156,7 +84,6 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
 
     _declared_fields: ClassVar[dict[str, CacheKeyField]]
     _meta: ClassVar[KeyOptions]
-    _wrappers: ClassVar[list[CachedWrapper[Any, Any]]]
     _truncation_warned: ClassVar[bool]
 
     def __init__(self) -> None:
@@ -168,7 +95,6 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
         self._suffix_plan = [(f, _uses_bound(f)) for f in self._suffix_fields]
         self.is_pure = all(type(f) in _PURE_FIELDS and _no_callbacks(f) for _, f in ordered)
         """True when keys depend only on argument values (wrappers may memoize plans)."""
-        self.has_only_partition_fields = not self._suffix_fields
         self.namespace = f"{self._meta.namespace}::" if self._meta.namespace else ""
         self.key_identifier = self._meta.key_identifier
 
@@ -261,67 +187,6 @@ class KeyConstructor(metaclass=KeyConstructorMetaClass):
             return f"{func.__module__}.{qualname}"
         return f"{func.__module__}.{func.__name__}"
 
-    # -- wrappers and bulk invalidation -------------------------------------------------
-    @classmethod
-    def register_wrapper(cls, wrapper: CachedWrapper[Any, Any]) -> None:
-        if wrapper not in cls._wrappers:
-            cls._wrappers.append(wrapper)
-
-    @classmethod
-    def wipe(cls, *args: Any, **kwargs: Any) -> None:
-        """Invalidate every wrapper of this class (a partition of each when given args)."""
-        from restflow.caching import storage
-
-        storage.bump_targets(_targets(cls._wrappers, args, kwargs))
-
-    @classmethod
-    async def awipe(cls, *args: Any, **kwargs: Any) -> None:
-        from restflow.caching import storage
-
-        await storage.abump_targets(_targets(cls._wrappers, args, kwargs))
-
-    @classmethod
-    def delete_previous_versions(cls, purge: bool = False) -> None:
-        """Make every entry of this namespace at versions ``1 … version-1`` unreadable.
-
-        One scope write per older version. ``purge=True`` additionally deletes the old
-        keys physically where the backend can enumerate keys (django-redis, Redis).
-        """
-        from restflow.caching import storage
-
-        targets = cls._version_targets()
-        if targets:
-            storage.bump_targets(targets)
-            if purge:
-                storage.purge_namespace(cls._meta.namespace, targets)
-
-    @classmethod
-    async def adelete_previous_versions(cls, purge: bool = False) -> None:
-        from restflow.caching import storage
-
-        targets = cls._version_targets()
-        if targets:
-            await storage.abump_targets(targets)
-            if purge:
-                await sync_to_async(storage.purge_namespace)(cls._meta.namespace, targets)
-
-    @classmethod
-    def _version_targets(cls) -> list[tuple[str, int, str, int | None]]:
-        from restflow.caching import storage
-
-        version = cls._meta.version
-        if version <= 1:
-            return []
-        namespace = cls._meta.namespace
-        if not namespace:
-            raise ValueError(
-                f"{cls.__qualname__}.delete_previous_versions() needs Meta.namespace: "
-                "without a namespace restflow cannot tell this constructor's entries apart"
-            )
-        aliases = sorted({w.cache_alias for w in cls._wrappers} or {"default"})
-        scope = storage.namespace_scope(namespace)
-        return [(alias, v, scope, None) for alias in aliases for v in range(1, version)]
-
 
 _PURE_FIELDS = frozenset(
     {ArgsKeyField, ViewKwargsKeyField, ConstantKeyField, DjangoModelKeyField, DrfSerializerKeyField}
@@ -361,14 +226,6 @@ def _join(parts: list[str]) -> str:
     while joined.endswith("::"):
         joined = joined[:-2]
     return joined
-
-
-def _targets(
-    wrappers: list[CachedWrapper[Any, Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> list[tuple[str, int, str, int | None]]:
-    if not args and not kwargs:
-        return [w.invalidation_target(None, None) for w in wrappers]
-    return [w.invalidation_target(args, kwargs) for w in wrappers]
 
 
 class DefaultKeyConstructor(KeyConstructor):

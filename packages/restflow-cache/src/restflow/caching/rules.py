@@ -91,9 +91,9 @@ class InvalidationRule:
         """The rule's dispatcher, or ``CACHE_SETTINGS.DEFAULT_DISPATCHER`` read now."""
         if self.dispatcher is not None:
             return self.dispatcher
-        from restflow.caching._settings import cache_setting
+        from restflow.settings import restflow_settings
 
-        return str(cache_setting("DEFAULT_DISPATCHER"))
+        return str(restflow_settings.CACHE_SETTINGS.DEFAULT_DISPATCHER)
 
     def dispatcher_name(self) -> str:
         """The registered name of the rule's dispatcher (without instantiating it)."""

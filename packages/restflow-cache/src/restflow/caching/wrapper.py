@@ -1,4 +1,4 @@
-"""``cache_result`` and :class:`CachedWrapper` (caching.md §6, storage model §7)."""
+"""``cache_result`` and :class:`CachedWrapper` (docs/caching.md, Cached functions)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from restflow.caching import storage
+from restflow.caching import envelope, scopes
 from restflow.caching._binding import parameter_names
-from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Memo, Metadata
+from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Metadata
 from restflow.caching.constants import CACHE_MISSING
+from restflow.caching.envelope import Plan, make_metadata, valid_envelope
 from restflow.caching.key_constructor import (
     DefaultKeyConstructor,
     InlineKeyConstructor,
     KeyConstructor,
 )
-from restflow.caching.storage import Plan, make_metadata, valid_envelope
+from restflow.caching.plan_memo import Memo
+from restflow.caching.registry import CacheRegister
+from restflow.caching.response_store import set_response_cache_header
 
 __all__ = ["CachedWrapper", "cache_result", "set_response_cache_header"]
 
@@ -47,8 +50,6 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
     """
 
     is_cached_function = True
-    can_rewarm = True
-    """Whether ``refresh(**mapped_kwargs)`` can rebuild an entry (False for views)."""
 
     def __init__(
         self,
@@ -79,8 +80,8 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._version = constructor.get_version()
         self._prefix = constructor.function_prefix(func)
         namespace = constructor._meta.namespace
-        self._fn_scope = storage.function_scope(self._prefix)
-        self._static_scopes = [storage.namespace_scope(namespace)] if namespace else []
+        self._fn_scope = scopes.function_scope(self._prefix)
+        self._static_scopes = [scopes.namespace_scope(namespace)] if namespace else []
         self._static_scopes.append(self._fn_scope)
         self._has_partition = bool(constructor._partition_fields)
         # Plans of calls with plain int/str/None arguments are memoized when the key
@@ -129,10 +130,6 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
                     f"{self.func.__qualname__} must declare either field_mapping or "
                     f"invalidator: the function takes parameters ({', '.join(params)})"
                 )
-        try:
-            from restflow.caching.registry import CacheRegister
-        except ImportError:
-            return
         for rule in self.invalidates_on:
             CacheRegister.add(model=rule.model, func=self, invalidation_rule=rule)
 
@@ -180,13 +177,13 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._require_sync("get_cache_only")
         plan = self._plan(args, kwargs)
         env = self._cached_env(
-            storage.read(self._cache(), self.cache_alias, plan.keys, plan.version), plan
+            envelope.read(self._cache(), self.cache_alias, plan.keys, plan.version), plan
         )
         return CACHE_MISSING if env is None else env[1]
 
     async def aget_cache_only(self, *args: Any, **kwargs: Any) -> Any:
         plan = self._plan(args, kwargs)
-        values = await storage.aread(self._cache(), self.cache_alias, plan.keys, plan.version)
+        values = await envelope.aread(self._cache(), self.cache_alias, plan.keys, plan.version)
         env = self._cached_env(values, plan)
         return CACHE_MISSING if env is None else env[1]
 
@@ -194,13 +191,13 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._require_sync("get_cached_metadata")
         plan = self._plan(args, kwargs)
         env = self._cached_env(
-            storage.read(self._cache(), self.cache_alias, plan.keys, plan.version), plan
+            envelope.read(self._cache(), self.cache_alias, plan.keys, plan.version), plan
         )
         return None if env is None else make_metadata(env, _HIT)
 
     async def aget_cached_metadata(self, *args: Any, **kwargs: Any) -> Metadata | None:
         plan = self._plan(args, kwargs)
-        values = await storage.aread(self._cache(), self.cache_alias, plan.keys, plan.version)
+        values = await envelope.aread(self._cache(), self.cache_alias, plan.keys, plan.version)
         env = self._cached_env(values, plan)
         return None if env is None else make_metadata(env, _HIT)
 
@@ -209,7 +206,7 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._require_sync("refresh")
         plan = self._plan(args, kwargs)
         cache = self._cache()
-        values = storage.read(cache, self.cache_alias, plan.scopes, plan.version)
+        values = envelope.read(cache, self.cache_alias, plan.scopes, plan.version)
         result, metadata = self._compute(cache, plan, values, args, kwargs)
         return self._deliver(result, metadata)
 
@@ -217,7 +214,7 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._require_async("refresh")
         plan = self._plan(args, kwargs)
         cache = self._cache()
-        values = await storage.aread(cache, self.cache_alias, plan.scopes, plan.version)
+        values = await envelope.aread(cache, self.cache_alias, plan.scopes, plan.version)
         result, metadata = await self._acompute(cache, plan, values, args, kwargs)
         return self._deliver(result, metadata)
 
@@ -230,21 +227,21 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         self._require_async("bypass_cache")
         return await self._run_async(args, kwargs)
 
+    def _key_target(self, plan: Plan) -> scopes.Target:
+        """The key scope of ``plan`` (the last of its scopes), to bump."""
+        return (self.cache_alias, self._version, plan.scopes[-1], scopes.scope_life(self.ttl))
+
     def delete_cache(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Invalidate exactly the entry of these arguments (and delete it)."""
         self._require_sync("delete_cache")
         plan = self._plan(args, kwargs)
-        storage.bump_targets(
-            [(self.cache_alias, self._version, plan.scopes[-1], storage.scope_life(self.ttl))]
-        )
-        storage.delete_entry(self.cache_alias, plan.key, self._version)
+        scopes.bump_targets([self._key_target(plan)])
+        envelope.delete_entry(self.cache_alias, plan.key, self._version)
 
     async def adelete_cache(self, *args: Any, **kwargs: Any) -> None:
         plan = self._plan(args, kwargs)
-        await storage.abump_targets(
-            [(self.cache_alias, self._version, plan.scopes[-1], storage.scope_life(self.ttl))]
-        )
-        await storage.adelete_entry(self.cache_alias, plan.key, self._version)
+        await scopes.abump_targets([self._key_target(plan)])
+        await envelope.adelete_entry(self.cache_alias, plan.key, self._version)
 
     def delete_by_prefix(self, *args: Any, **kwargs: Any) -> None:
         """Invalidate the partition given by the partition fields' arguments.
@@ -253,18 +250,18 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
         One cache write, independent of the number of entries.
         """
         self._require_sync("delete_by_prefix")
-        storage.bump_targets([self.invalidation_target(args, kwargs)])
+        scopes.bump_targets([self.invalidation_target(args, kwargs)])
 
     async def adelete_by_prefix(self, *args: Any, **kwargs: Any) -> None:
-        await storage.abump_targets([self.invalidation_target(args, kwargs)])
+        await scopes.abump_targets([self.invalidation_target(args, kwargs)])
 
     def invalidate_all(self) -> None:
         """Invalidate every entry of this function (one cache write)."""
         self._require_sync("invalidate_all")
-        storage.bump_targets([self.invalidation_target(None, None)])
+        scopes.bump_targets([self.invalidation_target(None, None)])
 
     async def ainvalidate_all(self) -> None:
-        await storage.abump_targets([self.invalidation_target(None, None)])
+        await scopes.abump_targets([self.invalidation_target(None, None)])
 
 
 def cache_result(
@@ -298,19 +295,3 @@ def cache_result(
         )
 
     return decorate
-
-
-def set_response_cache_header(response: Any, metadata: Metadata | None) -> Any:
-    """Write ``X-Cache-status``, ``X-Cached-at`` and ``X-Cache-reset-at`` from metadata."""
-    if not metadata:
-        return response
-    for header, key in (
-        ("X-Cached-at", "cached_at"),
-        ("X-Cache-reset-at", "cache_reset_at"),
-        ("X-Cache-status", "cache_status"),
-    ):
-        value = metadata.get(key)
-        if value:
-            response[header] = getattr(value, "value", value)
-    return response
-

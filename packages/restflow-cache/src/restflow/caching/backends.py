@@ -1,15 +1,16 @@
-"""Backend access for the storage model: per-thread backend lookup, a one-pass
-``get_many`` for the stock backends where the generic one dominates a hit,
-and the opt-in physical purge for backends that can enumerate keys."""
+"""Django cache backends as the storage model uses them: the per-thread backend lookup,
+the throttled log of a degraded call, and one-pass ``get_many``/``set_many`` for the stock
+backends where the generic methods dominate a hit or a bump (exact classes only, public
+methods not replaced; the Redis commands themselves are in ``_redis``)."""
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -21,32 +22,48 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from restflow.caching._redis import mget, redis_client, script_set_many
+from restflow.log import log_throttled
 
-__all__ = ["aset_many", "get_cache", "get_many", "purge_namespace", "set_many"]
+__all__ = ["aset_many", "degraded", "get_cache", "get_many", "set_many"]
 
-Target = tuple[str, int, str, int | None]
+logger = logging.getLogger("restflow.caching.storage")
+DEGRADE_LOG_INTERVAL = 60.0
 
 
 # -- backend lookup --------------------------------------------------------------------
 # ``caches[alias]`` goes through asgiref's context-aware Local on every call; the hit path
-# keeps the backend per thread instead and drops it when ``CACHES`` changes.
+# keeps the backend per thread instead. When ``CACHES`` changes the table is replaced, as
+# Django replaces its own connections (every thread then looks its backends up again).
 _local = threading.local()
-_caches_generation = [0]
 
 
 @receiver(setting_changed)
 def _forget_backends(*, setting: str, **kwargs: Any) -> None:
+    global _local
     if setting == "CACHES":
-        _caches_generation[0] += 1
+        _local = threading.local()
 
 
 def get_cache(alias: str) -> BaseCache:
-    held = _local.__dict__.get(alias)
-    if held is not None and held[0] == _caches_generation[0]:
-        return held[1]
-    cache = caches[alias]
-    _local.__dict__[alias] = (_caches_generation[0], cache)
-    return cache
+    held: BaseCache | None = _local.__dict__.get(alias)
+    if held is None:
+        held = _local.__dict__[alias] = caches[alias]
+    return held
+
+
+# -- degraded I/O ----------------------------------------------------------------------
+def degraded(alias: str, operation: str, exc: BaseException) -> None:
+    """Log (throttled) that ``operation`` failed on ``alias`` and the call goes on without it."""
+    log_throttled(
+        logger,
+        f"{alias}:{operation}",
+        "Cache %r failed during %s (%s: %s); answering without the cache",
+        alias,
+        operation,
+        type(exc).__name__,
+        exc,
+        interval=DEGRADE_LOG_INTERVAL,
+    )
 
 
 # The hit path reads several keys at once. Django's generic ``get_many`` validates every
@@ -199,36 +216,3 @@ def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
         if values is not None:
             return values
     return cache.get_many(keys, version=version)
-
-
-# -- physical purge (opt-in) -----------------------------------------------------------
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
-
-
-def purge_namespace(namespace: str, targets: Iterable[Target]) -> int:
-    """Delete ``<namespace>::*`` keys at the targets' versions where the backend can
-    enumerate keys (django-redis ``delete_pattern``, Django's ``RedisCache``). Other
-    backends are left to TTL and eviction. Returns the number of keys deleted."""
-    deleted = 0
-    pattern = _glob_escape(namespace) + "::*"
-    for alias, version in sorted({(t[0], t[1]) for t in targets}):
-        cache = get_cache(alias)
-        delete_pattern = getattr(cache, "delete_pattern", None)
-        if callable(delete_pattern):
-            deleted += int(delete_pattern(pattern, version=version) or 0)
-            continue
-        backend = getattr(cache, "_cache", None)
-        get_client = getattr(backend, "get_client", None)
-        if not callable(get_client):
-            continue
-        client = get_client(write=True)
-        batch: list[Any] = []
-        for raw in client.scan_iter(match=cache.make_key(pattern, version=version), count=1000):
-            batch.append(raw)
-            if len(batch) >= 1000:
-                deleted += client.delete(*batch)
-                batch.clear()
-        if batch:
-            deleted += client.delete(*batch)
-    return deleted

@@ -1,0 +1,215 @@
+"""Scopes: the names, tokens and bumps that invalidate entries (docs/caching.md, Storage
+model and guarantees).
+
+Every entry belongs to a fixed list of *scopes* (namespace, function, partition levels,
+key). A scope is a small cache key holding a random token; an entry records the tokens
+of its scopes when its computation starts (see :mod:`~restflow.caching.envelope`) and is
+valid only while every scope still holds them. Invalidating a namespace, a function, a
+partition or one key is therefore a single write of new tokens (a *bump*), whatever the
+number of entries, on every Django backend.
+
+Scope tokens are integers below ``2**63`` carrying their own expiry (``<unix minute> << 36
+| <36 random bits>``): Redis stores such a value inline in the key's object, with no
+separate allocation. A writer that stores an entry living longer than one of its scopes first
+extends that scope with ``touch``, so scopes outlive the entries that depend on them and
+still expire (bounded metadata).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+import time
+from collections.abc import Iterable
+from os import urandom as _urandom
+from typing import Any
+
+from restflow.caching.backends import aset_many, get_cache, set_many
+from restflow.caching.hashing import sha256_hex
+
+__all__ = [
+    "FAILED_ALIASES",
+    "KEY_SCOPE_PREFIX",
+    "SCOPE_PREFIX",
+    "Target",
+    "abump_targets",
+    "bump_targets",
+    "function_scope",
+    "key_scope",
+    "namespace_scope",
+    "new_token",
+    "partition_scope",
+    "partition_scopes",
+    "scope_life",
+    "token_expiry",
+]
+
+SCOPE_PREFIX = "restflow:gen:"
+
+Target = tuple[str, int, str, int | None]
+"""``(cache alias, Django version, scope key, scope life)`` of one scope to bump."""
+
+
+# -- names -----------------------------------------------------------------------------
+def namespace_scope(namespace: str) -> str:
+    return f"{SCOPE_PREFIX}ns:{sha256_hex(namespace)}"
+
+
+def function_scope(function_prefix: str) -> str:
+    return f"{SCOPE_PREFIX}fn:{sha256_hex(function_prefix)}"
+
+
+# Scope names embed short, memcached-safe texts as they are (saving a hash per call) and
+# a SHA-256 of longer ones. Entry keys always contain "::", so a raw text never looks
+# like a 64-digit hex digest: the two forms cannot collide.
+_RAW_SCOPE_LIMIT = 150
+_UNSAFE_TEXT = re.compile(r"[^!-~]")
+
+
+def _scope_name(kind: str, text: str) -> str:
+    if len(text) <= _RAW_SCOPE_LIMIT and _UNSAFE_TEXT.search(text) is None:
+        return f"{SCOPE_PREFIX}{kind}:{text}"
+    return f"{SCOPE_PREFIX}{kind}:{sha256_hex(text)}"
+
+
+def partition_scope(function_prefix: str, parts: Iterable[str]) -> str:
+    return _scope_name("pt", function_prefix + "".join(part + "::" for part in parts))
+
+
+def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
+    """Scope keys of partition levels ``1 … m`` (``m`` = last non-empty part)."""
+    last = len(parts)
+    while last and not parts[last - 1]:
+        last -= 1
+    scopes: list[str] = []
+    text = function_prefix
+    for part in parts[:last]:
+        text += part + "::"
+        scopes.append(_scope_name("pt", text))
+    return scopes
+
+
+# Every entry owns a key scope, so its name is kept short and fixed-size whatever the
+# entry key: a 96-bit BLAKE2b digest, base64url. Two keys sharing a digest would only make
+# ``delete_cache`` of one also invalidate the other (an extra miss, never a stale hit).
+KEY_SCOPE_PREFIX = "restflow:k:"
+
+
+@functools.lru_cache(maxsize=8192)
+def key_scope(key: str) -> str:
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=12).digest()
+    return KEY_SCOPE_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+# -- tokens ----------------------------------------------------------------------------
+def scope_life(ttl: int | None) -> int | None:
+    """Timeout of a scope key created for entries of ``ttl`` seconds."""
+    return None if ttl is None else 2 * int(ttl) + 60
+
+
+_RANDOM_BITS = 36
+_EXPIRY_LIMIT = (1 << 27) - 1  # unix minutes: year 2225
+
+
+def new_token(life: int | None, now: float | None = None) -> int:
+    """``<expiry minute> << 36 | <36 random bits>`` (expiry ``0`` for none), below ``2**63``.
+
+    An integer: Django's Redis backends store it as plain digits (Redis keeps it inline,
+    without unpickling on the way back) and it pickles in a few bytes. The expiry is
+    rounded down to the minute, so it never claims a scope lives longer than it does.
+    """
+    random = int.from_bytes(_urandom(5), "big") >> 4
+    if life is None:
+        return random
+    minute = min(int((now or time.time()) + life) // 60, _EXPIRY_LIMIT)
+    return (minute << _RANDOM_BITS) | random
+
+
+def token_expiry(token: int) -> float | None:
+    minute = token >> _RANDOM_BITS
+    return float(minute * 60) if minute else None
+
+
+# -- bumps ---------------------------------------------------------------------------
+def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, int], Any]]:
+    """New tokens per ``(alias, version)``; a group's scopes share the longest life.
+
+    The scopes of one group get the same new token: a token is only ever compared with
+    the stamps of its own scope, so one fresh token per write is as good as one per
+    scope (and costs one draw of random bits instead of one per scope).
+    """
+    scopes: dict[tuple[str, int], tuple[list[str], set[int | None]]] = {}
+    for alias, version, scope, life in targets:
+        group = scopes.get((alias, version))
+        if group is None:
+            scopes[(alias, version)] = ([scope], {life})
+        else:
+            group[0].append(scope)
+            group[1].add(life)
+    now = time.time()
+    groups: dict[tuple[str, int], tuple[dict[str, int], Any]] = {}
+    for key, (names, lives) in scopes.items():
+        life = None if None in lives else max(x for x in lives if x is not None)
+        groups[key] = (dict.fromkeys(names, new_token(life, now)), life)
+    return groups
+
+
+FAILED_ALIASES = "restflow_failed_aliases"
+"""Attribute of an error raised by a bump: the cache aliases that could not be written."""
+
+
+def _raise_failures(failures: list[tuple[str, Exception]]) -> None:
+    """Raise the first error of a bump that wrote every other alias, naming the failed ones.
+
+    The error keeps its type (so a broker's retry settings for it still apply); a note
+    and the :data:`FAILED_ALIASES` attribute name every alias that failed.
+    """
+    error = failures[0][1]
+    aliases = tuple(dict.fromkeys(alias for alias, _ in failures))
+    details = "; ".join(f"{alias!r} ({type(exc).__name__}: {exc})" for alias, exc in failures)
+    error.add_note(
+        f"restflow could not invalidate on cache alias(es) {details}; "
+        "every other alias of this invalidation was written"
+    )
+    setattr(error, FAILED_ALIASES, aliases)
+    raise error
+
+
+def bump_targets(targets: Iterable[Target]) -> None:
+    """Write new tokens to the given scopes: one ``set_many`` per (alias, version).
+
+    Invalidation is not degraded: a backend error propagates so the caller (the rule
+    registry, a broker) can log, retry or dead-letter it. It propagates only after every
+    other alias was written: one unreachable cache does not keep the others stale.
+    """
+    targets = list(targets)
+    if len(targets) == 1:  # delete_by_prefix / invalidate_all: no grouping to do
+        alias, version, scope, life = targets[0]
+        set_many(get_cache(alias), {scope: new_token(life)}, life, version)
+        return
+    failures: list[tuple[str, Exception]] = []
+    for (alias, version), (mapping, life) in _group(targets).items():
+        try:
+            set_many(get_cache(alias), mapping, life, version)
+        except Exception as exc:
+            failures.append((alias, exc))
+    if failures:
+        _raise_failures(failures)
+
+
+async def abump_targets(targets: Iterable[Target]) -> None:
+    targets = list(targets)
+    if len(targets) == 1:
+        alias, version, scope, life = targets[0]
+        await aset_many(get_cache(alias), {scope: new_token(life)}, life, version)
+        return
+    failures: list[tuple[str, Exception]] = []
+    for (alias, version), (mapping, life) in _group(targets).items():
+        try:
+            await aset_many(get_cache(alias), mapping, life, version)
+        except Exception as exc:
+            failures.append((alias, exc))
+    if failures:
+        _raise_failures(failures)
