@@ -92,16 +92,16 @@ def test_invalidate_instances_for_raw_writes(authors):
 
 
 def test_one_job_for_all_rows(authors, monkeypatch):
-    from restflow.caching.registry import CacheRegister
+    from restflow.dispatch.inline import InlineDispatcher
 
     calls = []
-    original = CacheRegister.run_cache_rules
+    original = InlineDispatcher.dispatch
 
-    def spy(*, rule_ids, rule_kwargs=None):
+    def spy(self, *, rule_ids, rule_kwargs, **context):
         calls.append((list(rule_ids), rule_kwargs))
-        return original(rule_ids=rule_ids, rule_kwargs=rule_kwargs)
+        return original(self, rule_ids=rule_ids, rule_kwargs=rule_kwargs, **context)
 
-    monkeypatch.setattr(CacheRegister, "run_cache_rules", spy)
+    monkeypatch.setattr(InlineDispatcher, "dispatch", spy)
     update_and_invalidate(Book.objects.all(), pages=7)
     assert len(calls) == 1
     rule_ids, rule_kwargs = calls[0]

@@ -55,7 +55,7 @@ def test_a_tag_change_refreshes_the_response(client, books):
 
 def test_the_view_rule_has_a_stable_id_a_worker_can_resolve(client, books):
     first, _ = books
-    assert CacheRegister.get_rule(RULE_ID)["func"] is BookDetail.__dict__["get"]
+    assert CacheRegister.get_rule(RULE_ID).func is BookDetail.__dict__["get"]
     get(client, first)
     run_cache_rules([RULE_ID], {RULE_ID: {"pk": first.pk}}, dispatcher_name="celery")
     assert get(client, first)[1] == "MISS"

@@ -87,16 +87,14 @@ def test_discovery_found_the_test_apps_rules():
 @pytest.fixture
 def cleared_registry() -> Iterator[None]:
     """Clear the process-wide registry for one test and put everything back after."""
-    saved_rules = list(CacheRegister._rules.values())
-    saved_counts = dict(CacheRegister._rule_counts)
+    saved = CacheRegister.rules()
     CacheRegister.clear()
     yield
     CacheRegister.clear()
-    CacheRegister._discovered = True
-    for item in saved_rules:
-        rule = item["invalidation_rule"]
-        CacheRegister._register(rule.model, item["func"], rule, item["id"])
-    CacheRegister._rule_counts.update(saved_counts)
+    for rule in saved:  # in registration order, so every rule gets its id back
+        CacheRegister.add(rule.model, rule.func, rule.spec)
+    CacheRegister.auto_discover()
+    assert [rule.id for rule in CacheRegister.rules()] == [rule.id for rule in saved]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,7 +120,10 @@ def test_clear_disconnects_and_queues_until_discovery():
     CacheRegister.auto_discover()
     assert CacheRegister.pending_count == 0
     assert CacheRegister.get_rule(rule_id) is not None
-    assert Book in CacheRegister._connected_models
+    assert CacheRegister.rules_for(Book) == (CacheRegister.get_rule(rule_id),)
+    from django.db.models import signals
+
+    assert signals.post_save.has_listeners(Book)
 
 
 @pytest.mark.usefixtures("cleared_registry")

@@ -13,25 +13,23 @@ from invalidation_testapp.models import Author
 
 from restflow.caching import InvalidationRule
 from restflow.caching._capture import to_json
+from restflow.caching._planning import kwargs_sets, passes_gates
 from restflow.caching.registry import CacheRegister
+from restflow.caching.rules import Rule
 
 SAVE = CacheRegister.SignalTypes.POST_SAVE
 DELETE = CacheRegister.SignalTypes.POST_DELETE
 M2M = CacheRegister.SignalTypes.M2M_CHANGED
 
 
-def entry(**options: Any) -> dict[str, Any]:
-    return {"id": "x#y#0", "func": None, "invalidation_rule": InvalidationRule(model=Author, **options)}
+def entry(model: type = Author, **options: Any) -> Rule:
+    return Rule("x#y#0", model, None, InvalidationRule(model=model, **options))
 
 
-def should_run(instance: Any, rule: Any, created: bool = False, signal: Any = SAVE,
+def should_run(instance: Any, rule: Rule, created: bool = False, signal: Any = SAVE,
                update_fields: Any = None) -> bool:
     fields = frozenset(update_fields) if update_fields is not None else None
-    return CacheRegister._should_run_rule(instance, rule, created, signal, fields)
-
-
-def test_no_rule_never_runs():
-    assert should_run(SimpleNamespace(), None) is False
+    return passes_gates(rule, instance, created, signal, fields)
 
 
 @pytest.mark.parametrize(("trigger", "expected"), [(False, False), (True, True)])
@@ -53,8 +51,9 @@ def test_deletes_are_never_blocked_by_the_creation_gate():
         (["email"], ["name"], False),
     ],
 )
-def test_watched_field_helper(watch, update_fields, expected):
-    assert CacheRegister._has_watched_field_changed(watch, update_fields) is expected
+def test_watch_fields_against_the_fields_a_change_names(watch, update_fields, expected):
+    rule = entry(watch_fields=watch)
+    assert should_run(SimpleNamespace(), rule, signal=M2M, update_fields=update_fields) is expected
 
 
 def test_watch_fields_with_update_fields():
@@ -103,15 +102,18 @@ def test_invalidate_when(conditions, attrs, expected):
     assert should_run(SimpleNamespace(**attrs), rule, signal=DELETE) is expected
 
 
-def test_field_value_walks_dotted_paths():
-    obj = SimpleNamespace(a=SimpleNamespace(b=3), n=None)
-    assert CacheRegister._get_field_value(obj, "a.b") == 3
-    assert CacheRegister._get_field_value(obj, "n.b") is None
-    assert CacheRegister._get_field_value(obj, "missing.b") is None
-
-
 def kwargs_of(instance: Any, **options: Any) -> Any:
-    return CacheRegister._resolve_rule_kwargs(instance, InvalidationRule(model=Author, **options))
+    """The kwargs a created ``instance`` maps to (``None``: the rule is skipped)."""
+    sets = kwargs_sets(instance, InvalidationRule(model=Author, **options), created=True)
+    assert len(sets) <= 1
+    return sets[0] if sets else None
+
+
+def test_field_mapping_walks_dotted_paths():
+    obj = SimpleNamespace(a=SimpleNamespace(b=3), n=None)
+    assert kwargs_of(obj, field_mapping={"x": "a.b"}) == {"x": 3}
+    assert kwargs_of(obj, field_mapping={"x": "n.b"}, require_args=False) == {"x": None}
+    assert kwargs_of(obj, field_mapping={"x": "missing.b"}, require_args=False) == {"x": None}
 
 
 def test_field_mapping_and_require_args():
@@ -143,14 +145,8 @@ def test_payload_values_are_json_native():
 def test_update_fields_and_watch_fields_may_use_attnames():
     from invalidation_testapp.models import Book
 
-    rule = {"id": "x#y#0", "func": None,
-            "invalidation_rule": InvalidationRule(model=Book, watch_fields=["author"])}
+    rule = entry(Book, watch_fields=["author"])
     assert should_run(Book(title="t"), rule, update_fields=["author_id"])
-    rule["invalidation_rule"] = InvalidationRule(model=Book, watch_fields=["author_id"])
+    rule = entry(Book, watch_fields=["author_id"])
     assert should_run(Book(title="t"), rule, update_fields=["author"])
     assert not should_run(Book(title="t"), rule, update_fields=["title"])
-
-
-def test_invalidate_via_dispatchers_skips_unknown_ids():
-    CacheRegister._invalidate_via_dispatchers(
-        SimpleNamespace(pk=1), ["no.such#rule#0"], False, SAVE)

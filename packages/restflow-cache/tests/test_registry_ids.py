@@ -27,28 +27,44 @@ def test_registry_is_a_singleton():
 
 
 def test_ids_name_the_function_the_model_and_the_position():
-    ids = {entry["id"] for entry in CacheRegister.rules()}
+    ids = {rule.id for rule in CacheRegister.rules()}
     assert f"invalidation_testapp.cached.titles_of_author#{BOOK}#0" in ids
     assert "invalidation_testapp.cached.gadget_label#invalidation_testapp.Gadget#0" in ids
     assert "invalidation_testapp.cached.author_names#invalidation_testapp.Author#0" in ids
 
 
+def book_titles(author_id: Any) -> list[str]:
+    return []
+
+
+def wrap_book_titles() -> Any:
+    """A wrapper of a module-level function with one rule (what a module import makes)."""
+    return cache_result(
+        key_constructor={"fields": {"a": ArgsKeyField("author_id", partition=True)}},
+        invalidates_on=[InvalidationRule(model=Book, field_mapping={"author_id": "author_id"})],
+    )(book_titles)
+
+
 def test_add_returns_the_next_position_of_that_wrapper():
+    wrapper = wrap_book_titles()
     rule = InvalidationRule(model=Author, field_mapping={"author_id": "pk"})
-    rule_id = CacheRegister.add(Author, cached.titles_of_author, rule)
     try:
-        assert rule_id == "invalidation_testapp.cached.titles_of_author#invalidation_testapp.Author#1"
-        assert CacheRegister.get_rule(rule_id)["invalidation_rule"] is rule
+        rule_id = CacheRegister.add(Author, wrapper, rule)
+        assert rule_id == f"{__name__}.book_titles#invalidation_testapp.Author#1"
+        assert CacheRegister.get_rule(rule_id).spec is rule
+        assert CacheRegister.get_rule(rule_id).func is wrapper
+        assert CacheRegister.rules_for(Author)[-1] is CacheRegister.get_rule(rule_id)
     finally:
-        CacheRegister._forget(rule_id)
-        CacheRegister._rule_counts[id(cached.titles_of_author)] = (cached.titles_of_author, 1)
+        assert set(CacheRegister.unregister(wrapper)) == {
+            f"{__name__}.book_titles#{BOOK}#0", rule_id}
+    assert CacheRegister.get_rule(rule_id) is None
 
 
 def test_ids_are_the_same_in_another_process():
     script = (
         "import django, json; django.setup();"
         "from restflow.caching.registry import CacheRegister;"
-        "print(json.dumps(sorted(e['id'] for e in CacheRegister.rules())))"
+        "print(json.dumps(sorted(rule.id for rule in CacheRegister.rules())))"
     )
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "restflow_testbed.settings"
@@ -60,7 +76,7 @@ def test_ids_are_the_same_in_another_process():
         check=True,
     )
     theirs = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    ours = {e["id"] for e in CacheRegister.rules() if e["id"].startswith("invalidation_testapp.")}
+    ours = {r.id for r in CacheRegister.rules() if r.id.startswith("invalidation_testapp.")}
     assert ours
     assert ours <= theirs
 
@@ -70,26 +86,16 @@ def test_add_rejects_a_plain_function():
         CacheRegister.add(Book, lambda: None, InvalidationRule(model=Book))
 
 
-def book_titles(author_id: Any) -> list[str]:
-    return []
-
-
 def test_registering_an_existing_id_replaces_it_with_a_warning(caplog):
     # Two wrappers of one module-level function: what a module reload produces.
-    def wrap() -> Any:
-        return cache_result(
-            key_constructor={"fields": {"a": ArgsKeyField("author_id", partition=True)}},
-            invalidates_on=[InvalidationRule(model=Book, field_mapping={"author_id": "author_id"})],
-        )(book_titles)
-
-    first = wrap()
+    first = wrap_book_titles()
     with caplog.at_level(logging.WARNING, logger="restflow.caching.registry"):
-        second = wrap()
+        second = wrap_book_titles()
     try:
         rule_id = f"{__name__}.book_titles#{BOOK}#0"
-        assert CacheRegister.get_rule(rule_id)["func"] is second
+        assert CacheRegister.get_rule(rule_id).func is second
         assert any("registered again" in r.getMessage() for r in caplog.records)
-        assert CacheRegister._model_rule_ids[Book].count(rule_id) == 1
+        assert [r.id for r in CacheRegister.rules_for(Book)].count(rule_id) == 1
     finally:
         CacheRegister.unregister(first)
         CacheRegister.unregister(second)
@@ -125,9 +131,11 @@ def test_proxy_saves_do_not_run_the_concrete_models_rules():
 def test_receivers_are_connected_once_per_model():
     from django.db.models import signals
 
-    CacheRegister._connect(Book)
-    CacheRegister._connected_models.discard(Book)
-    CacheRegister._connect(Book)  # connects again with the same dispatch_uid
+    from restflow.caching import _signals
+
+    wrapper = wrap_book_titles()  # one more rule on Book, already connected
+    CacheRegister.unregister(wrapper)
+    _signals.connect_model(CacheRegister, Book)  # connects again with the same dispatch_uid
     uid_receivers = [
         r for r in signals.post_save.receivers if "restflow.caching:save:" in str(r[0][0])
         and "invalidation_testapp.models.Book" in str(r[0][0])

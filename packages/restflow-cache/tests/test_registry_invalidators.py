@@ -12,7 +12,9 @@ from django.db import transaction
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import InvalidationRule, cache_result
+from restflow.caching._commit import run_invalidator
 from restflow.caching.registry import CacheRegister
+from restflow.caching.rules import Rule
 from restflow.dispatch.base import Dispatcher
 
 SAVE = CacheRegister.SignalTypes.POST_SAVE
@@ -24,14 +26,14 @@ def anything() -> int:
     return 1
 
 
-def entry(invalidator: Any, **options: Any) -> dict[str, Any]:
+def entry(invalidator: Any, **options: Any) -> Rule:
     rule = InvalidationRule(model=Book, invalidator=invalidator, **options)
-    return {"id": "x#y#0", "func": anything, "invalidation_rule": rule}
+    return Rule("x#y#0", Book, anything, rule)
 
 
-def run(rule: dict[str, Any], **extra: Any) -> Any:
-    return CacheRegister._run_invalidator(
-        rule=rule, instance="the-instance", signal_type=SAVE, instance_created=False,
+def run(rule: Rule, **extra: Any) -> Any:
+    return run_invalidator(
+        rule, "the-instance", signal_type=SAVE, instance_created=False,
         update_fields=frozenset({"email"}), **extra,
     )
 

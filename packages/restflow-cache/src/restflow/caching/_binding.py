@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["bind_arguments", "bind_flat", "parameter_names"]
+__all__ = ["bind_flat", "parameter_names"]
 
 _P = inspect.Parameter
 _SIMPLE_KINDS = (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)
@@ -72,13 +72,6 @@ def _binder(func: Callable[..., Any]) -> _Binder:
         raise
 
 
-def bind_arguments(
-    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> dict[str, Any]:
-    """Bind ``args``/``kwargs`` partially to ``func`` and apply defaults."""
-    return _binder(func).bind(args, kwargs)
-
-
 def parameter_names(func: Callable[..., Any]) -> tuple[str, ...]:
     """Names of ``func``'s parameters, in order."""
     return _binder(func).names
@@ -87,9 +80,12 @@ def parameter_names(func: Callable[..., Any]) -> tuple[str, ...]:
 def bind_flat(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> dict[str, Any]:
-    """Like :func:`bind_arguments`, with ``**kwargs`` merged into the result and an empty
-    ``*args`` left out, so ``get(self, request, **kwargs)`` and ``get(self, request, pk)``
-    produce the same mapping for ``pk=1`` (URL kwargs key the same either way)."""
+    """Bind ``args``/``kwargs`` partially to ``func`` with defaults applied.
+
+    ``**kwargs`` are merged into the result and an empty ``*args`` is left out, so
+    ``get(self, request, **kwargs)`` and ``get(self, request, pk)`` produce the same
+    mapping for ``pk=1`` (URL kwargs key the same either way).
+    """
     binder = _binder(func)
     bound = binder.bind(args, kwargs)
     if binder.var_keyword is not None:

@@ -1,67 +1,44 @@
-"""The work a save leaves for after its commit: custom invalidators and dispatches.
+"""The work a change leaves for after its commit, and one run per transaction.
 
-A signal captures a :class:`CommitWork` (rules that passed their gates, the JSON kwargs
-of each, the instance's label and pk) and schedules it, wrapped in a
-:class:`CommitBatch`, for the commit of the database alias that was written (see
-``_pending``: every batch of one transaction runs together). Running a batch calls the
-custom invalidators in the committing process and hands the field-mapping rules,
-merged per rule id, to their dispatchers: one ``dispatch()`` per rule or per batch
-group.
+A signal plans a :class:`CommitWork` (the rules that passed their gates, the JSON kwargs
+of each, the instance's label and pk); :func:`schedule` wraps it in a
+:class:`CommitBatch` for the commit of the database alias that was written. Running a
+batch calls the custom invalidators in the committing process and hands the
+field-mapping rules, merged per rule id, to their dispatchers (``_dispatch``).
+
+One job per dispatcher per commit, without losing savepoint semantics: every change
+registers its own ``transaction.on_commit`` callback, so Django itself discards the work
+of a rolled-back savepoint or transaction. Each thread also keeps, per database alias,
+*weak* references to the batches waiting for that alias's commit. The first callback
+that runs after the commit takes every batch still alive -- those Django did not discard
+-- and runs them together. The later callbacks find their batch done. A discarded batch
+is only referenced by the callback list Django dropped, so CPython frees it at once; on
+runtimes without reference counting it may survive until the next garbage collection
+and be run: an extra invalidation, never a stale entry.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.db import transaction
 
-from restflow.dispatch.base import Dispatcher, DispatchError, run_worker
-from restflow.log import log_throttled
+from restflow.caching._dispatch import dispatch_rules
+from restflow.caching.rules import Rule, RuleWork, wrapper_name
 
 logger = logging.getLogger("restflow.caching.registry")
 
-#: Key of a dispatch log line throttled per dispatcher spec.
-_FALLBACK_LOG_INTERVAL = 60.0
 
-RuleEntry = dict[str, Any]
-Payload = dict[str, Any] | list[dict[str, Any]]
-
-
-def wrapper_name(wrapper: Any) -> str:
-    module = getattr(wrapper, "__module__", None) or ""
-    name = getattr(wrapper, "__qualname__", None) or getattr(wrapper, "__name__", None)
-    return f"{module}.{name}" if module and name else repr(wrapper)
-
-
-def is_async_wrapper(wrapper: Any) -> bool:
-    """Whether the cached function ``wrapper`` is async (its jobs run on a loop)."""
-    flag = getattr(wrapper, "is_async", None)
-    if isinstance(flag, bool):
-        return flag
-    return inspect.iscoroutinefunction(getattr(wrapper, "__wrapped__", wrapper))
-
-
-# The three classes below are plain slotted classes, not dataclasses: creating a
-# dataclass costs ~0.5 ms at import, and this module is imported by django.setup().
-class RuleWork:
-    """One rule that passed its gates; ``kwargs`` holds one dict per scope to drop."""
-
-    __slots__ = ("entry", "kwargs")
-
-    def __init__(self, entry: RuleEntry, kwargs: list[dict[str, Any]] | None = None) -> None:
-        self.entry = entry
-        self.kwargs = kwargs if kwargs is not None else []
-
-    @property
-    def is_custom(self) -> bool:
-        return self.entry["invalidation_rule"].invalidator is not None
-
-
+# The classes below are plain slotted classes, not dataclasses: creating a dataclass
+# costs ~0.5 ms at import, and this module is imported by django.setup().
 class CommitWork:
-    """Everything one signal (or one bulk helper call) leaves for the commit."""
+    """Everything one change (or one row of a bulk helper) leaves for the commit."""
 
     __slots__ = (
         "instance",
@@ -94,7 +71,7 @@ class CommitWork:
     def run_custom(self, item: RuleWork) -> None:
         """Call the custom invalidator of ``item`` for this change (async ones driven)."""
         result = run_invalidator(
-            item.entry,
+            item.rule,
             self.instance,
             signal_type=self.signal_type,
             instance_created=self.instance_created,
@@ -107,7 +84,7 @@ class CommitWork:
     def run(self) -> None:
         dispatched: list[RuleWork] = []
         for item in self.items:
-            if item.is_custom:
+            if item.rule.is_custom:
                 self.run_custom(item)
             else:
                 dispatched.append(item)
@@ -121,22 +98,26 @@ class CommitBatch:
     """The work of one or more changes, run as one: merged dispatches per dispatcher.
 
     ``commit`` is what ``transaction.on_commit`` calls: the first batch of a transaction
-    to run takes every other batch of that transaction still pending (see ``_pending``).
+    to run takes every other batch of that transaction still pending.
     """
 
     __slots__ = ("__weakref__", "done", "key", "works")
 
-    def __init__(
-        self, works: list[CommitWork], key: tuple[str, bool] = ("default", True), done: bool = False
-    ) -> None:
+    def __init__(self, works: list[CommitWork]) -> None:
         self.works = works
-        self.key = key
-        self.done = done
+        self.key: tuple[str, bool] = ("default", True)
+        self.done = False
 
     def commit(self) -> None:
-        from restflow.caching._pending import flush
-
-        flush(self)
+        if self.done:
+            return
+        refs = _buffers.by_key.pop(self.key, [])
+        batches = [b for ref in refs if (b := ref()) is not None and not b.done]
+        if not any(b is self for b in batches):
+            batches.append(self)
+        for pending in batches:
+            pending.done = True
+        CommitBatch([work for pending in batches for work in pending.works]).run()
 
     def run(self) -> None:
         if len(self.works) == 1:
@@ -147,12 +128,12 @@ class CommitBatch:
         merged: dict[str, RuleWork] = {}
         for work in self.works:
             for item in work.items:
-                if item.is_custom:
+                if item.rule.is_custom:
                     work.run_custom(item)
                     continue
-                target = merged.get(item.entry["id"])
+                target = merged.get(item.rule.id)
                 if target is None:
-                    merged[item.entry["id"]] = RuleWork(item.entry, list(item.kwargs))
+                    merged[item.rule.id] = RuleWork(item.rule, list(item.kwargs))
                 else:
                     target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
         if merged:
@@ -177,6 +158,62 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
+# --------------------------------------------------------------------- scheduling
+
+_PRUNE_AT = 64
+
+
+class _Buffers(threading.local):
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, bool], list[weakref.ref[CommitBatch]]] = {}
+
+
+_buffers = _Buffers()
+
+
+def schedule(batch: CommitBatch, using: str) -> None:
+    """Run ``batch`` after the commit of ``using`` (at once in autocommit mode).
+
+    An error may leave the ``on_commit`` callback (not robust) only if a rule of the
+    batch says so (see :func:`wants_raise`).
+    """
+    robust = True
+    for work in batch.works:
+        if wants_raise(work):
+            robust = False
+            break
+    batch.key = (using, robust)
+    refs = _buffers.by_key.setdefault(batch.key, [])
+    if len(refs) >= _PRUNE_AT:
+        refs[:] = [ref for ref in refs if ref() is not None]
+    refs.append(weakref.ref(batch))
+    transaction.on_commit(batch.commit, using=using, robust=robust)
+
+
+def wants_raise(work: CommitWork) -> bool:
+    """Whether an error of this work may propagate out of ``on_commit`` (else robust)."""
+    from restflow.dispatch.base import resolve_raise_exception
+
+    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
+    # only, so it is resolved once per dispatcher spec (not once per rule) for this work.
+    by_spec: dict[Any, bool] = {}
+    for item in work.items:
+        spec = item.rule.spec
+        flag = spec.raise_exception
+        if flag:
+            return True
+        if flag is not None or spec.invalidator is not None:
+            continue
+        verdict = by_spec.get(spec.dispatcher)
+        if verdict is None:
+            verdict = by_spec[spec.dispatcher] = resolve_raise_exception(
+                spec.dispatcher_name(), [None]
+            )
+        if verdict:
+            return True
+    return False
+
+
 # --------------------------------------------------------------------- custom invalidators
 
 
@@ -196,7 +233,7 @@ def _extras_for(target: Callable[..., Any], extras: dict[str, Any]) -> dict[str,
 
 
 def run_invalidator(
-    entry: RuleEntry,
+    rule: Rule,
     instance: Any,
     *,
     signal_type: Any,
@@ -205,8 +242,6 @@ def run_invalidator(
     pk: Any = None,
 ) -> Awaitable[None] | None:
     """Call the rule's custom invalidator; a coroutine is returned for async targets."""
-    rule = entry["invalidation_rule"]
-    wrapper = entry["func"]
     extras = {
         "signal_type": signal_type,
         "instance_created": instance_created,
@@ -214,122 +249,24 @@ def run_invalidator(
         "pk": pk,
     }
     try:
-        target = rule.resolve_invalidator()
-        result = target(wrapper, instance, **_extras_for(target, extras))
+        target = rule.spec.resolve_invalidator()
+        result = target(rule.func, instance, **_extras_for(target, extras))
     except Exception as exc:
-        _invalidator_failed(rule, wrapper, exc)
+        _invalidator_failed(rule, exc)
         return None
     if inspect.isawaitable(result):
-        return _guard_async(result, rule, wrapper)
+        return _guard_async(result, rule)
     return None
 
 
-async def _guard_async(awaitable: Awaitable[Any], rule: Any, wrapper: Any) -> None:
+async def _guard_async(awaitable: Awaitable[Any], rule: Rule) -> None:
     try:
         await awaitable
     except Exception as exc:
-        _invalidator_failed(rule, wrapper, exc)
+        _invalidator_failed(rule, exc)
 
 
-def _invalidator_failed(rule: Any, wrapper: Any, exc: Exception) -> None:
-    if rule.raise_exception:
+def _invalidator_failed(rule: Rule, exc: Exception) -> None:
+    if rule.spec.raise_exception:
         raise exc
-    logger.warning("Custom invalidator failed for %s", wrapper_name(wrapper), exc_info=True)
-
-
-# --------------------------------------------------------------------- dispatch
-
-
-def _payload(kwargs: list[dict[str, Any]]) -> Payload:
-    return kwargs[0] if len(kwargs) == 1 else kwargs
-
-
-def _groupable(rule: Any, dispatcher: Dispatcher) -> bool:
-    if rule.batch and dispatcher.supports_batching:
-        return True
-    # The inline dispatcher runs the job right here: merging its rules changes nothing
-    # but the number of cache round trips.
-    return dispatcher.name == "inline" and not dispatcher.config
-
-
-def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
-    """Hand field-mapping rules to their dispatchers (invalidation.md §5 and §8)."""
-    groups: dict[Any, tuple[Dispatcher, list[str], dict[str, Payload]]] = {}
-    for item in items:
-        rule = item.entry["invalidation_rule"]
-        rule_id = item.entry["id"]
-        try:
-            dispatcher = rule.get_dispatcher()
-        except Exception as exc:
-            spec = rule.dispatcher_spec() if rule.dispatcher is None else rule.dispatcher
-            name = spec if isinstance(spec, str) else getattr(spec, "name", None)
-            run_fallback(name, [rule_id], {rule_id: _payload(item.kwargs)}, exc, context)
-            continue
-        if not _groupable(rule, dispatcher):
-            send(dispatcher, [rule_id], {rule_id: _payload(item.kwargs)}, context)
-            continue
-        key = dispatcher.batch_key()
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = (dispatcher, [], {})
-        _, ids, kwargs = group
-        if rule_id in kwargs:
-            merged = kwargs[rule_id]
-            previous = merged if isinstance(merged, list) else [merged]
-            kwargs[rule_id] = previous + item.kwargs
-        else:
-            ids.append(rule_id)
-            kwargs[rule_id] = _payload(item.kwargs)
-    for dispatcher, ids, kwargs in groups.values():
-        send(dispatcher, ids, kwargs, context)
-
-
-def send(
-    dispatcher: Dispatcher,
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Payload],
-    context: dict[str, Any],
-) -> None:
-    try:
-        # A value may be a list of kwargs dicts (several scopes of one rule): JSON all the same.
-        dispatcher.dispatch(rule_ids=rule_ids, rule_kwargs=cast(Any, rule_kwargs), **context)
-    except DispatchError:
-        raise  # the dispatcher was told to raise instead of falling back
-    except Exception as exc:
-        if getattr(exc, "_restflow_worker_error", False):
-            raise  # the job ran and its error policy says raise
-        run_fallback(dispatcher.name, rule_ids, rule_kwargs, exc, context)
-
-
-def run_fallback(
-    dispatcher_name: str | None,
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Payload],
-    exc: BaseException,
-    context: dict[str, Any],
-) -> None:
-    """Run a job that no dispatcher took, here and now, after an ERROR log."""
-    log_throttled(
-        logger,
-        f"dispatch-failed:{dispatcher_name}",
-        "restflow could not dispatch cache rules %s via dispatcher %r (%s: %s); running "
-        "them inline in this process instead (logged once per %d s while it lasts)",
-        rule_ids,
-        dispatcher_name,
-        type(exc).__name__,
-        exc,
-        int(_FALLBACK_LOG_INTERVAL),
-        level=logging.ERROR,
-        interval=_FALLBACK_LOG_INTERVAL,
-        exc_info=exc,
-    )
-    fallback_context: dict[str, Any] = {"fallback": "inline"}
-    fallback_context.update(
-        {key: context[key] for key in ("model_label", "pk") if key in context}
-    )
-    run_worker(
-        rule_ids,
-        cast(Any, rule_kwargs),
-        dispatcher_name=dispatcher_name,
-        context=fallback_context,
-    )
+    logger.warning("Custom invalidator failed for %s", wrapper_name(rule.func), exc_info=True)

@@ -64,7 +64,7 @@ def import_app_modules(app_modules: Iterable[ModuleType]) -> None:
         _walk(module)
 
 
-def split_rule_id(rule_id: str) -> tuple[str, str, str] | None:
+def _split_rule_id(rule_id: str) -> tuple[str, str, str] | None:
     """``"<module>.<qualname>#<label>#<n>"`` -> ``(dotted, label, n)``."""
     parts = rule_id.split("#")
     if len(parts) != 3 or not parts[0]:
@@ -78,7 +78,7 @@ def import_rule_owner(rule_id: str) -> Any:
     The dotted part joins ``__module__`` and ``__qualname__``; the longest importable
     module prefix is taken and the rest is walked with ``getattr``.
     """
-    split = split_rule_id(rule_id)
+    split = _split_rule_id(rule_id)
     if split is None:
         return None
     parts = split[0].split(".")

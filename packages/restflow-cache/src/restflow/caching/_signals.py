@@ -1,5 +1,9 @@
 """Receivers of the registry: ``post_save``, ``post_delete``, ``post_init``, ``m2m_changed``.
 
+A receiver plans the change (``_planning``) against the registry's rules for the model,
+schedules the work for the commit of the alias written (``_commit``), and remembers what
+a save wrote for the next comparison of ``watch_fields`` and partition moves.
+
 Each model's receivers are connected once, with ``sender=model`` (the exact class) and a
 ``dispatch_uid`` naming the model, so re-registering never connects twice. ``post_init``
 is connected only for models whose rules need the values an instance was loaded with
@@ -9,15 +13,14 @@ that ignores relations between models without rules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
+from django.db import router, transaction
 from django.db.models import signals
 
-from restflow.caching import _capture
-from restflow.caching._commit import CommitWork
-
-if TYPE_CHECKING:
-    from restflow.caching.registry import CacheRegistry
+from restflow.caching import _capture, _planning
+from restflow.caching._commit import CommitBatch, schedule
+from restflow.caching.rules import RuleIndex, SignalType
 
 _M2M_UID = "restflow.caching:m2m_changed"
 _CLEAR_ATTR = "_restflow_m2m_clear"
@@ -27,7 +30,34 @@ def _uid(kind: str, model: type) -> str:
     return f"restflow.caching:{kind}:{model.__module__}.{model.__qualname__}"
 
 
-def connect_model(registry: CacheRegistry, model: type) -> None:
+def handle_change(
+    registry: RuleIndex,
+    model: type,
+    instance: Any,
+    signal_type: SignalType,
+    created: bool = False,
+    update_fields: Any = None,
+    using: str | None = None,
+) -> None:
+    """Evaluate the rules of ``model`` now; run their work after the commit."""
+    fields = frozenset(update_fields) if update_fields is not None else None
+    work = _planning.plan(
+        instance, model, registry.rules_for(model), created, signal_type, fields
+    )
+    alias = using or router.db_for_write(model, instance=instance)
+    if work is not None:
+        schedule(CommitBatch([work]), alias)
+    if signal_type is SignalType.POST_SAVE:
+        tracked = registry.tracked(model)
+        if tracked:
+            # What the save wrote becomes "loaded" once committed: a rolled-back save
+            # leaves the old values, so the next save still sees the change.
+            written = _capture.written_values(instance, tracked, fields)
+            remember = _capture.RememberWritten(instance, written, replace=fields is None)
+            transaction.on_commit(remember.run, using=alias, robust=True)
+
+
+def connect_model(registry: RuleIndex, model: type) -> None:
     def on_save(
         sender: type,
         instance: Any,
@@ -36,19 +66,12 @@ def connect_model(registry: CacheRegistry, model: type) -> None:
         using: str | None = None,
         **kwargs: Any,
     ) -> None:
-        registry.handle_signal(
-            sender,
-            instance,
-            signal_type=registry.SignalTypes.POST_SAVE,
-            instance_created=bool(created),
-            update_fields=update_fields,
-            using=using,
+        handle_change(
+            registry, sender, instance, SignalType.POST_SAVE, bool(created), update_fields, using
         )
 
     def on_delete(sender: type, instance: Any, using: str | None = None, **kwargs: Any) -> None:
-        registry.handle_signal(
-            sender, instance, signal_type=registry.SignalTypes.POST_DELETE, using=using
-        )
+        handle_change(registry, sender, instance, SignalType.POST_DELETE, using=using)
 
     signals.post_save.connect(on_save, sender=model, weak=False, dispatch_uid=_uid("save", model))
     signals.post_delete.connect(
@@ -57,9 +80,9 @@ def connect_model(registry: CacheRegistry, model: type) -> None:
     signals.m2m_changed.connect(_make_m2m_receiver(registry), weak=False, dispatch_uid=_M2M_UID)
 
 
-def connect_tracking(registry: CacheRegistry, model: type) -> None:
+def connect_tracking(registry: RuleIndex, model: type) -> None:
     def on_init(sender: type, instance: Any, **kwargs: Any) -> None:
-        attnames = registry._tracked.get(sender)
+        attnames = registry.tracked(sender)
         if attnames:
             _capture.remember_loaded(instance, attnames)
 
@@ -89,7 +112,7 @@ def disconnect_m2m() -> None:
 _INACTIVE_UID = "restflow.caching:inactive-check"
 
 
-def connect_inactive_check(registry: CacheRegistry) -> None:
+def connect_inactive_check(registry: RuleIndex) -> None:
     """On the first request, warn if rules were declared but never connected."""
     from django.core.signals import request_started
 
@@ -98,29 +121,6 @@ def connect_inactive_check(registry: CacheRegistry) -> None:
         registry.warn_if_inactive()
 
     request_started.connect(on_request, weak=False, dispatch_uid=_INACTIVE_UID)
-
-
-def wants_raise(work: CommitWork) -> bool:
-    """Whether an error of this work may propagate out of ``on_commit`` (else robust)."""
-    from restflow.dispatch.base import resolve_raise_exception
-
-    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
-    # only, so it is resolved once per dispatcher spec (not once per rule) for this work.
-    by_spec: dict[Any, bool] = {}
-    for item in work.items:
-        rule = item.entry["invalidation_rule"]
-        flag = rule.raise_exception
-        if flag:
-            return True
-        if flag is not None or rule.invalidator is not None:
-            continue
-        spec = rule.dispatcher
-        verdict = by_spec.get(spec)
-        if verdict is None:
-            verdict = by_spec[spec] = resolve_raise_exception(rule.dispatcher_name(), [None])
-        if verdict:
-            return True
-    return False
 
 
 # --------------------------------------------------------------------- many-to-many
@@ -137,7 +137,7 @@ def _m2m_field(through: type, instance: Any, model: type, reverse: bool) -> Any:
     return None
 
 
-def _make_m2m_receiver(registry: CacheRegistry) -> Any:
+def _make_m2m_receiver(registry: RuleIndex) -> Any:
     def on_m2m_changed(
         sender: type,
         instance: Any,
@@ -148,8 +148,8 @@ def _make_m2m_receiver(registry: CacheRegistry) -> Any:
         using: str,
         **kwargs: Any,
     ) -> None:
-        here = type(instance) in registry._model_rule_ids
-        there = model in registry._model_rule_ids
+        here = bool(registry.rules_for(type(instance)))
+        there = bool(registry.rules_for(model))
         if not (here or there) or action not in ("pre_clear", "post_add", "post_remove", "post_clear"):
             return
         field = _m2m_field(sender, instance, model, reverse)
@@ -164,15 +164,13 @@ def _make_m2m_receiver(registry: CacheRegistry) -> Any:
             return
         if action == "post_clear":
             pk_set = instance.__dict__.get(_CLEAR_ATTR, {}).pop(sender, None)
-        m2m = registry.SignalTypes.M2M_CHANGED
+        m2m = SignalType.M2M_CHANGED
         if here:
-            registry.handle_signal(
-                type(instance), instance, signal_type=m2m, update_fields=[name_here], using=using
+            handle_change(
+                registry, type(instance), instance, m2m, update_fields=[name_here], using=using
             )
         if there and pk_set:
             for other in cast(Any, model)._base_manager.using(using).filter(pk__in=pk_set):
-                registry.handle_signal(
-                    model, other, signal_type=m2m, update_fields=[name_there], using=using
-                )
+                handle_change(registry, model, other, m2m, update_fields=[name_there], using=using)
 
     return on_m2m_changed

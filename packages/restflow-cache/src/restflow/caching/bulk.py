@@ -22,9 +22,9 @@ from typing import Any
 
 from django.db import router, transaction
 
-from restflow.caching import _capture, _pending
-from restflow.caching._commit import CommitBatch, CommitWork
-from restflow.caching.registry import CacheRegister, CacheRegistry
+from restflow.caching import _capture, _direct
+from restflow.caching.registry import CacheRegister
+from restflow.caching.rules import SignalType
 
 __all__ = [
     "bulk_create_and_invalidate",
@@ -39,7 +39,7 @@ def invalidate_instances(
     *,
     update_fields: Iterable[str] | None = None,
     created: bool = False,
-    signal_type: CacheRegistry.SignalTypes = CacheRegistry.SignalTypes.POST_SAVE,
+    signal_type: SignalType = SignalType.POST_SAVE,
     using: str | None = None,
 ) -> None:
     """Run the rules of each instance's model as if it had just been saved (or deleted).
@@ -50,43 +50,14 @@ def invalidate_instances(
     work runs after the commit of ``using`` (default: the router's write database of the
     first instance's model), right away in autocommit mode.
     """
-    fields = frozenset(update_fields) if update_fields is not None else None
-    works: list[CommitWork] = []
-    remembers: list[_capture.RememberWritten] = []
-    alias = using
-    for instance in instances:
-        model = type(instance)
-        alias = alias or router.db_for_write(model, instance=instance)
-        work = CacheRegister._work_for(instance, model, created, signal_type, fields)
-        if work is not None:
-            works.append(work)
-        tracked = CacheRegister._tracked.get(model)
-        if tracked and signal_type is CacheRegistry.SignalTypes.POST_SAVE:
-            written = _capture.written_values(instance, tracked, fields)
-            remembers.append(_capture.RememberWritten(instance, written, fields is None))
-    alias = alias or "default"
-    if works:
-        robust = not any(_wants_raise(work) for work in works)
-        _pending.schedule(CommitBatch(works), alias, robust)
-    if remembers:
-        transaction.on_commit(_RememberAll(remembers).run, using=alias, robust=True)
-
-
-class _RememberAll:
-    __slots__ = ("remembers",)
-
-    def __init__(self, remembers: list[_capture.RememberWritten]) -> None:
-        self.remembers = remembers
-
-    def run(self) -> None:
-        for remember in self.remembers:
-            remember.run()
-
-
-def _wants_raise(work: CommitWork) -> bool:
-    from restflow.caching._signals import wants_raise
-
-    return wants_raise(work)
+    _direct.run_at_commit(
+        CacheRegister,
+        instances,
+        update_fields=update_fields,
+        created=created,
+        signal_type=signal_type,
+        using=using,
+    )
 
 
 def bulk_update_and_invalidate(
@@ -144,7 +115,7 @@ def update_and_invalidate(queryset: Any, **values: Any) -> int:
     updates prefer invalidating whole functions (``wrapper.invalidate_all()``).
     """
     model = queryset.model
-    if model not in CacheRegister._model_rule_ids:
+    if not CacheRegister.rules_for(model):
         return int(queryset.update(**values))
     alias = queryset._db or router.db_for_write(model)
     with transaction.atomic(using=alias):

@@ -16,7 +16,7 @@ from typing import Any
 from django.core import checks
 
 from restflow.caching._capture import relation_names
-from restflow.caching._commit import wrapper_name
+from restflow.caching.rules import Rule, wrapper_name
 
 __all__ = ["check_invalidation_rules"]
 
@@ -28,90 +28,90 @@ def _signature(wrapper: Any) -> inspect.Signature | None:
         return None
 
 
-def _dispatcher_error(entry: dict[str, Any], known: set[str]) -> checks.CheckMessage | None:
-    rule = entry["invalidation_rule"]
-    if rule.invalidator is not None or not isinstance(rule.dispatcher_spec(), str):
+def _dispatcher_error(rule: Rule, known: set[str]) -> checks.CheckMessage | None:
+    spec = rule.spec
+    if spec.invalidator is not None or not isinstance(spec.dispatcher_spec(), str):
         return None
-    name = rule.dispatcher_name()
+    name = spec.dispatcher_name()
     if name in known:
         return None
-    source = "its 'dispatcher'" if rule.dispatcher is not None else "DEFAULT_DISPATCHER"
+    source = "its 'dispatcher'" if spec.dispatcher is not None else "DEFAULT_DISPATCHER"
     return checks.Error(
-        f"Cache rule {entry['id']} uses dispatcher {name!r} ({source}), which is not "
+        f"Cache rule {rule.id} uses dispatcher {name!r} ({source}), which is not "
         "registered.",
         hint=(
             f"Registered dispatchers: {', '.join(sorted(known))}. Install the plugin that "
             "provides it (e.g. pip install restflow-dispatch-celery), register a class with "
             "restflow.dispatch.registry.register_dispatcher, or fix the name."
         ),
-        obj=entry["func"],
+        obj=rule.func,
         id="restflow_caching.E001",
     )
 
 
-def _rewarm_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
-    rule = entry["invalidation_rule"]
-    signature = _signature(entry["func"])
-    if not rule.rewarm or signature is None:
+def _rewarm_warning(rule: Rule) -> checks.CheckMessage | None:
+    spec = rule.spec
+    signature = _signature(rule.func)
+    if not spec.rewarm or signature is None:
         return None
     missing = [
         p.name
         for p in signature.parameters.values()
         if p.default is inspect.Parameter.empty
         and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        and p.name not in rule.field_mapping
+        and p.name not in spec.field_mapping
     ]
     if not missing:
         return None
     return checks.Warning(
-        f"Cache rule {entry['id']} has rewarm=True but {wrapper_name(entry['func'])} "
+        f"Cache rule {rule.id} has rewarm=True but {wrapper_name(rule.func)} "
         f"requires {', '.join(missing)}, which field_mapping does not supply; every "
         "rewarm will fail and fall back to plain invalidation.",
         hint="Map every required parameter in field_mapping, or set rewarm=False.",
-        obj=entry["func"],
+        obj=rule.func,
         id="restflow_caching.W001",
     )
 
 
-def _watch_field_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
-    rule = entry["invalidation_rule"]
-    meta = getattr(rule.model, "_meta", None)
-    if meta is None or not rule.watch_fields:
+def _watch_field_warning(rule: Rule) -> checks.CheckMessage | None:
+    spec = rule.spec
+    meta = getattr(spec.model, "_meta", None)
+    if meta is None or not spec.watch_fields:
         return None
     names = {f.name for f in meta.concrete_fields} | {f.attname for f in meta.concrete_fields}
-    names |= relation_names(rule.model)
-    unknown = [name for name in rule.watch_fields if name not in names]
+    names |= relation_names(spec.model)
+    unknown = [name for name in spec.watch_fields if name not in names]
     if not unknown:
         return None
     return checks.Warning(
-        f"Cache rule {entry['id']} watches {', '.join(unknown)}, which "
+        f"Cache rule {rule.id} watches {', '.join(unknown)}, which "
         f"{meta.label} does not have; a save(update_fields=...) can never name it.",
         hint=(
             f"Use names of {meta.label}'s fields or many-to-many relations (as "
             "save(update_fields=...) and the relation managers name them)."
         ),
-        obj=entry["func"],
+        obj=rule.func,
         id="restflow_caching.W002",
     )
 
 
-def _mapping_warning(entry: dict[str, Any]) -> checks.CheckMessage | None:
-    rule = entry["invalidation_rule"]
-    signature = _signature(entry["func"])
-    if signature is None or not rule.field_mapping:
+def _mapping_warning(rule: Rule) -> checks.CheckMessage | None:
+    spec = rule.spec
+    signature = _signature(rule.func)
+    if signature is None or not spec.field_mapping:
         return None
     parameters = signature.parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
     names = {p.name for p in parameters}
-    unknown = [arg for arg in rule.field_mapping if arg not in names]
+    unknown = [arg for arg in spec.field_mapping if arg not in names]
     if not unknown:
         return None
     return checks.Warning(
-        f"Cache rule {entry['id']} maps {', '.join(unknown)}, which "
-        f"{wrapper_name(entry['func'])} does not accept.",
+        f"Cache rule {rule.id} maps {', '.join(unknown)}, which "
+        f"{wrapper_name(rule.func)} does not accept.",
         hint="field_mapping keys are parameter names of the cached function.",
-        obj=entry["func"],
+        obj=rule.func,
         id="restflow_caching.W003",
     )
 
@@ -122,12 +122,12 @@ def check_invalidation_rules(app_configs: Any = None, **kwargs: Any) -> list[che
 
     known = set(registered_dispatcher_names())
     messages: list[checks.CheckMessage] = []
-    for entry in CacheRegister.rules():
+    for rule in CacheRegister.rules():
         for check in (_rewarm_warning, _watch_field_warning, _mapping_warning):
-            message = check(entry)
+            message = check(rule)
             if message is not None:
                 messages.append(message)
-        error = _dispatcher_error(entry, known)
+        error = _dispatcher_error(rule, known)
         if error is not None:
             messages.append(error)
     return messages

@@ -1,4 +1,11 @@
-"""``InvalidationRule``: when a model changes, which cached entries become invalid.
+"""Rules: what the user declares, what the registry holds, and the changes they react to.
+
+* :class:`InvalidationRule` -- declared by the user: when a model changes, which cached
+  entries become invalid;
+* :class:`Rule` -- a declaration registered for one cached function, under a stable id;
+* :class:`SignalType` -- the kinds of change a rule sees (save, delete, many-to-many);
+* :class:`RuleWork` -- a rule that passed its gates for a change, with its kwargs;
+* :class:`RuleIndex` -- what the signal-time layers read of the registry.
 
 A rule belongs to one cached function (``cache_result(..., invalidates_on=[rule])`` or
 ``CacheRegister.add(model, func, rule)``) and says which saves and deletes of ``model``
@@ -18,21 +25,23 @@ after the transaction that wrote the row commits.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import importlib
+import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from restflow.dispatch.base import Dispatcher
 
-__all__ = ["InvalidationRule"]
+__all__ = ["InvalidationRule", "Rule", "SignalType"]
 
 
 @dataclasses.dataclass(slots=True)
 class InvalidationRule:
     """How saves and deletes of ``model`` invalidate one cached function.
 
-    See the "Invalidation rules" chapter of the documentation for every field.
+    The section ``InvalidationRule`` of docs/invalidation.md describes every field.
     """
 
     model: type
@@ -109,3 +118,90 @@ class InvalidationRule:
                 self.dispatcher_spec(), self.dispatcher_config
             )
         return self._dispatcher_instance
+
+
+class SignalType(enum.StrEnum):
+    """The change a rule is evaluated for (``CacheRegister.SignalTypes`` names it too)."""
+
+    POST_SAVE = "POST_SAVE"
+    POST_DELETE = "POST_DELETE"
+    M2M_CHANGED = "M2M_CHANGED"
+
+
+class Rule:
+    """A rule registered for one cached function: ``id``, ``model``, ``func``, ``spec``.
+
+    ``spec`` is the :class:`InvalidationRule` as declared. ``shape`` and ``gated`` are
+    what a signal needs of it, computed once at registration: rules with the same
+    ``field_mapping`` and ``require_args`` share a shape, so one signal reads their kwargs
+    from the instance once (``None`` for a custom invalidator, which reads nothing);
+    ``gated`` is false for a rule without ``watch_fields`` and ``invalidate_when`` (only
+    the creation gate applies to it).
+    """
+
+    __slots__ = ("func", "gated", "id", "model", "shape", "spec")
+
+    def __init__(self, rule_id: str, model: type, func: Any, spec: InvalidationRule) -> None:
+        self.id = rule_id
+        self.model = model
+        self.func = func
+        self.spec = spec
+        self.shape: Any = None
+        if spec.invalidator is None:
+            required = spec.require_args
+            self.shape = (
+                tuple(spec.field_mapping.items()),
+                required if isinstance(required, bool) else tuple(required),
+            )
+        self.gated = bool(spec.watch_fields or spec.invalidate_when)
+
+    @property
+    def is_custom(self) -> bool:
+        """Whether a custom invalidator replaces the default work (never dispatched)."""
+        return self.spec.invalidator is not None
+
+    def __repr__(self) -> str:
+        return f"<Rule {self.id}>"
+
+
+class RuleWork:
+    """One rule that passed its gates; ``kwargs`` holds one dict per scope to drop."""
+
+    __slots__ = ("kwargs", "rule")
+
+    def __init__(self, rule: Rule, kwargs: list[dict[str, Any]] | None = None) -> None:
+        self.rule = rule
+        self.kwargs = kwargs if kwargs is not None else []
+
+
+class RuleIndex(Protocol):
+    """The registry's read API, as receivers and direct invalidation use it."""
+
+    def rules_for(self, model: type) -> tuple[Rule, ...]: ...
+
+    def tracked(self, model: type) -> frozenset[str] | None: ...
+
+    def warn_if_inactive(self) -> None: ...
+
+
+def model_label(model: type) -> str:
+    """``app_label.Model`` for a Django model, else the class's dotted name."""
+    meta = getattr(model, "_meta", None)
+    if meta is not None and getattr(meta, "label", None):
+        return str(meta.label)
+    return f"{model.__module__}.{model.__qualname__}"
+
+
+def wrapper_name(wrapper: Any) -> str:
+    """The dotted name of a cached function, for log lines and check messages."""
+    module = getattr(wrapper, "__module__", None) or ""
+    name = getattr(wrapper, "__qualname__", None) or getattr(wrapper, "__name__", None)
+    return f"{module}.{name}" if module and name else repr(wrapper)
+
+
+def is_async_wrapper(wrapper: Any) -> bool:
+    """Whether the cached function ``wrapper`` is async (its jobs run on a loop)."""
+    flag = getattr(wrapper, "is_async", None)
+    if isinstance(flag, bool):
+        return flag
+    return inspect.iscoroutinefunction(getattr(wrapper, "__wrapped__", wrapper))

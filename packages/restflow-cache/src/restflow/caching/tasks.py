@@ -1,7 +1,7 @@
 """Worker entries: what every dispatcher finally calls to run a job.
 
 ``run_cache_rules`` (sync) and ``arun_cache_rules`` (async) run the rules of a job
-through :data:`restflow.caching.CacheRegister`. An error that escapes the rules is
+with ``restflow.caching._worker.run_rules``. An error that escapes the rules is
 re-raised or logged according to the resolution order of ``RAISE_EXCEPTION``: the rules'
 own ``raise_exception`` (``True`` wins in a batch), then the dispatcher's block, then
 ``CACHE_SETTINGS.DISPATCHER_RAISE_EXCEPTION``.
@@ -31,9 +31,9 @@ def _resolve_raise_errors(dispatcher_name: str | None, rule_ids: Iterable[str] =
 
     flags = []
     for rule_id in rule_ids:
-        entry = CacheRegister.get_rule(rule_id)
-        if entry is not None:
-            flags.append(entry["invalidation_rule"].raise_exception)
+        rule = CacheRegister.get_rule(rule_id)
+        if rule is not None:
+            flags.append(rule.spec.raise_exception)
     return resolve_raise_exception(dispatcher_name, flags)
 
 
@@ -63,11 +63,11 @@ def run_cache_rules(
     context: dict[str, Any] | None = None,
 ) -> None:
     """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
-    from restflow.caching.registry import CacheRegister
+    from restflow.caching._worker import run_rules
 
     ids = list(rule_ids)
     try:
-        result = CacheRegister.run_cache_rules(rule_ids=ids, rule_kwargs=rule_kwargs)
+        result = run_rules(ids, rule_kwargs)
         if result is not None and inspect.isawaitable(result):
             async_to_sync(_await)(result)
     except Exception:
@@ -82,11 +82,11 @@ async def arun_cache_rules(
     context: dict[str, Any] | None = None,
 ) -> None:
     """Run a job on the running event loop."""
-    from restflow.caching.registry import CacheRegister
+    from restflow.caching._worker import run_rules
 
     ids = list(rule_ids)
     try:
-        result = CacheRegister.run_cache_rules(rule_ids=ids, rule_kwargs=rule_kwargs)
+        result = run_rules(ids, rule_kwargs)
         if result is not None and inspect.isawaitable(result):
             await result
     except Exception:
