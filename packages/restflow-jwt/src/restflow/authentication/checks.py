@@ -173,6 +173,68 @@ def _key_messages(s: Any) -> list[CheckMessage]:
     return messages
 
 
+def _ring_messages(s: Any) -> list[CheckMessage]:
+    """E012/E013: ``SIGNING_KEYS`` that cannot form a ring, or hold a weak key."""
+    import time
+
+    from restflow.authentication.keyring import build_key_ring
+
+    try:
+        build_key_ring(s, time.time())
+    except JWTConfigurationError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="Each SIGNING_KEYS item is {'KEY': ..., 'STATE': 'next'|'active'|'retired', "
+                "'ALGORITHM': ..., 'KID': ..., 'RETIRED_AT': ...}; exactly one is active; "
+                "see 'Keys and rotation' in docs/jwt.md.",
+                id=_ID + "E012",
+            )
+        ]
+    weak = [
+        (index, key_weakness(entry.get("ALGORITHM", s.ALGORITHM), entry.get("KEY")))
+        for index, entry in enumerate(s.SIGNING_KEYS)
+    ]
+    return [
+        Error(
+            f"{_S}['SIGNING_KEYS'][{index}] is too weak: {weakness}.",
+            hint="Generate a new key: manage.py restflow_keys generate --alg ES256",
+            id=_ID + "E013",
+        )
+        for index, weakness in weak
+        if weakness
+    ]
+
+
+def _jwks_url_messages(s: Any) -> list[CheckMessage]:
+    """E014/E015: verify-only mode needs ISSUER and AUDIENCE, and holds no keys of its own."""
+    messages: list[CheckMessage] = []
+    missing = [name for name in ("ISSUER", "AUDIENCE") if not getattr(s, name)]
+    if missing:
+        messages.append(
+            Error(
+                f"{_S}['JWKS_URL'] is set but {' and '.join(missing)} not: any service "
+                "published at that JWKS could mint tokens this one accepts.",
+                hint="Set ISSUER to the issuing service's 'iss' and AUDIENCE to this "
+                "service's name (the issuer puts it in 'aud').",
+                id=_ID + "E014",
+            )
+        )
+    local = [name for name in ("SIGNING_KEY", "VERIFYING_KEY", "SIGNING_KEYS") if getattr(s, name)]
+    if local or s.ALGORITHM in HMAC_ALGORITHMS:
+        what = ", ".join(local) if local else f"ALGORITHM {s.ALGORITHM} (an HMAC secret)"
+        messages.append(
+            Error(
+                f"{_S}['JWKS_URL'] is set together with {what}: a verify-only service takes "
+                "its public keys from the JWKS only (a JWKS never carries HMAC secrets).",
+                hint="Remove the local keys and set ALGORITHM to the issuer's asymmetric "
+                "algorithm, or remove JWKS_URL on the service that issues tokens.",
+                id=_ID + "E015",
+            )
+        )
+    return messages
+
+
 def _cache_class_problem(path: str, alias: str) -> str | None:
     from django.utils.module_loading import import_string
 
@@ -264,7 +326,11 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     s = get_jwt_settings()
     messages = _algorithm_errors(s)
     messages += _user_id_errors(s) or _user_id_field_messages(s)
-    if not messages or messages[0].id not in (_ID + "E001", _ID + "E002"):
+    if s.JWKS_URL is not None:
+        messages += _jwks_url_messages(s)
+    elif s.SIGNING_KEYS:
+        messages += _ring_messages(s)
+    elif not messages or messages[0].id not in (_ID + "E001", _ID + "E002"):
         messages += _key_messages(s)
     messages += _blacklist_messages(s)
     messages += _rule_messages(s)
