@@ -17,6 +17,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -53,12 +54,14 @@ class RemoteKeySet:
         self._cache_lifetime = cache_lifetime
         self._min_interval = min_refresh_interval
         self._keys: dict[Any, RingKey] = {}
-        self._expires_at = -math.inf  # time.monotonic() values
+        self._expires_at = -math.inf  # clock() values
         self._last_attempt = -math.inf
         self._lock = threading.Lock()
+        #: Monotonic seconds; replaceable so tests can move time without sleeping.
+        self.clock: Callable[[], float] = time.monotonic
 
     def find(self, kid: Any) -> RingKey | None:
-        now = time.monotonic()
+        now = self.clock()
         if now < self._expires_at:
             key = self._keys.get(kid)
             if key is not None or now - self._last_attempt < self._min_interval:
@@ -67,7 +70,7 @@ class RemoteKeySet:
 
     def _refresh(self, kid: Any) -> RingKey | None:
         with self._lock:  # one fetch at a time; the others then read its result
-            now = time.monotonic()
+            now = self.clock()
             if now - self._last_attempt >= self._min_interval:
                 self._last_attempt = now
                 try:

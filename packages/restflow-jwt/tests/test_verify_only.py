@@ -1,0 +1,233 @@
+"""Verify-only mode: a second service verifies the issuer's tokens through its live JWKS.
+
+The issuer's JWKS is what its endpoint answers under the issuing settings, served by a
+real HTTP server on a free loopback port; the verifying service runs with its own
+settings (``JWKS_URL``). Time is moved with the key set's clock, not by sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+from django.test import override_settings
+from jwt_testapp.forge import forge, hmac_signer
+from jwt_testapp.jwks_server import JWKSServer
+from jwt_testapp.keyrings import LIFETIME, ago, entry, kid_of, new_private_pem, ring_settings, sign_with
+from jwt_testapp.support import VERIFY, WHOAMI, bearer
+
+from restflow.authentication.config import get_config
+from restflow.authentication.jwt import AccessToken, JWTConfigurationError, build_jwt_payload
+
+pytestmark = pytest.mark.django_db
+
+JWKS = "/jwt_testapp/auth/.well-known/jwks.json"
+ISSUER = "https://accounts.example.test"
+AUDIENCE = "orders-api"
+MIN_REFRESH = 30.0
+CACHE_LIFETIME = 600.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def server() -> Iterator[JWKSServer]:
+    jwks_server = JWKSServer()
+    yield jwks_server
+    jwks_server.down()
+
+
+@pytest.fixture(scope="module")
+def pems() -> dict[str, bytes]:
+    return {"old": new_private_pem("ES256"), "new": new_private_pem("RS256")}
+
+
+def issuing(*entries: dict[str, Any]) -> Any:
+    return override_settings(
+        RESTFLOW_SETTINGS=ring_settings(*entries, ISSUER=ISSUER, AUDIENCE=AUDIENCE)
+    )
+
+
+def published(client: Any) -> bytes:
+    """The issuer's JWKS, as its endpoint answers."""
+    response = client.get(JWKS)
+    assert response.status_code == 200
+    return bytes(response.content)
+
+
+def verify_only(settings: Any, server: JWKSServer, **extra: Any) -> Clock:
+    """Switch this process to the verifying service; returns the clock of its key set."""
+    settings.RESTFLOW_SETTINGS = {
+        "JWT": {
+            "JWKS_URL": server.url,
+            "ALGORITHM": "ES256",
+            "ISSUER": ISSUER,
+            "AUDIENCE": AUDIENCE,
+            "BLACKLIST_ALLOW_LOCMEM": True,
+            "JWKS_MIN_REFRESH_INTERVAL": MIN_REFRESH,
+            "JWKS_CACHE_LIFETIME": CACHE_LIFETIME,
+            "JWKS_TIMEOUT": 0.5,
+            **extra,
+        }
+    }
+    clock = Clock()
+    get_config().find_key.__self__.clock = clock  # type: ignore[attr-defined]
+    return clock
+
+
+def whoami(client: Any, token: object) -> Any:
+    return client.get(WHOAMI, **bearer(token))
+
+
+def test_verifies_issuer_tokens_through_its_jwks_and_survives_a_rotation(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+) -> None:
+    with issuing(entry(pems["old"], "ES256", "active"), entry(pems["new"], "RS256", "next")):
+        before = str(AccessToken.for_user(user))
+        stage_1 = published(client)
+    with issuing(
+        entry(pems["old"], "ES256", "retired", RETIRED_AT=ago(timedelta(0))),
+        entry(pems["new"], "RS256", "active"),
+    ):
+        after = str(AccessToken.for_user(user))
+        stage_2 = published(client)
+    assert kid_of(before) != kid_of(after)
+
+    # The issuer promoted the key that was "next": the cached set already has it.
+    server.body = stage_1
+    clock = verify_only(settings, server)
+    assert whoami(client, before).json()["username"] == "alice"
+    assert whoami(client, after).status_code == 200
+    assert client.post(VERIFY, {"token": after}, format="json").status_code == 200
+    assert server.requests == 1
+
+    # A rotation whose new key this service has never seen: one re-fetch, no restart.
+    with issuing(entry(pems["old"], "ES256", "active")):
+        only_old = published(client)
+    server.body = only_old
+    clock = verify_only(settings, server)
+    assert whoami(client, before).status_code == 200
+    assert whoami(client, after).status_code == 401  # unknown kid, re-fetch rate-limited
+    assert server.requests == 2
+    server.body = stage_2
+    clock.advance(MIN_REFRESH)
+    assert whoami(client, after).status_code == 200
+    assert whoami(client, before).status_code == 200  # the retired key still verifies
+    assert server.requests == 3
+
+
+def test_verify_only_service_cannot_sign(settings: Any, server: JWKSServer, user: Any) -> None:
+    verify_only(settings, server)
+    with pytest.raises(JWTConfigurationError, match="JWKS_URL"):
+        AccessToken.for_user(user)
+
+
+def test_forged_kids_fetch_at_most_once_per_interval(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+) -> None:
+    with issuing(entry(pems["old"], "ES256", "active")):
+        genuine = str(AccessToken.for_user(user))
+        server.body = published(client)
+        payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
+    clock = verify_only(settings, server)
+    assert whoami(client, genuine).status_code == 200
+    assert server.requests == 1
+    for _ in range(3):
+        for _ in range(40):
+            forged = sign_with(pems["old"], "ES256", secrets.token_urlsafe(8), payload)
+            response = whoami(client, forged)
+            assert response.status_code == 401
+            assert response.json()["detail"] == "Token key id is not recognised."
+        clock.advance(MIN_REFRESH)
+    # 120 forged kids over three intervals, the first one starting with the initial fetch:
+    # one re-fetch in each later interval, not one per token.
+    assert server.requests == 1 + 2
+    assert whoami(client, genuine).status_code == 200
+
+
+def test_down_server_keeps_the_cached_keys_then_fails_closed(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+) -> None:
+    with issuing(entry(pems["old"], "ES256", "active")):
+        token = str(AccessToken.for_user(user))
+        server.body = published(client)
+    clock = verify_only(settings, server)
+    assert whoami(client, token).status_code == 200
+
+    server.down()
+    clock.advance(CACHE_LIFETIME - 1)
+    assert whoami(client, token).status_code == 200  # cached keys still valid
+    clock.advance(1)
+    response = whoami(client, token)
+    assert response.status_code == 503
+    assert response.json()["detail"] == "Token signing keys are unavailable; try again later."
+    assert client.post(VERIFY, {"token": token}, format="json").status_code == 503
+
+    server.up()
+    requests = server.requests
+    assert whoami(client, token).status_code == 503  # no new attempt within the interval
+    assert server.requests == requests
+    clock.advance(MIN_REFRESH)
+    assert whoami(client, token).status_code == 200
+    assert server.requests == requests + 1
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(500, b'{"keys": []}'), (200, b"<html>maintenance</html>"), (200, b'{"keys": "none"}'), (200, b"[]")],
+)
+def test_broken_jwks_answers_are_503_not_500(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any, status: int,
+    body: bytes,
+) -> None:
+    with issuing(entry(pems["old"], "ES256", "active")):
+        token = str(AccessToken.for_user(user))
+    server.status, server.body = status, body
+    verify_only(settings, server)
+    assert whoami(client, token).status_code == 503
+
+
+def test_slow_server_times_out_and_fails_closed(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+) -> None:
+    with issuing(entry(pems["old"], "ES256", "active")):
+        token = str(AccessToken.for_user(user))
+        server.body = published(client)
+    server.delay = 30.0  # far beyond JWKS_TIMEOUT (0.5 s); released at teardown
+    clock = verify_only(settings, server)
+    assert whoami(client, token).status_code == 503
+    server.release.set()
+    server.delay = 0.0
+    clock.advance(MIN_REFRESH)
+    assert whoami(client, token).status_code == 200
+
+
+def test_shared_secrets_in_a_jwks_are_never_trusted(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+) -> None:
+    secret = secrets.token_bytes(32)
+    with issuing(entry(pems["old"], "ES256", "active")):
+        document = json.loads(published(client))
+        payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
+    k = jwt.utils.base64url_encode(secret).decode()
+    document["keys"].append({"kty": "oct", "kid": "shared", "alg": "HS256", "k": k})
+    server.body = json.dumps(document).encode()
+    verify_only(settings, server)
+    token = forge({"alg": "HS256", "typ": "at+jwt", "kid": "shared"}, payload, hmac_signer("HS256", secret))
+    response = whoami(client, token)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Token key id is not recognised."
