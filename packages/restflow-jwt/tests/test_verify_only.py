@@ -56,6 +56,14 @@ def pems() -> dict[str, bytes]:
     return {"old": new_private_pem("ES256"), "new": new_private_pem("RS256")}
 
 
+@pytest.fixture
+def issued(server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any) -> str:
+    """An access token of the issuer (one ES256 key), whose JWKS the server serves."""
+    with issuing(entry(pems["old"], "ES256", "active")):
+        server.body = published(client)
+        return str(AccessToken.for_user(user))
+
+
 def issuing(*entries: dict[str, Any]) -> Any:
     return override_settings(
         RESTFLOW_SETTINGS=ring_settings(*entries, ISSUER=ISSUER, AUDIENCE=AUDIENCE)
@@ -160,11 +168,9 @@ def test_forged_kids_fetch_at_most_once_per_interval(
 
 
 def test_down_server_keeps_the_cached_keys_then_fails_closed(
-    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+    settings: Any, server: JWKSServer, issued: str, client: Any
 ) -> None:
-    with issuing(entry(pems["old"], "ES256", "active")):
-        token = str(AccessToken.for_user(user))
-        server.body = published(client)
+    token = issued
     clock = verify_only(settings, server)
     assert whoami(client, token).status_code == 200
 
@@ -191,22 +197,17 @@ def test_down_server_keeps_the_cached_keys_then_fails_closed(
     [(500, b'{"keys": []}'), (200, b"<html>maintenance</html>"), (200, b'{"keys": "none"}'), (200, b"[]")],
 )
 def test_broken_jwks_answers_are_503_not_500(
-    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any, status: int,
-    body: bytes,
+    settings: Any, server: JWKSServer, issued: str, client: Any, status: int, body: bytes
 ) -> None:
-    with issuing(entry(pems["old"], "ES256", "active")):
-        token = str(AccessToken.for_user(user))
     server.status, server.body = status, body
     verify_only(settings, server)
-    assert whoami(client, token).status_code == 503
+    assert whoami(client, issued).status_code == 503
 
 
 def test_slow_server_times_out_and_fails_closed(
-    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+    settings: Any, server: JWKSServer, issued: str, client: Any
 ) -> None:
-    with issuing(entry(pems["old"], "ES256", "active")):
-        token = str(AccessToken.for_user(user))
-        server.body = published(client)
+    token = issued
     server.delay = 30.0  # far beyond JWKS_TIMEOUT (0.5 s); released at teardown
     clock = verify_only(settings, server)
     assert whoami(client, token).status_code == 503
