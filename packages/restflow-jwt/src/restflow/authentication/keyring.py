@@ -38,6 +38,7 @@ __all__ = [
     "KeyRing",
     "RingKey",
     "build_key_ring",
+    "default_kid",
     "jwk_thumbprint",
     "longest_token_lifetime",
     "public_jwk",
@@ -146,12 +147,17 @@ def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def default_kid(algorithm: str, verifying_key: Any) -> str:
+    """The ``kid`` of a key without ``KID``: the thumbprint of its public JWK (or secret)."""
+    return jwk_thumbprint(_full_jwk(algorithm, verifying_key))
+
+
 def _kid_of(algorithm: str, verifying_key: Any, explicit: Any, where: str) -> str:
     if explicit is not None:
         if not isinstance(explicit, str) or not explicit:
             raise JWTConfigurationError(f"{where}['KID'] must be a non-empty string.")
         return explicit
-    return jwk_thumbprint(_full_jwk(algorithm, verifying_key))
+    return default_kid(algorithm, verifying_key)
 
 
 def _ring_key(entry: Any, index: int, default_algorithm: str, lifetime: float) -> RingKey:
@@ -205,7 +211,7 @@ def _ring_of_one(s: Any) -> KeyRing:
     """``SIGNING_KEY``/``VERIFYING_KEY``: one active key; tokens without ``kid`` still verify."""
     algorithm = s.ALGORITHM
     verifying_key = prepare_verifying_key(algorithm, s.VERIFYING_KEY, s.SIGNING_KEY)
-    kid = jwk_thumbprint(_full_jwk(algorithm, verifying_key))
+    kid = default_kid(algorithm, verifying_key)
     key = RingKey(
         kid=kid,
         algorithm=algorithm,
