@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
         "JWKS_CACHE_LIFETIME": timedelta(minutes=10),
         "JWKS_MIN_REFRESH_INTERVAL": timedelta(seconds=30),
         "JWKS_TIMEOUT": timedelta(seconds=5),
+        "ACCESS_TOKEN_PROFILE": "restflow",
+        "CLIENT_ID": None,
     },
     "CACHE_SETTINGS": {
         "MAX_KEY_SUFFIX_LENGTH": 250,

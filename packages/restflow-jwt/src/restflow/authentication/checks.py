@@ -7,10 +7,12 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from restflow.authentication.constants import (
+    ACCESS_TOKEN_PROFILES,
     ALLOWED_ALGORITHMS,
     ASYMMETRIC_ALGORITHMS,
     HMAC_ALGORITHMS,
     LOCAL_CACHE_BACKEND_PATHS,
+    RFC9068_PROFILE,
 )
 from restflow.authentication.exceptions import JWTConfigurationError
 from restflow.authentication.keys import (
@@ -235,6 +237,28 @@ def _jwks_url_messages(s: Any) -> list[CheckMessage]:
     return messages
 
 
+def _profile_messages(s: Any) -> list[CheckMessage]:
+    """E016: an unknown ACCESS_TOKEN_PROFILE, or RFC 9068 without the claims it requires."""
+    if s.ACCESS_TOKEN_PROFILE not in ACCESS_TOKEN_PROFILES:
+        problem = f"{_S}['ACCESS_TOKEN_PROFILE'] = {s.ACCESS_TOKEN_PROFILE!r} is not known."
+    else:
+        missing = [name for name in ("ISSUER", "AUDIENCE", "CLIENT_ID") if not getattr(s, name)]
+        if s.ACCESS_TOKEN_PROFILE != RFC9068_PROFILE or not missing:
+            return []
+        problem = (
+            f"{_S}['ACCESS_TOKEN_PROFILE'] is 'rfc9068' but {', '.join(missing)} not set: "
+            "RFC 9068 access tokens must carry iss, aud and client_id."
+        )
+    return [
+        Error(
+            problem,
+            hint=f"Use one of {ACCESS_TOKEN_PROFILES}; with 'rfc9068' set ISSUER, AUDIENCE "
+            "and CLIENT_ID (the OAuth client these tokens are issued to).",
+            id=_ID + "E016",
+        )
+    ]
+
+
 def _cache_class_problem(path: str, alias: str) -> str | None:
     from django.utils.module_loading import import_string
 
@@ -332,6 +356,7 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         messages += _ring_messages(s)
     elif not messages or messages[0].id not in (_ID + "E001", _ID + "E002"):
         messages += _key_messages(s)
+    messages += _profile_messages(s)
     messages += _blacklist_messages(s)
     messages += _rule_messages(s)
     return messages

@@ -97,13 +97,13 @@ def _ring_key(header: dict[str, Any], config: JWTConfig) -> RingKey:
 _NEVER = float("inf")
 
 
-def _decode_verified(raw: str, key: RingKey, config: JWTConfig) -> dict[str, Any]:
+def _decode_verified(raw: str, key: RingKey, config: JWTConfig, token_type: str) -> dict[str, Any]:
     try:
         payload = jwt.decode(
             raw,
             key.verifying_key,
             algorithms=[key.algorithm],
-            options=config.decode_options,  # type: ignore[arg-type]
+            options=config.decode_options[token_type],  # type: ignore[arg-type]
             issuer=config.issuer,
             audience=config.audience,
             leeway=config.leeway,
@@ -129,9 +129,9 @@ def decode_typed(raw: str, expected: Collection[str]) -> dict[str, Any]:
     header = read_header(raw)
     typ = header.get("typ")
     token_type = _TOKEN_TYPES.get(typ) if isinstance(typ, str) else None
-    if token_type not in expected:
+    if token_type is None or token_type not in expected:
         raise _wrong_type(expected)
-    payload = _decode_verified(raw, _ring_key(header, config), config)
+    payload = _decode_verified(raw, _ring_key(header, config), config, token_type)
     if payload.get("token_type") != token_type:
         raise _wrong_type(expected)
     return payload

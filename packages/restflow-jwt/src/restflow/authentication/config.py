@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from restflow.authentication.constants import (
+    ACCESS_TOKEN_TYPE,
+    REFRESH_TOKEN_TYPE,
+    RFC9068_PROFILE,
+)
 from restflow.authentication.exceptions import JWTConfigurationError
 from restflow.settings import RestflowSettings, restflow_settings
 
@@ -74,6 +79,8 @@ class JWTConfig:
         self._backend_setting: Any = s.BLACKLIST_BACKEND
         self.jwks_url: str | None = s.JWKS_URL
         self.jwks_max_age = _seconds(s.JWKS_MAX_AGE)
+        self.rfc9068: bool = s.ACCESS_TOKEN_PROFILE == RFC9068_PROFILE
+        self.client_id: str | None = s.CLIENT_ID
         self._settings = s
 
     @property
@@ -110,8 +117,14 @@ class JWTConfig:
         ).find
 
     @cached_property
-    def decode_options(self) -> dict[str, Any]:
-        return {"require": ["exp", "iat", "jti"], "verify_signature": True}
+    def decode_options(self) -> dict[str, dict[str, Any]]:
+        """PyJWT options per token type (RFC 9068 access tokens require more claims)."""
+        base = ["exp", "iat", "jti"]
+        access = [*base, "iss", "aud", "sub", "client_id"] if self.rfc9068 else base
+        return {
+            ACCESS_TOKEN_TYPE: {"require": access, "verify_signature": True},
+            REFRESH_TOKEN_TYPE: {"require": base, "verify_signature": True},
+        }
 
     @cached_property
     def user_model(self) -> Any:
