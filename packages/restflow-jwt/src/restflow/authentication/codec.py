@@ -81,6 +81,9 @@ def _check_header(header: dict[str, Any]) -> None:
         raise TokenError("Token header declares critical extensions that are not supported.")
 
 
+_NEVER = float("inf")  # verify_until of keys that are never dropped
+
+
 def _ring_key(header: dict[str, Any], config: JWTConfig) -> RingKey:
     """The key named by the header's ``kid`` (a dict lookup); ``alg`` must be the key's."""
     kid = header.get("kid")
@@ -92,9 +95,6 @@ def _ring_key(header: dict[str, Any], config: JWTConfig) -> RingKey:
     if header.get("alg") != key.algorithm:
         raise TokenError("Token signing algorithm is not accepted.")
     return key
-
-
-_NEVER = float("inf")
 
 
 def _decode_verified(raw: str, key: RingKey, config: JWTConfig, token_type: str) -> dict[str, Any]:
