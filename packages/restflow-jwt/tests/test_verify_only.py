@@ -1,16 +1,21 @@
 """Verify-only mode: a second service verifies the issuer's tokens through its live JWKS.
 
-The issuer's JWKS is what its endpoint answers under the issuing settings, served by a
-real HTTP server on a free loopback port; the verifying service runs with its own
-settings (``JWKS_URL``). Time is moved with the key set's clock, not by sleeping.
+The issuing service runs in its own process (this test project with the issuer's key
+ring, over HTTP on a free loopback port), redeployed on the same port to rotate keys; the
+verifying service is this process with its own settings (``JWKS_URL``). Outages, slow
+and broken answers come from a scriptable HTTP server serving what the issuer's endpoint
+answers. Time is moved with the key set's clock, not by sleeping.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -20,6 +25,7 @@ from jwt_testapp.forge import forge, hmac_signer
 from jwt_testapp.jwks_server import JWKSServer
 from jwt_testapp.keyrings import LIFETIME, ago, entry, kid_of, new_private_pem, ring_settings, sign_with
 from jwt_testapp.support import VERIFY, WHOAMI, bearer
+from restflow_testbed.worker_process import WorkerProcess, worker_env
 
 from restflow.authentication.config import get_config
 from restflow.authentication.jwt import AccessToken, JWTConfigurationError, build_jwt_payload
@@ -51,6 +57,64 @@ def server() -> Iterator[JWKSServer]:
     jwks_server.down()
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(type(value))
+
+
+class IssuerService:
+    """The issuing service in its own process; :meth:`deploy` (re)starts it on one port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = 0
+        self.worker: WorkerProcess | None = None
+        self.deploys = 0
+        self.earlier_fetches = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{JWKS}"
+
+    def deploy(self, *entries: dict[str, Any]) -> None:
+        self.stop()
+        self.deploys += 1
+        path = self.directory / f"issuer-{self.deploys}.json"
+        jwt_settings = ring_settings(*entries, ISSUER=ISSUER, AUDIENCE=AUDIENCE)["JWT"]
+        path.write_text(json.dumps(jwt_settings, default=_jsonable))
+        command = [sys.executable, "-m", "jwt_testapp.issuer_service", str(path), str(self.port)]
+        worker = WorkerProcess(f"issuer-{self.deploys}", command, worker_env(Path(__file__).parent))
+        worker.start()
+        self.worker = worker
+        worker.wait_ready(lambda: "listening on" in worker.log(), 60.0, "listening socket")
+        found = re.search(r"listening on (\d+)", worker.log())
+        assert found is not None
+        self.port = int(found[1])
+
+    def fetches(self) -> int:
+        """JWKS requests served so far, over every deploy."""
+        current = self.worker.log().count("jwks.json") if self.worker else 0
+        return self.earlier_fetches + current
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.earlier_fetches = self.fetches()
+            self.worker.stop()
+            self.worker = None
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> Iterator[IssuerService]:
+    service = IssuerService(tmp_path)
+    yield service
+    service.stop()
+
+
 @pytest.fixture(scope="module")
 def pems() -> dict[str, bytes]:
     return {"old": new_private_pem("ES256"), "new": new_private_pem("RS256")}
@@ -77,7 +141,7 @@ def published(client: Any) -> bytes:
     return bytes(response.content)
 
 
-def verify_only(settings: Any, server: JWKSServer, **extra: Any) -> Clock:
+def verify_only(settings: Any, server: JWKSServer | IssuerService, **extra: Any) -> Clock:
     """Switch this process to the verifying service; returns the clock of its key set."""
     settings.RESTFLOW_SETTINGS = {
         "JWT": {
@@ -102,40 +166,36 @@ def whoami(client: Any, token: object) -> Any:
 
 
 def test_verifies_issuer_tokens_through_its_jwks_and_survives_a_rotation(
-    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+    settings: Any, issuer: IssuerService, pems: dict[str, bytes], user: Any, client: Any
 ) -> None:
-    with issuing(entry(pems["old"], "ES256", "active"), entry(pems["new"], "RS256", "next")):
+    old, new = entry(pems["old"], "ES256", "active"), entry(pems["new"], "RS256", "active")
+    retired = entry(pems["old"], "ES256", "retired", RETIRED_AT=ago(timedelta(0)))
+    # Tokens as the issuer signs them at each stage (same keys, same settings).
+    with issuing(old):
         before = str(AccessToken.for_user(user))
-        stage_1 = published(client)
-    with issuing(
-        entry(pems["old"], "ES256", "retired", RETIRED_AT=ago(timedelta(0))),
-        entry(pems["new"], "RS256", "active"),
-    ):
+    with issuing(retired, new):
         after = str(AccessToken.for_user(user))
-        stage_2 = published(client)
     assert kid_of(before) != kid_of(after)
 
-    # The issuer promoted the key that was "next": the cached set already has it.
-    server.body = stage_1
-    clock = verify_only(settings, server)
+    issuer.deploy(old)
+    clock = verify_only(settings, issuer)
     assert whoami(client, before).json()["username"] == "alice"
-    assert whoami(client, after).status_code == 200
-    assert client.post(VERIFY, {"token": after}, format="json").status_code == 200
-    assert server.requests == 1
+    assert client.post(VERIFY, {"token": before}, format="json").status_code == 200
+    assert whoami(client, after).status_code == 401  # a key the issuer has not published
+    assert issuer.fetches() == 1  # the unknown kid came within JWKS_MIN_REFRESH_INTERVAL
 
-    # A rotation whose new key this service has never seen: one re-fetch, no restart.
-    with issuing(entry(pems["old"], "ES256", "active")):
-        only_old = published(client)
-    server.body = only_old
-    clock = verify_only(settings, server)
-    assert whoami(client, before).status_code == 200
-    assert whoami(client, after).status_code == 401  # unknown kid, re-fetch rate-limited
-    assert server.requests == 2
-    server.body = stage_2
+    # The issuer publishes the next key, later promotes it: no restart here.
+    issuer.deploy(old, {**new, "STATE": "next"})
     clock.advance(MIN_REFRESH)
-    assert whoami(client, after).status_code == 200
+    assert whoami(client, after).status_code == 200  # one re-fetch found it
+    issuer.deploy(retired, new)
     assert whoami(client, before).status_code == 200  # the retired key still verifies
-    assert server.requests == 3
+    assert whoami(client, after).status_code == 200
+    assert issuer.fetches() == 2
+    clock.advance(CACHE_LIFETIME)
+    assert whoami(client, before).status_code == 200  # fetched again from the new deploy
+    assert whoami(client, after).status_code == 200
+    assert issuer.fetches() == 3
 
 
 def test_verify_only_service_cannot_sign(settings: Any, server: JWKSServer, user: Any) -> None:
