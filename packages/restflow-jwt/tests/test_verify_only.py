@@ -20,15 +20,17 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import override_settings
 from jwt_testapp.forge import forge, hmac_signer
 from jwt_testapp.jwks_server import JWKSServer
 from jwt_testapp.keyrings import LIFETIME, ago, entry, kid_of, new_private_pem, ring_settings, sign_with
-from jwt_testapp.support import VERIFY, WHOAMI, bearer
+from jwt_testapp.support import VERIFY, WHOAMI, bearer, pem_pair
 from restflow_testbed.worker_process import WorkerProcess, worker_env
 
 from restflow.authentication.config import get_config
 from restflow.authentication.jwt import AccessToken, JWTConfigurationError, build_jwt_payload
+from restflow.authentication.keyring import public_jwk
 
 pytestmark = pytest.mark.django_db
 
@@ -290,5 +292,21 @@ def test_shared_secrets_in_a_jwks_are_never_trusted(
     verify_only(settings, server)
     token = forge({"alg": "HS256", "typ": "at+jwt", "kid": "shared"}, payload, hmac_signer("HS256", secret))
     response = whoami(client, token)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Token key id is not recognised."
+
+
+def test_short_rsa_keys_in_a_jwks_are_never_trusted(
+    settings: Any, server: JWKSServer, pems: dict[str, bytes], user: Any, client: Any
+) -> None:
+    small = pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=1024))[0]  # noqa: S505
+    public = jwt.get_algorithm_by_name("RS256").prepare_key(small).public_key()
+    with issuing(entry(pems["old"], "ES256", "active")):
+        document = json.loads(published(client))
+        payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
+    document["keys"].append(public_jwk("RS256", public, "short"))
+    server.body = json.dumps(document).encode()
+    verify_only(settings, server)
+    response = whoami(client, sign_with(small, "RS256", "short", payload))
     assert response.status_code == 401
     assert response.json()["detail"] == "Token key id is not recognised."

@@ -8,7 +8,8 @@ parsed by :class:`jwt.PyJWKSet`; this module adds the policy around it:
   (a flood of forged kids costs one fetch per interval, not one per request);
 - a failed fetch keeps the cached set until it expires; after that every token is
   refused with 503 (fail closed) and the next attempt waits for the same interval;
-- only asymmetric keys with a ``kid`` are taken: a shared secret in a JWKS is ignored.
+- only asymmetric keys with a ``kid`` are taken: a shared secret in a JWKS is ignored,
+  and so is an RSA key under 2048 bits.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import jwt
 
-from restflow.authentication.constants import ASYMMETRIC_ALGORITHMS
+from restflow.authentication.constants import ASYMMETRIC_ALGORITHMS, MIN_RSA_KEY_BITS
 from restflow.authentication.exceptions import KeySetUnavailableError
 from restflow.authentication.keyring import ACTIVE, RingKey
 from restflow.log import log_throttled
@@ -102,6 +103,8 @@ class RemoteKeySet:
             raise KeySetUnavailableError(f"{type(exc).__name__}: {exc}") from exc
         keys: dict[Any, RingKey] = {}
         for jwk in jwk_set:
+            if jwk.key_type == "RSA" and jwk.key.key_size < MIN_RSA_KEY_BITS:
+                continue  # an RSA key too short to trust (as the system checks refuse locally)
             if jwk.algorithm_name in ASYMMETRIC_ALGORITHMS and jwk.key_id is not None:
                 keys[jwk.key_id] = RingKey(
                     kid=jwk.key_id, algorithm=jwk.algorithm_name, state=ACTIVE, verifying_key=jwk.key
