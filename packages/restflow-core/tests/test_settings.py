@@ -32,6 +32,17 @@ SEED_JWT = {
     "REVOKE_TOKEN_CLAIM": "hash_password",
     "USER_AUTHENTICATION_RULE": "restflow.authentication.jwt.default_user_authentication_rule",
 }
+#: Keys added after the settings document: issue 18 (key ring, JWKS, RFC 9068 profile).
+ADDED_JWT = {
+    "SIGNING_KEYS": (),
+    "JWKS_MAX_AGE": timedelta(minutes=10),
+    "JWKS_URL": None,
+    "JWKS_CACHE_LIFETIME": timedelta(minutes=10),
+    "JWKS_MIN_REFRESH_INTERVAL": timedelta(seconds=30),
+    "JWKS_TIMEOUT": timedelta(seconds=5),
+    "ACCESS_TOKEN_PROFILE": "restflow",
+    "CLIENT_ID": None,
+}
 SEED_CACHE = {
     "MAX_KEY_SUFFIX_LENGTH": 250,
     "HASH_SUFFIX_ON_OVERFLOW": False,
@@ -68,12 +79,12 @@ SEED_CACHE = {
 
 
 def test_defaults_are_the_settings_document_key_for_key() -> None:
-    assert DEFAULTS == {"JWT": SEED_JWT, "CACHE_SETTINGS": SEED_CACHE}
+    assert DEFAULTS == {"JWT": {**SEED_JWT, **ADDED_JWT}, "CACHE_SETTINGS": SEED_CACHE}
 
 
 @override_settings(RESTFLOW_SETTINGS={})
 def test_every_default_is_served_when_nothing_is_set() -> None:
-    assert restflow_settings.to_dict() == {"JWT": SEED_JWT, "CACHE_SETTINGS": SEED_CACHE}
+    assert restflow_settings.to_dict() == {"JWT": {**SEED_JWT, **ADDED_JWT}, "CACHE_SETTINGS": SEED_CACHE}
     assert restflow_settings.JWT.ALGORITHM == "HS256"
     assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.celery.QUEUE is None
 
