@@ -91,3 +91,10 @@ def test_jwks_url_requires_issuer_and_audience(check: Any) -> None:
 def test_jwks_url_with_local_or_hmac_keys(check: Any, local: dict[str, Any]) -> None:
     settings = {"JWKS_URL": URL, "ALGORITHM": "ES256", "ISSUER": "i", "AUDIENCE": "a", **local}
     assert P + "E015" in check(**settings)
+
+
+def test_jwks_refresh_interval_longer_than_the_cache(check: Any) -> None:
+    settings = {"JWKS_URL": URL, "ALGORITHM": "ES256", "ISSUER": "i", "AUDIENCE": "a"}
+    found = check(**settings, JWKS_MIN_REFRESH_INTERVAL=timedelta(minutes=20))
+    assert P + "E017" in found
+    assert check(**settings, JWKS_MIN_REFRESH_INTERVAL=60, JWKS_CACHE_LIFETIME=60) == {}

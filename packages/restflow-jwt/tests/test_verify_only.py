@@ -14,6 +14,7 @@ import re
 import secrets
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -310,3 +311,16 @@ def test_short_rsa_keys_in_a_jwks_are_never_trusted(
     response = whoami(client, sign_with(small, "RS256", "short", payload))
     assert response.status_code == 401
     assert response.json()["detail"] == "Token key id is not recognised."
+
+
+def test_concurrent_requests_on_an_empty_cache_fetch_once(
+    settings: Any, server: JWKSServer, issued: str
+) -> None:
+    server.delay = 0.3  # every thread arrives while the first fetch is in flight
+    verify_only(settings, server, JWKS_TIMEOUT=30)
+    kid = kid_of(issued)
+    find = get_config().find_key
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        found = list(pool.map(lambda _: find(kid), range(16)))
+    assert all(key is not None and key.kid == kid for key in found)
+    assert server.requests == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -208,8 +209,13 @@ def _ring_messages(s: Any) -> list[CheckMessage]:
     ]
 
 
+def _as_seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def _jwks_url_messages(s: Any) -> list[CheckMessage]:
-    """E014/E015: verify-only mode needs ISSUER and AUDIENCE, and holds no keys of its own."""
+    """E014/E015/E017: verify-only mode needs ISSUER and AUDIENCE, holds no keys of its own,
+    and may fetch again before its cached keys expire."""
     messages: list[CheckMessage] = []
     missing = [name for name in ("ISSUER", "AUDIENCE") if not getattr(s, name)]
     if missing:
@@ -220,6 +226,16 @@ def _jwks_url_messages(s: Any) -> list[CheckMessage]:
                 hint="Set ISSUER to the issuing service's 'iss' and AUDIENCE to this "
                 "service's name (the issuer puts it in 'aud').",
                 id=_ID + "E014",
+            )
+        )
+    if _as_seconds(s.JWKS_MIN_REFRESH_INTERVAL) > _as_seconds(s.JWKS_CACHE_LIFETIME):
+        messages.append(
+            Error(
+                f"{_S}['JWKS_MIN_REFRESH_INTERVAL'] is longer than JWKS_CACHE_LIFETIME: the "
+                "cached keys would expire before a new fetch is allowed (503 in between).",
+                hint="Keep JWKS_MIN_REFRESH_INTERVAL (default 30 s) well under "
+                "JWKS_CACHE_LIFETIME (default 10 min).",
+                id=_ID + "E017",
             )
         )
     local = [name for name in ("SIGNING_KEY", "VERIFYING_KEY", "SIGNING_KEYS") if getattr(s, name)]
