@@ -22,7 +22,9 @@ from restflow.authentication.jwt import AccessToken
 
 KEY_TYPES = {
     "RS256": rsa.RSAPrivateKey,
+    "PS384": rsa.RSAPrivateKey,
     "ES256": ec.EllipticCurvePrivateKey,
+    "ES256K": ec.EllipticCurvePrivateKey,
     "ES512": ec.EllipticCurvePrivateKey,
     "EdDSA": ed25519.Ed25519PrivateKey,
 }
