@@ -9,6 +9,7 @@ answers. Time is moved with the key set's clock, not by sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -21,14 +22,16 @@ from typing import Any
 
 import jwt
 import pytest
+from asgiref.sync import async_to_sync
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from jwt_testapp.forge import forge, hmac_signer
 from jwt_testapp.jwks_server import JWKSServer
 from jwt_testapp.keyrings import LIFETIME, ago, entry, kid_of, new_private_pem, ring_settings, sign_with
 from jwt_testapp.support import VERIFY, WHOAMI, bearer, pem_pair
 from restflow_testbed.worker_process import WorkerProcess, worker_env
 
+from restflow.authentication import JWTAuthentication
 from restflow.authentication.config import get_config
 from restflow.authentication.jwt import AccessToken, JWTConfigurationError, build_jwt_payload
 from restflow.authentication.keyring import public_jwk
@@ -101,7 +104,7 @@ class IssuerService:
 
     def fetches(self) -> int:
         """JWKS requests served so far, over every deploy."""
-        current = self.worker.log().count("jwks.json") if self.worker else 0
+        current = self.worker.log().count("JWKS request") if self.worker else 0
         return self.earlier_fetches + current
 
     def stop(self) -> None:
@@ -160,7 +163,9 @@ def verify_only(settings: Any, server: JWKSServer | IssuerService, **extra: Any)
         }
     }
     clock = Clock()
-    get_config().find_key.__self__.clock = clock  # type: ignore[attr-defined]
+    remote = get_config().remote_keys
+    assert remote is not None
+    remote.clock = clock
     return clock
 
 
@@ -324,3 +329,26 @@ def test_concurrent_requests_on_an_empty_cache_fetch_once(
         found = list(pool.map(lambda _: find(kid), range(16)))
     assert all(key is not None and key.kid == kid for key in found)
     assert server.requests == 1
+
+
+def test_async_authentication_fetches_the_jwks_off_the_event_loop(
+    settings: Any, server: JWKSServer, issued: str, user: Any
+) -> None:
+    server.delay = 0.3  # the fetch is still in flight when the event loop gets a turn
+    verify_only(settings, server, JWKS_TIMEOUT=30)
+    request = RequestFactory().get("/", **bearer(issued))
+
+    async def scenario() -> Any:
+        async def other_request() -> None:
+            await asyncio.sleep(0)
+            server.events.append("event loop ran")
+
+        other = asyncio.ensure_future(other_request())
+        result = await JWTAuthentication().aauthenticate(request)
+        await other
+        return result
+
+    authenticated, token = async_to_sync(scenario)()
+    assert authenticated.pk == user.pk
+    assert token.raw == issued
+    assert server.events == ["event loop ran", "jwks served"]

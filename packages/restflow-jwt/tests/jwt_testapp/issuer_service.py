@@ -2,7 +2,8 @@
 JSON file, served over HTTP (its JWKS endpoint included).
 
 ``python -m jwt_testapp.issuer_service <settings.json> <port>`` (port 0: a free one)
-prints ``listening on <port>``, then one line per request.
+prints ``listening on <port>``, then ``JWKS request`` before answering each request for
+its JWKS (so the line is in the log before the client has the answer).
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from __future__ import annotations
 import json
 import sys
 from datetime import timedelta
-from wsgiref.simple_server import make_server
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import django
 from django.conf import settings
 
 LIFETIMES = ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME")
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def main() -> None:
@@ -30,7 +37,14 @@ def main() -> None:
 
     from django.core.wsgi import get_wsgi_application
 
-    server = make_server("127.0.0.1", port, get_wsgi_application())
+    django_app = get_wsgi_application()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").endswith("/jwks.json"):
+            print("JWKS request", flush=True)
+        return django_app(environ, start_response)
+
+    server = make_server("127.0.0.1", port, app, handler_class=_Quiet)
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -29,6 +29,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
+        owner.events.append("jwks served")
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -47,6 +49,7 @@ class JWKSServer:
         self.status = 200
         self.delay = 0.0
         self.requests = 0
+        self.events: list[str] = []  # "jwks served" once each answer is written
         self.release = threading.Event()  # set: a slow answer returns at once
         self._server: _Server | None = None
         self.port = 0

@@ -27,6 +27,7 @@ from restflow.settings import RestflowSettings, restflow_settings
 if TYPE_CHECKING:
     from restflow.authentication.blacklist import BlacklistBackend
     from restflow.authentication.keyring import KeyRing, RingKey
+    from restflow.authentication.remote_jwks import RemoteKeySet
 
 __all__ = ["JWTConfig", "get_config", "get_jwt_settings", "get_verifying_key", "reset_config"]
 
@@ -102,10 +103,10 @@ class JWTConfig:
         return build_key_ring(self._settings, time.time())
 
     @cached_property
-    def find_key(self) -> Callable[[Any], RingKey | None]:
-        """``kid -> RingKey or None``: a dict lookup, or the JWKS_URL key set."""
+    def remote_keys(self) -> RemoteKeySet | None:
+        """The ``JWKS_URL`` key set of a verify-only service (``None`` otherwise)."""
         if self.jwks_url is None:
-            return self.key_ring.verifying.get
+            return None
         from restflow.authentication.remote_jwks import RemoteKeySet
 
         s = self._settings
@@ -114,7 +115,13 @@ class JWTConfig:
             cache_lifetime=_seconds(s.JWKS_CACHE_LIFETIME),
             min_refresh_interval=_seconds(s.JWKS_MIN_REFRESH_INTERVAL),
             timeout=_seconds(s.JWKS_TIMEOUT),
-        ).find
+        )
+
+    @cached_property
+    def find_key(self) -> Callable[[Any], RingKey | None]:
+        """``kid -> RingKey or None``: a dict lookup, or the JWKS_URL key set."""
+        remote = self.remote_keys
+        return self.key_ring.verifying.get if remote is None else remote.find
 
     @cached_property
     def decode_options(self) -> dict[str, dict[str, Any]]:

@@ -8,12 +8,14 @@ parsed by :class:`jwt.PyJWKSet`; this module adds the policy around it:
   (a flood of forged kids costs one fetch per interval, not one per request);
 - a failed fetch keeps the cached set until it expires; after that every token is
   refused with 503 (fail closed) and the next attempt waits for the same interval;
+- under ``aauthenticate`` a due fetch runs in a worker thread (:meth:`RemoteKeySet.aprepare`);
 - only asymmetric keys with a ``kid`` are taken: a shared secret in a JWKS is ignored,
   and so is an RSA key under 2048 bits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -68,6 +70,18 @@ class RemoteKeySet:
             if key is not None or now - self._last_attempt < self._min_interval:
                 return key
         return self._refresh(kid)
+
+    def fetch_due(self, kid: Any) -> bool:
+        """Whether ``find(kid)`` would fetch (or wait for a fetch) now."""
+        now = self.clock()
+        if now >= self._expires_at:
+            return True
+        return kid not in self._keys and now - self._last_attempt >= self._min_interval
+
+    async def aprepare(self, kid: Any) -> None:
+        """Run a due fetch in a worker thread, so the event loop is not blocked by it."""
+        if isinstance(kid, str | None) and self.fetch_due(kid):
+            await asyncio.to_thread(self.find, kid)
 
     def _refresh(self, kid: Any) -> RingKey | None:
         with self._lock:  # one fetch at a time; the others then read its result
