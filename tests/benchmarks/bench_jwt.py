@@ -199,5 +199,66 @@ def bench_refresh() -> dict[str, Any]:
     )
 
 
+def _verify_under(jwt_settings: dict[str, Any], token: str) -> Callable[[int], Any]:
+    """Blocks of ``AccessToken.verify(token)`` under ``jwt_settings`` (entered once a block)."""
+    from restflow.authentication import AccessToken
+
+    def make(n: int) -> Callable[[], None]:
+        def block() -> None:
+            with override_settings(RESTFLOW_SETTINGS=jwt_settings):
+                for _ in range(n):
+                    AccessToken.verify(token)
+
+        return block
+
+    return make
+
+
+def bench_key_ring() -> dict[str, Any]:
+    """Verifying with a ring of three keys (next, active, retired) against one key."""
+    from datetime import UTC, datetime
+
+    from restflow.authentication import AccessToken
+
+    one = {"JWT": {"SIGNING_KEY": settings.JWT_SECRET, "ACCESS_TOKEN_LIFETIME": settings.LIFETIME}}
+    ring = {
+        "JWT": {
+            "ACCESS_TOKEN_LIFETIME": settings.LIFETIME,
+            "SIGNING_KEYS": [
+                {"KEY": settings.JWT_SECRET + "-next", "STATE": "next"},
+                {"KEY": settings.JWT_SECRET, "STATE": "active", "KID": "current"},
+                {"KEY": settings.JWT_SECRET + "-old", "STATE": "retired", "RETIRED_AT": datetime.now(tz=UTC)},
+            ],
+        }
+    }
+    user = bench_user()
+    tokens = {}
+    for name, jwt_settings in (("one_key", one), ("ring_of_3", ring)):
+        with override_settings(RESTFLOW_SETTINGS=jwt_settings):
+            tokens[name] = str(AccessToken.for_user(user))
+    result = compare(
+        [
+            Contender("ring_of_3", _verify_under(ring, tokens["ring_of_3"])),
+            Contender("one_key", _verify_under(one, tokens["one_key"])),
+        ],
+        **OPTIONS,
+    )
+    return make_record(
+        "jwt.verify.key_ring",
+        "AccessToken.verify() with a ring of 3 HS256 keys vs SIGNING_KEY alone",
+        "-",
+        result,
+        ratios=[("ring_of_3", "one_key")],
+        targets=[("ring_of_3", "one_key", 1.05)],
+        notes="The kid lookup is one dict access either way; limit 1.05 = equal within noise.",
+    )
+
+
 def run() -> list[dict[str, Any]]:
-    return [bench_authenticate(True), bench_authenticate(False), bench_dispatch(), bench_refresh()]
+    return [
+        bench_authenticate(True),
+        bench_authenticate(False),
+        bench_dispatch(),
+        bench_refresh(),
+        bench_key_ring(),
+    ]

@@ -54,6 +54,14 @@ DEFAULTS: dict[str, Any] = {
         "USER_AUTHENTICATION_RULE": (
             "restflow.authentication.jwt.default_user_authentication_rule"
         ),
+        "SIGNING_KEYS": (),
+        "JWKS_MAX_AGE": timedelta(minutes=10),
+        "JWKS_URL": None,
+        "JWKS_CACHE_LIFETIME": timedelta(minutes=10),
+        "JWKS_MIN_REFRESH_INTERVAL": timedelta(seconds=30),
+        "JWKS_TIMEOUT": timedelta(seconds=5),
+        "ACCESS_TOKEN_PROFILE": "restflow",
+        "CLIENT_ID": None,
     },
     "CACHE_SETTINGS": {
         "MAX_KEY_SUFFIX_LENGTH": 250,

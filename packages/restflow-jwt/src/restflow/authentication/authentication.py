@@ -8,6 +8,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.codec import read_header
 from restflow.authentication.config import JWTConfig, get_config
 from restflow.authentication.exceptions import TokenError, translate_token_errors
 from restflow.authentication.tokens import AccessToken
@@ -74,6 +75,9 @@ class JWTAuthentication(BaseAuthentication):
         if raw is None:
             return None
         with translate_token_errors():
+            remote = config.remote_keys
+            if remote is not None:  # verify-only: a due JWKS fetch runs off the event loop
+                await remote.aprepare(read_header(raw).get("kid"))
             token = AccessToken.verify(raw)
             if config.blacklist_enabled and await TokenBlacklist.ais_blacklisted(token.jti):
                 raise TokenError(_BLACKLISTED, code="token_blacklisted")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from restflow.authentication.constants import (
+    ACCESS_TOKEN_PROFILES,
     ALLOWED_ALGORITHMS,
     ASYMMETRIC_ALGORITHMS,
     HMAC_ALGORITHMS,
     LOCAL_CACHE_BACKEND_PATHS,
+    RFC9068_PROFILE,
 )
 from restflow.authentication.exceptions import JWTConfigurationError
 from restflow.authentication.keys import (
@@ -173,6 +176,105 @@ def _key_messages(s: Any) -> list[CheckMessage]:
     return messages
 
 
+def _ring_messages(s: Any) -> list[CheckMessage]:
+    """E012/E013: ``SIGNING_KEYS`` that cannot form a ring, or hold a weak key."""
+    import time
+
+    from restflow.authentication.keyring import build_key_ring
+
+    try:
+        build_key_ring(s, time.time())
+    except JWTConfigurationError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="Each SIGNING_KEYS item is {'KEY': ..., 'STATE': 'next'|'active'|'retired', "
+                "'ALGORITHM': ..., 'KID': ..., 'RETIRED_AT': ...}; exactly one is active; "
+                "see 'Keys and rotation' in docs/jwt.md.",
+                id=_ID + "E012",
+            )
+        ]
+    weak = [
+        (index, key_weakness(entry.get("ALGORITHM", s.ALGORITHM), entry.get("KEY")))
+        for index, entry in enumerate(s.SIGNING_KEYS)
+    ]
+    return [
+        Error(
+            f"{_S}['SIGNING_KEYS'][{index}] is too weak: {weakness}.",
+            hint="Generate a new key: manage.py restflow_keys generate --alg ES256",
+            id=_ID + "E013",
+        )
+        for index, weakness in weak
+        if weakness
+    ]
+
+
+def _as_seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _jwks_url_messages(s: Any) -> list[CheckMessage]:
+    """E014/E015/E017: verify-only mode needs ISSUER and AUDIENCE, holds no keys of its own,
+    and may fetch again before its cached keys expire."""
+    messages: list[CheckMessage] = []
+    missing = [name for name in ("ISSUER", "AUDIENCE") if not getattr(s, name)]
+    if missing:
+        messages.append(
+            Error(
+                f"{_S}['JWKS_URL'] is set but {' and '.join(missing)} not: any service "
+                "published at that JWKS could mint tokens this one accepts.",
+                hint="Set ISSUER to the issuing service's 'iss' and AUDIENCE to this "
+                "service's name (the issuer puts it in 'aud').",
+                id=_ID + "E014",
+            )
+        )
+    if _as_seconds(s.JWKS_MIN_REFRESH_INTERVAL) > _as_seconds(s.JWKS_CACHE_LIFETIME):
+        messages.append(
+            Error(
+                f"{_S}['JWKS_MIN_REFRESH_INTERVAL'] is longer than JWKS_CACHE_LIFETIME: the "
+                "cached keys would expire before a new fetch is allowed (503 in between).",
+                hint="Keep JWKS_MIN_REFRESH_INTERVAL (default 30 s) well under "
+                "JWKS_CACHE_LIFETIME (default 10 min).",
+                id=_ID + "E017",
+            )
+        )
+    local = [name for name in ("SIGNING_KEY", "VERIFYING_KEY", "SIGNING_KEYS") if getattr(s, name)]
+    if local or s.ALGORITHM in HMAC_ALGORITHMS:
+        what = ", ".join(local) if local else f"ALGORITHM {s.ALGORITHM} (an HMAC secret)"
+        messages.append(
+            Error(
+                f"{_S}['JWKS_URL'] is set together with {what}: a verify-only service takes "
+                "its public keys from the JWKS only (a JWKS never carries HMAC secrets).",
+                hint="Remove the local keys and set ALGORITHM to the issuer's asymmetric "
+                "algorithm, or remove JWKS_URL on the service that issues tokens.",
+                id=_ID + "E015",
+            )
+        )
+    return messages
+
+
+def _profile_messages(s: Any) -> list[CheckMessage]:
+    """E016: an unknown ACCESS_TOKEN_PROFILE, or RFC 9068 without the claims it requires."""
+    if s.ACCESS_TOKEN_PROFILE not in ACCESS_TOKEN_PROFILES:
+        problem = f"{_S}['ACCESS_TOKEN_PROFILE'] = {s.ACCESS_TOKEN_PROFILE!r} is not known."
+    else:
+        missing = [name for name in ("ISSUER", "AUDIENCE", "CLIENT_ID") if not getattr(s, name)]
+        if s.ACCESS_TOKEN_PROFILE != RFC9068_PROFILE or not missing:
+            return []
+        problem = (
+            f"{_S}['ACCESS_TOKEN_PROFILE'] is 'rfc9068' but {', '.join(missing)} not set: "
+            "RFC 9068 access tokens must carry iss, aud and client_id."
+        )
+    return [
+        Error(
+            problem,
+            hint=f"Use one of {ACCESS_TOKEN_PROFILES}; with 'rfc9068' set ISSUER, AUDIENCE "
+            "and CLIENT_ID (the OAuth client these tokens are issued to).",
+            id=_ID + "E016",
+        )
+    ]
+
+
 def _cache_class_problem(path: str, alias: str) -> str | None:
     from django.utils.module_loading import import_string
 
@@ -264,8 +366,13 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     s = get_jwt_settings()
     messages = _algorithm_errors(s)
     messages += _user_id_errors(s) or _user_id_field_messages(s)
-    if not messages or messages[0].id not in (_ID + "E001", _ID + "E002"):
+    if s.JWKS_URL is not None:
+        messages += _jwks_url_messages(s)
+    elif s.SIGNING_KEYS:
+        messages += _ring_messages(s)
+    elif not messages or messages[0].id not in (_ID + "E001", _ID + "E002"):
         messages += _key_messages(s)
+    messages += _profile_messages(s)
     messages += _blacklist_messages(s)
     messages += _rule_messages(s)
     return messages

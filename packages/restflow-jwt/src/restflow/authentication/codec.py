@@ -1,9 +1,9 @@
 """Encoding and decoding tokens with PyJWT, behind a strict JOSE header check.
 
-Decoding runs the cheap checks first (length, segment count, header JSON, ``alg``,
-forbidden and critical parameters, ``typ``) so a hostile token is refused before any
-key work, then makes exactly one ``jwt.decode`` call restricted to the configured
-algorithm.
+Decoding runs the cheap checks first (length, segment count, header JSON, forbidden
+and critical parameters, ``typ``, then the ``kid`` looked up in the key ring and ``alg``
+compared with the algorithm of the key found) so a hostile token is refused before any
+key work, then makes exactly one ``jwt.decode`` call restricted to that algorithm.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from restflow.authentication.config import get_config
+from restflow.authentication.config import JWTConfig, get_config
 from restflow.authentication.constants import (
     ACCESS_TOKEN_JOSE_TYPE,
     ACCESS_TOKEN_TYPE,
@@ -26,6 +27,9 @@ from restflow.authentication.constants import (
     REFRESH_TOKEN_TYPE,
 )
 from restflow.authentication.exceptions import TokenError
+
+if TYPE_CHECKING:
+    from restflow.authentication.keyring import RingKey
 
 __all__ = ["JOSE_TYPES", "decode_token", "decode_typed", "encode_token", "read_header"]
 
@@ -39,10 +43,9 @@ _TOKEN_TYPES = {jose: claim for claim, jose in JOSE_TYPES.items()}
 
 def encode_token(payload: dict[str, Any]) -> str:
     """Sign ``payload`` as given; the ``typ`` header follows its ``token_type`` claim."""
-    config = get_config()
-    key = config.signing_key  # validates ALGORITHM, SIGNING_KEY and its shape
-    headers = {"typ": JOSE_TYPES.get(payload.get("token_type", ""), "JWT")}
-    return jwt.encode(payload, key, algorithm=config.algorithm, headers=headers)
+    ring_key, key = get_config().key_ring.signing_key()  # validates the key settings
+    headers = {"typ": JOSE_TYPES.get(payload.get("token_type", ""), "JWT"), "kid": ring_key.kid}
+    return jwt.encode(payload, key, algorithm=ring_key.algorithm, headers=headers)
 
 
 def read_header(raw: str) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def read_header(raw: str) -> dict[str, Any]:
 
 
 def _check_header(header: dict[str, Any]) -> None:
-    if header.get("alg") != get_config().algorithm:
+    if not isinstance(header.get("alg"), str):
         raise TokenError("Token signing algorithm is not accepted.")
     forbidden = FORBIDDEN_JOSE_HEADERS.intersection(header)
     if forbidden:
@@ -78,14 +81,29 @@ def _check_header(header: dict[str, Any]) -> None:
         raise TokenError("Token header declares critical extensions that are not supported.")
 
 
-def _decode_verified(raw: str) -> dict[str, Any]:
-    config = get_config()
+_NEVER = float("inf")  # verify_until of keys that are never dropped
+
+
+def _ring_key(header: dict[str, Any], config: JWTConfig) -> RingKey:
+    """The key named by the header's ``kid`` (a dict lookup); ``alg`` must be the key's."""
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise TokenError("Token key id is not recognised.")
+    key = config.find_key(kid)
+    if key is None or (key.verify_until != _NEVER and key.verify_until <= time.time()):
+        raise TokenError("Token key id is not recognised.")
+    if header.get("alg") != key.algorithm:
+        raise TokenError("Token signing algorithm is not accepted.")
+    return key
+
+
+def _decode_verified(raw: str, key: RingKey, config: JWTConfig, token_type: str) -> dict[str, Any]:
     try:
-        return jwt.decode(
+        payload = jwt.decode(
             raw,
-            config.verifying_key,
-            algorithms=[config.algorithm],
-            options=config.decode_options,  # type: ignore[arg-type]
+            key.verifying_key,
+            algorithms=[key.algorithm],
+            options=config.decode_options[token_type],  # type: ignore[arg-type]
             issuer=config.issuer,
             audience=config.audience,
             leeway=config.leeway,
@@ -94,6 +112,9 @@ def _decode_verified(raw: str) -> dict[str, Any]:
         raise TokenError("Token has expired.") from None
     except jwt.InvalidTokenError as exc:
         raise TokenError(str(exc) or "Token is invalid.") from None
+    if key.retired_at is not None and payload["iat"] > key.retired_at + config.leeway_seconds:
+        raise TokenError("Token was signed by a retired key after its retirement.")
+    return payload
 
 
 def _wrong_type(expected: Collection[str]) -> TokenError:
@@ -104,12 +125,13 @@ def _wrong_type(expected: Collection[str]) -> TokenError:
 def decode_typed(raw: str, expected: Collection[str]) -> dict[str, Any]:
     """Verify ``raw`` and require its type (header ``typ`` and claim) to be in ``expected``."""
     config = get_config()
-    _ = config.verifying_key  # configuration errors come before any token parsing
+    _ = config.find_key  # configuration errors come before any token parsing
     header = read_header(raw)
-    token_type = _TOKEN_TYPES.get(header.get("typ"))  # type: ignore[arg-type]
-    if token_type not in expected:
+    typ = header.get("typ")
+    token_type = _TOKEN_TYPES.get(typ) if isinstance(typ, str) else None
+    if token_type is None or token_type not in expected:
         raise _wrong_type(expected)
-    payload = _decode_verified(raw)
+    payload = _decode_verified(raw, _ring_key(header, config), config, token_type)
     if payload.get("token_type") != token_type:
         raise _wrong_type(expected)
     return payload

@@ -16,12 +16,18 @@ from typing import TYPE_CHECKING, Any
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from restflow.authentication.constants import (
+    ACCESS_TOKEN_TYPE,
+    REFRESH_TOKEN_TYPE,
+    RFC9068_PROFILE,
+)
 from restflow.authentication.exceptions import JWTConfigurationError
-from restflow.authentication.keys import prepare_signing_key, prepare_verifying_key
 from restflow.settings import RestflowSettings, restflow_settings
 
 if TYPE_CHECKING:
     from restflow.authentication.blacklist import BlacklistBackend
+    from restflow.authentication.keyring import KeyRing, RingKey
+    from restflow.authentication.remote_jwks import RemoteKeySet
 
 __all__ = ["JWTConfig", "get_config", "get_jwt_settings", "get_verifying_key", "reset_config"]
 
@@ -72,24 +78,60 @@ class JWTConfig:
         self.user_lookups: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._rule_setting: Any = s.USER_AUTHENTICATION_RULE
         self._backend_setting: Any = s.BLACKLIST_BACKEND
+        self.jwks_url: str | None = s.JWKS_URL
+        self.jwks_max_age = _seconds(s.JWKS_MAX_AGE)
+        self.rfc9068: bool = s.ACCESS_TOKEN_PROFILE == RFC9068_PROFILE
+        self.client_id: str | None = s.CLIENT_ID
+        self._settings = s
 
     @property
     def challenge_scheme(self) -> str:
         return self.header_types[0] if self.header_types else "Bearer"
 
     @cached_property
-    def signing_key(self) -> Any:
-        return prepare_signing_key(self.algorithm, self.signing_key_setting)
+    def key_ring(self) -> KeyRing:
+        """The keys of ``SIGNING_KEYS`` (or the ring of one of ``SIGNING_KEY``)."""
+        import time
+
+        from restflow.authentication.keyring import build_key_ring
+
+        if self.jwks_url is not None:
+            raise JWTConfigurationError(
+                "RESTFLOW_SETTINGS['JWT']['JWKS_URL'] is set: this service only verifies "
+                "tokens and cannot sign them (remove JWKS_URL on the service that issues)."
+            )
+        return build_key_ring(self._settings, time.time())
 
     @cached_property
-    def verifying_key(self) -> Any:
-        return prepare_verifying_key(
-            self.algorithm, self.verifying_key_setting, self.signing_key_setting
+    def remote_keys(self) -> RemoteKeySet | None:
+        """The ``JWKS_URL`` key set of a verify-only service (``None`` otherwise)."""
+        if self.jwks_url is None:
+            return None
+        from restflow.authentication.remote_jwks import RemoteKeySet
+
+        s = self._settings
+        return RemoteKeySet(
+            self.jwks_url,
+            cache_lifetime=_seconds(s.JWKS_CACHE_LIFETIME),
+            min_refresh_interval=_seconds(s.JWKS_MIN_REFRESH_INTERVAL),
+            timeout=_seconds(s.JWKS_TIMEOUT),
         )
 
     @cached_property
-    def decode_options(self) -> dict[str, Any]:
-        return {"require": ["exp", "iat", "jti"], "verify_signature": True}
+    def find_key(self) -> Callable[[Any], RingKey | None]:
+        """``kid -> RingKey or None``: a dict lookup, or the JWKS_URL key set."""
+        remote = self.remote_keys
+        return self.key_ring.verifying.get if remote is None else remote.find
+
+    @cached_property
+    def decode_options(self) -> dict[str, dict[str, Any]]:
+        """PyJWT options per token type (RFC 9068 access tokens require more claims)."""
+        base = ["exp", "iat", "jti"]
+        access = [*base, "iss", "aud", "sub", "client_id"] if self.rfc9068 else base
+        return {
+            ACCESS_TOKEN_TYPE: {"require": access, "verify_signature": True},
+            REFRESH_TOKEN_TYPE: {"require": base, "verify_signature": True},
+        }
 
     @cached_property
     def user_model(self) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACCESS_TOKEN_JOSE_TYPE",
+    "ACCESS_TOKEN_PROFILES",
     "ACCESS_TOKEN_TYPE",
     "ALLOWED_ALGORITHMS",
     "ASYMMETRIC_ALGORITHMS",
@@ -17,6 +18,7 @@ __all__ = [
     "MIN_RSA_KEY_BITS",
     "REFRESH_TOKEN_JOSE_TYPE",
     "REFRESH_TOKEN_TYPE",
+    "RFC9068_PROFILE",
 ]
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105
@@ -25,6 +27,11 @@ REFRESH_TOKEN_TYPE = "refresh"  # noqa: S105
 #: JOSE ``typ`` header of each token type (RFC 9068 names access tokens ``at+jwt``).
 ACCESS_TOKEN_JOSE_TYPE = "at+jwt"  # noqa: S105
 REFRESH_TOKEN_JOSE_TYPE = "rt+jwt"  # noqa: S105
+
+#: ``ACCESS_TOKEN_PROFILE`` values: restflow's own claims, or RFC 9068's (adds ``sub`` and
+#: ``client_id``; requires ``iss``, ``aud``, ``sub``, ``client_id`` in access tokens).
+RFC9068_PROFILE = "rfc9068"
+ACCESS_TOKEN_PROFILES = ("restflow", RFC9068_PROFILE)
 
 BLACKLIST_CACHE_PREFIX = "restflow:jwt:bl:"
 

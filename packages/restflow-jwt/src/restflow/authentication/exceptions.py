@@ -16,6 +16,8 @@ __all__ = [
     "BlacklistUnavailable",
     "BlacklistUnavailableError",
     "JWTConfigurationError",
+    "KeySetUnavailable",
+    "KeySetUnavailableError",
     "TokenError",
     "translate_token_errors",
 ]
@@ -53,11 +55,24 @@ class BlacklistUnavailable(drf_exceptions.APIException):
     default_code = "blacklist_unavailable"
 
 
+class KeySetUnavailableError(Exception):
+    """The ``JWKS_URL`` key set cannot be fetched and the cached one has expired."""
+
+
+class KeySetUnavailable(drf_exceptions.APIException):
+    """HTTP 503: the issuer's keys are out of reach, so no token can be checked."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Token signing keys are unavailable; try again later."
+    default_code = "keys_unavailable"
+
+
 @contextmanager
 def translate_token_errors() -> Iterator[None]:
     """Turn domain errors into DRF errors at the view edge.
 
-    ``TokenError`` becomes 401 with its message and code, a blacklist outage becomes 503;
+    ``TokenError`` becomes 401 with its message and code, a blacklist outage or a JWKS
+    that cannot be fetched becomes 503;
     ``JWTConfigurationError`` propagates (a misconfigured server is not a client error).
     """
     try:
@@ -75,3 +90,5 @@ def translate_token_errors() -> Iterator[None]:
             level=logging.ERROR,
         )
         raise BlacklistUnavailable() from exc
+    except KeySetUnavailableError as exc:
+        raise KeySetUnavailable() from exc

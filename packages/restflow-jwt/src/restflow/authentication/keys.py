@@ -19,6 +19,7 @@ __all__ = [
     "key_weakness",
     "looks_like_pem",
     "looks_like_private_key",
+    "prepare_key",
     "prepare_signing_key",
     "prepare_verifying_key",
     "validate_algorithm",
@@ -78,12 +79,18 @@ def _algorithm_object(algorithm: str) -> Any:
         ) from None
 
 
-def _prepare(algorithm: str, key: Any, setting: str) -> Any:
+def _subscript(setting: str) -> str:
+    """``SIGNING_KEYS[0]['KEY']`` stays as given; a plain name gets quoted brackets."""
+    return f"['{setting}']" if setting.isidentifier() else setting
+
+
+def prepare_key(algorithm: str, key: Any, setting: str) -> Any:
+    """``key`` as the object PyJWT uses for ``algorithm``; errors name ``setting``."""
     try:
         return _algorithm_object(algorithm).prepare_key(key)
     except (InvalidKeyError, ValueError, TypeError) as exc:
         raise JWTConfigurationError(
-            f"RESTFLOW_SETTINGS['JWT']['{setting}'] is not a usable {algorithm} key: {exc}"
+            f"RESTFLOW_SETTINGS['JWT']{_subscript(setting)} is not a usable {algorithm} key: {exc}"
         ) from exc
 
 
@@ -96,7 +103,7 @@ def prepare_signing_key(algorithm: str, key: str | bytes | None) -> Any:
             "Set SIGNING_KEY to a random secret (HMAC) or a private key (PEM)."
         )
     validate_signing_key_shape(algorithm, key)
-    prepared = _prepare(algorithm, key, "SIGNING_KEY")
+    prepared = prepare_key(algorithm, key, "SIGNING_KEY")
     if algorithm not in HMAC_ALGORITHMS and not hasattr(prepared, "sign"):
         raise JWTConfigurationError(
             f"RESTFLOW_SETTINGS['JWT']['SIGNING_KEY'] is a public key; {algorithm} signs with "
@@ -118,7 +125,7 @@ def prepare_verifying_key(
         )
     validate_signing_key_shape(algorithm, key)
     setting = "VERIFYING_KEY" if verifying_key is not None else "SIGNING_KEY"
-    prepared = _prepare(algorithm, key, setting)
+    prepared = prepare_key(algorithm, key, setting)
     if algorithm not in HMAC_ALGORITHMS and hasattr(prepared, "public_key"):
         # A private key verifies through its public half.
         prepared = prepared.public_key()

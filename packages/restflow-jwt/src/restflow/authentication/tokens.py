@@ -74,7 +74,16 @@ def build_jwt_payload(user: Any, *, token_type: str, lifetime: timedelta) -> dic
     payload[config.user_id_claim] = user_id
     if config.check_revoke_token:
         payload[config.revoke_token_claim] = get_password_hash(user.password)
+    _add_profile_claims(config, payload)
     return payload
+
+
+def _add_profile_claims(config: JWTConfig, payload: dict[str, Any]) -> None:
+    """RFC 9068 access tokens also carry ``sub`` (the user id, a string) and ``client_id``."""
+    if config.rfc9068 and payload["token_type"] == ACCESS_TOKEN_TYPE:
+        payload["client_id"] = config.client_id
+        if config.user_id_claim in payload:
+            payload["sub"] = str(payload[config.user_id_claim])
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,7 @@ class RefreshToken(_Token):
         claim = config.revoke_token_claim
         if config.check_revoke_token and claim in self.payload:
             payload[claim] = self.payload[claim]
+        _add_profile_claims(config, payload)
         return payload
 
     @property
