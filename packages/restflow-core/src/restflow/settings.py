@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
         "BLACKLIST_CACHE_ALIAS": "default",
         "BLACKLIST_ALLOW_LOCMEM": False,
         "ROTATE_REFRESH_TOKENS": True,
+        "ROTATION_GRACE_PERIOD": 0,
         "LEEWAY": 0,
         "CHECK_USER_IS_ACTIVE": True,
         "CHECK_REVOKE_TOKEN": False,

@@ -18,7 +18,9 @@ from typing import Any
 REFRESH = "/jwt_testapp/auth/token/refresh/"
 
 
-def race(refresh: str, threads: int, before: Any = None) -> list[int]:
+def race(refresh: str, threads: int, before: Any = None, bodies: list[Any] | None = None) -> list[int]:
+    """The status codes of ``threads`` simultaneous refreshes; ``bodies`` (when given)
+    receives each 200 response's JSON body."""
     from django.db import connections
     from django.test import Client
 
@@ -33,6 +35,8 @@ def race(refresh: str, threads: int, before: Any = None) -> list[int]:
             response = client.post(REFRESH, {"refresh": refresh}, content_type="application/json")
             with lock:
                 statuses.append(response.status_code)
+                if bodies is not None and response.status_code == 200:
+                    bodies.append(response.json())
         finally:
             connections.close_all()
 

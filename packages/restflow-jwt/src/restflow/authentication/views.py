@@ -16,13 +16,14 @@ from restflow.authentication.blacklist import TokenBlacklist
 from restflow.authentication.codec import decode_token
 from restflow.authentication.config import get_config
 from restflow.authentication.exceptions import TokenError, translate_token_errors
+from restflow.authentication.rotation import rotate_refresh_token
 from restflow.authentication.serializers import (
     TokenBlacklistSerializer,
     TokenObtainSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
 )
-from restflow.authentication.tokens import AccessToken, RefreshToken
+from restflow.authentication.tokens import SESSION_ID_CLAIM, RefreshToken
 from restflow.authentication.users import get_token_user, get_user_authentication_rule
 
 __all__ = ["TokenBlacklistView", "TokenObtainView", "TokenRefreshView", "TokenVerifyView"]
@@ -70,14 +71,16 @@ class TokenObtainView(_TokenView):
                 "No active account found with the given credentials.", code="no_active_account"
             )
         refresh = RefreshToken.for_user(user)
-        return Response({"access": str(AccessToken.for_user(user)), "refresh": str(refresh)})
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
 class TokenRefreshView(_TokenView):
     """``{"refresh"}`` -> ``{"access"}`` (+ ``"refresh"`` under rotation).
 
-    The user is looked up again; under rotation with the blacklist on, the submitted
-    token is redeemed by one atomic check-and-blacklist, so it works exactly once.
+    The user is looked up again and the token's family (session) must not be revoked.
+    Under rotation with the blacklist on, the submitted token is redeemed by one atomic
+    check-and-blacklist, so it works exactly once; presenting it again revokes its whole
+    family, except for a retry inside ``ROTATION_GRACE_PERIOD``, which gets the same pair.
     """
 
     serializer_class = TokenRefreshSerializer
@@ -88,32 +91,35 @@ class TokenRefreshView(_TokenView):
         with translate_token_errors():
             refresh = RefreshToken.verify(data["refresh"])
             rotate = config.rotate_refresh_tokens
-            if config.blacklist_enabled and not rotate and TokenBlacklist.is_blacklisted(
-                refresh.jti
-            ):
-                raise _blacklisted()
-            get_token_user(refresh.payload)
-            if (
-                config.blacklist_enabled
-                and rotate
-                and not TokenBlacklist.consume(refresh.jti, expires_at=refresh.exp)
-            ):
-                raise _blacklisted()
-            body = {"access": str(refresh.access_token)}
-            if rotate:
-                body["refresh"] = str(refresh.rotate())
-        return Response(body)
+            if not (config.blacklist_enabled and rotate):
+                if config.blacklist_enabled and TokenBlacklist.is_blacklisted(
+                    refresh.jti, refresh.sid
+                ):
+                    raise _blacklisted()
+                get_token_user(refresh.payload)
+                body = {"access": str(refresh.access_token)}
+                if rotate:
+                    body["refresh"] = str(refresh.rotate())
+                return Response(body)
+            access, child = rotate_refresh_token(refresh)
+        return Response({"access": str(access), "refresh": str(child)})
 
 
 class TokenBlacklistView(_TokenView):
-    """``{"refresh"}`` -> 204: the refresh token can no longer be used (logout)."""
+    """``{"refresh"}`` -> 204: the refresh token can no longer be used (logout).
+
+    Its family (session) is revoked too: the access tokens it bought stop working.
+    """
 
     serializer_class = TokenBlacklistSerializer
 
     def post(self, request: Request) -> Response:
         data = self._validated(request)
         with translate_token_errors():
-            RefreshToken.verify(data["refresh"]).blacklist()
+            refresh = RefreshToken.verify(data["refresh"])
+            refresh.blacklist()
+            if refresh.sid:
+                TokenBlacklist.revoke_family(refresh.sid)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -131,8 +137,10 @@ class TokenVerifyView(_TokenView):
         data = self._validated(request)
         with translate_token_errors():
             payload = decode_token(data["token"])
-            jti = payload.get("jti", "")
-            if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(jti):
+            jti, sid = payload.get("jti", ""), payload.get(SESSION_ID_CLAIM, "")
+            if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(
+                jti if isinstance(jti, str) else "", sid if isinstance(sid, str) else ""
+            ):
                 raise _blacklisted()
             get_token_user(payload)
         return Response({})
