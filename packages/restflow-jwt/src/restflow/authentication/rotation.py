@@ -15,7 +15,7 @@ import time
 from restflow.authentication.blacklist import TokenBlacklist
 from restflow.authentication.config import get_config
 from restflow.authentication.exceptions import TokenError
-from restflow.authentication.signals import session_revoked
+from restflow.authentication.sessions import end_sessions, touch_session
 from restflow.authentication.tokens import AccessToken, RefreshToken
 from restflow.authentication.users import get_token_user
 
@@ -42,12 +42,10 @@ def rotate_refresh_token(refresh: RefreshToken) -> tuple[AccessToken, RefreshTok
     if not won:
         grace = config.rotation_grace_seconds
         if not (grace > 0 and first > 0 and time.time() - first <= grace):
-            TokenBlacklist.revoke_family(refresh.child_sid)
-            session_revoked.send(
-                sender=RefreshToken,
-                sid=refresh.child_sid,
-                reason="reuse",
-                user_id=refresh.payload.get(config.user_id_claim),
-            )
+            user_id = refresh.payload.get(config.user_id_claim)
+            end_sessions([refresh.child_sid], reason="reuse", user_id=user_id)
             raise TokenError(REUSED, code="token_reused")
-    return refresh.children(first)
+    access, child = refresh.children(first)
+    if won:
+        touch_session(child)
+    return access, child

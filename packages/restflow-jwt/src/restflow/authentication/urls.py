@@ -1,10 +1,14 @@
-"""``path("auth/", include("restflow.authentication.urls"))`` mounts all four views."""
+"""``path("auth/", include("restflow.authentication.urls"))``: the token views and the
+sessions API (``sessions/``, ``sessions/<id>/``, ``sessions/logout-all/``)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
 from restflow.authentication.views import (
+    SessionDetailView,
+    SessionListView,
+    SessionLogoutAllView,
     TokenBlacklistView,
     TokenObtainView,
     TokenRefreshView,
@@ -18,4 +22,7 @@ urlpatterns = [
     path("token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("token/blacklist/", TokenBlacklistView.as_view(), name="token_blacklist"),
     path("token/verify/", TokenVerifyView.as_view(), name="token_verify"),
+    path("sessions/", SessionListView.as_view(), name="session_list"),
+    path("sessions/logout-all/", SessionLogoutAllView.as_view(), name="session_logout_all"),
+    path("sessions/<str:sid>/", SessionDetailView.as_view(), name="session_detail"),
 ]
