@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 from django.test import RequestFactory
 from jwt_testapp.backends import SyncOnly
-from jwt_testapp.race import race
+from jwt_testapp.race import race, run_in_processes
 from jwt_testapp.support import AUTH, BLACKLIST, PASSWORD, REFRESH, SECRET, VERIFY, WHOAMI, bearer
 from restflow_testbed.plugin import redis_cache_settings
 
@@ -290,3 +291,35 @@ def test_redis_down_before_redeem_gives_503_and_no_token(
         CacheBlacklistBackend.redeem = original  # type: ignore[method-assign]
     assert response.status_code == 503
     assert set(response.json()) == {"detail"}
+
+
+# --- processes --------------------------------------------------------------------------
+
+
+def _process_config(store: str, settings: Any, **jwt: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {"RESTFLOW_SETTINGS": {"JWT": {**settings.RESTFLOW_SETTINGS["JWT"], **jwt}}}
+    if store == "redis":
+        config["CACHES"] = settings.CACHES
+    return config
+
+
+def _processes(store: str) -> int:
+    """Five worker processes on a database that takes concurrent writers, else two."""
+    return 5 if store == "redis" or connection.vendor in ("postgresql", "mysql") else 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("store", ["redis", "model"], indirect=True)
+@pytest.mark.parametrize("grace", [0, 60])
+def test_processes_racing_mint_one_pair(
+    user: Any, store: str, grace: int, settings: Any, tmp_path: Any
+) -> None:
+    """Without grace: one 200, the others reuse, the session ends. In the grace window:
+    every racer gets that same pair and the session lives on."""
+    token = RefreshToken.for_user(user)
+    config = _process_config(store, settings, ROTATION_GRACE_PERIOD=grace)
+    statuses, bodies = run_in_processes(config, str(token), tmp_path, processes=_processes(store), total=N)
+    assert sorted(statuses) == ([200] * N if grace else [200] + [401] * (N - 1))
+    assert len(bodies) == (N if grace else 1)
+    assert len({(b["access"], b["refresh"]) for b in bodies}) == 1
+    assert TokenBlacklist.is_blacklisted("", token.sid) is not bool(grace)

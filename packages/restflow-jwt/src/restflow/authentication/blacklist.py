@@ -248,8 +248,8 @@ class CacheBlacklistBackend(BlacklistBackend):
         # Our own ids (uuid4 hex) are used as they are; anything else a signed token may
         # carry (spaces, control characters, very long ids) is hashed, so every key stays
         # a valid memcached key. ":" never occurs in a plain id, so the two never collide.
-        if _PLAIN_JTI.fullmatch(jti):
-            return BLACKLIST_CACHE_PREFIX + jti
+        if _PLAIN_JTI.fullmatch(jti) or (jti[:2] == "f:" and _PLAIN_JTI.fullmatch(jti, 2)):
+            return BLACKLIST_CACHE_PREFIX + jti  # a family record: "f:" + a plain sid
         digest = hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
         return BLACKLIST_CACHE_PREFIX + "h:" + digest
 
