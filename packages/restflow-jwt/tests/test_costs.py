@@ -8,7 +8,7 @@ import pytest
 import redis
 import redis.connection
 from django.core.cache import caches
-from jwt_testapp.support import AUTH, PASSWORD, REFRESH, WHOAMI, bearer
+from jwt_testapp.support import AUTH, PASSWORD, REFRESH, SECRET, WHOAMI, bearer
 
 from restflow.authentication import AccessToken, RefreshToken, TokenBlacklist
 
@@ -59,6 +59,24 @@ def test_session_check_rides_in_the_same_read(
     response = client.get(WHOAMI, **bearer(access))
     assert response.status_code == 401
     assert response.json()["detail"] == "Token has been blacklisted."
+    assert redis_commands == ["MGET"]
+
+
+def test_session_check_on_django_redis_is_one_mget(
+    user: Any, client: Any, settings: Any, redis_url: str, redis_commands: list[str]
+) -> None:
+    from restflow_testbed.plugin import redis_cache_settings
+
+    settings.CACHES = {"default": redis_cache_settings(redis_url, backend="django_redis")}
+    settings.RESTFLOW_SETTINGS = {"JWT": {"SIGNING_KEY": SECRET}}
+    access = RefreshToken.for_user(user).access_token
+    assert client.get(WHOAMI, **bearer(access)).status_code == 200
+    redis_commands.clear()
+    assert client.get(WHOAMI, **bearer(access)).status_code == 200
+    assert redis_commands == ["MGET"]
+    TokenBlacklist.revoke_family(access.sid)
+    redis_commands.clear()
+    assert client.get(WHOAMI, **bearer(access)).status_code == 401
     assert redis_commands == ["MGET"]
 
 

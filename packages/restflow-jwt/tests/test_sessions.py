@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -180,10 +181,11 @@ def test_revoke_user_sessions_and_signals(user: Any, tracking: Any) -> None:
 
 def test_refresh_records_last_use(user: Any, tracking: Any) -> None:
     device, tokens = login()
-    before = TokenSession.objects.get(sid=sid_of(tokens))
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    TokenSession.objects.filter(sid=sid_of(tokens)).update(last_used_at=long_ago)
     body = device.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").json()
     after = TokenSession.objects.get(sid=sid_of(tokens))
-    assert after.last_used_at >= before.last_used_at
+    assert after.last_used_at > long_ago
     assert int(after.expires_at.timestamp()) == RefreshToken.verify(body["refresh"]).exp
 
 
@@ -235,3 +237,14 @@ def test_flush_command_deletes_expired_sessions(user: Any, tracking: Any) -> Non
     TokenSession.objects.filter(sid=sid_of(old)).update(expires_at=timezone.now() - timedelta(days=1))
     call_command("restflow_flush_blacklist", stdout=StringIO())
     assert list(TokenSession.objects.values_list("sid", flat=True)) == [sid_of(fresh)]
+
+
+def test_refresh_without_rotation_records_last_use(user: Any, tracking: Any, settings: Any) -> None:
+    settings.RESTFLOW_SETTINGS = {"JWT": {**tracking, "ROTATE_REFRESH_TOKENS": False}}
+    device, tokens = login()
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    TokenSession.objects.filter(sid=sid_of(tokens)).update(last_used_at=long_ago)
+    assert device.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 200
+    assert TokenSession.objects.get(sid=sid_of(tokens)).last_used_at > long_ago
+    assert device.delete(f"{SESSIONS}{sid_of(tokens)}/").status_code == 204
+    assert device.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401

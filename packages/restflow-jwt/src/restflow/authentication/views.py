@@ -33,6 +33,7 @@ from restflow.authentication.sessions import (
     require_tracking,
     revoke_user_sessions,
     start_session,
+    touch_session,
 )
 from restflow.authentication.tokens import SESSION_ID_CLAIM, AccessToken, RefreshToken
 from restflow.authentication.users import get_token_user, get_user_authentication_rule
@@ -120,6 +121,8 @@ class TokenRefreshView(_TokenView):
                 body = {"access": str(refresh.access_token)}
                 if rotate:
                     body["refresh"] = str(refresh.rotate())
+                else:
+                    touch_session(refresh)
                 return Response(body)
             access, child = rotate_refresh_token(refresh)
         return Response({"access": str(access), "refresh": str(child)})
