@@ -216,7 +216,7 @@ class Tour:
         self.get_cached("/api/me/reviews/", grace, "HIT", who="grace")
 
     def rotation_and_logout(self) -> None:
-        title("6. Refresh-token rotation, replay and logout")
+        title("6. Refresh-token rotation, a stolen refresh token reused, and logout")
         first = self.tokens["ada-refresh"]
         answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": first})
         self.show("POST /api/auth/token/refresh/  (refresh #1)", answer, "new access + refresh #2")
@@ -224,21 +224,36 @@ class Tour:
         self.expect(set(answer.body) == {"access", "refresh"}, f"rotation expected: {answer.body}")
         second, access = answer.body["refresh"], answer.body["access"]
         self.expect(second != first, "rotation must issue a new refresh token")
+        sid = token_claims(second)["sid"]
+        self.expect(token_claims(first)["sid"] == sid, "rotation must keep the session (sid)")
+        print(f"  {'':<48}    both refresh tokens belong to session sid={sid}")
         answer = self.call("GET", "/api/me/reviews/", token=access)
         self.show("GET  /api/me/reviews/  (new access token)", answer, cache=True)
         self.expect_answer(answer, 200)
         answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": first})
-        self.show("POST /api/auth/token/refresh/  (#1 replayed)", answer, rejection(answer))
+        self.show("POST /api/auth/token/refresh/  (#1 stolen, replayed)", answer, rejection(answer))
         self.expect_answer(answer, 401)
-        self.expect("blacklisted" in detail(answer), f"replay must be blacklisted: {answer.body}")
-        answer = self.call("POST", "/api/auth/token/blacklist/", {"refresh": second})
-        self.show("POST /api/auth/token/blacklist/  (#2, logout)", answer, "logged out")
-        self.expect_answer(answer, 204)
+        self.expect("already used" in detail(answer), f"reuse must be detected: {answer.body}")
+        answer = self.call("GET", "/api/me/reviews/", token=access)
+        self.show("GET  /api/me/reviews/  (ada's access token)", answer, "the session died")
+        self.expect_answer(answer, 401)
         answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": second})
-        self.show("POST /api/auth/token/refresh/  (#2 after logout)", answer, rejection(answer))
+        self.show("POST /api/auth/token/refresh/  (ada's #2)", answer, rejection(answer))
         self.expect_answer(answer, 401)
-        answer = self.call("POST", "/api/auth/token/verify/", {"token": second})
-        self.show("POST /api/auth/token/verify/  (#2)", answer, rejection(answer))
+        self.expect("revoked" in detail(answer), f"the session must be revoked: {answer.body}")
+        answer = self.call("POST", "/api/auth/token/", {"username": "ada", "password": PASSWORDS["ada"]})
+        self.show("POST /api/auth/token/  ada (signs in again)", answer, "a new session")
+        self.expect_answer(answer, 200)
+        fresh = answer.body["refresh"]
+        self.expect(token_claims(fresh)["sid"] != sid, "a new login must start a new session")
+        answer = self.call("POST", "/api/auth/token/blacklist/", {"refresh": fresh})
+        self.show("POST /api/auth/token/blacklist/  (logout)", answer, "logged out")
+        self.expect_answer(answer, 204)
+        answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": fresh})
+        self.show("POST /api/auth/token/refresh/  (after logout)", answer, rejection(answer))
+        self.expect_answer(answer, 401)
+        answer = self.call("POST", "/api/auth/token/verify/", {"token": fresh})
+        self.show("POST /api/auth/token/verify/  (after logout)", answer, rejection(answer))
         self.expect_answer(answer, 401)
 
     def run(self) -> int:

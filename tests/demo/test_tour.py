@@ -101,13 +101,16 @@ def assert_tour(transcript: str) -> None:
     # Per-user entries.
     assert statuses(transcript, "/api/me/reviews/  as ada") == ["MISS", "HIT"]
     assert statuses(transcript, "/api/me/reviews/  as grace") == ["MISS", "HIT"]
-    # Rotation, a replayed refresh token, logout.
+    # Rotation, a stolen refresh token reused (its session dies), logout.
     assert "-> 200  new access + refresh #2" in line(transcript, "(refresh #1)")
-    replay = line(transcript, "(#1 replayed)")
+    replay = line(transcript, "(#1 stolen, replayed)")
     assert "-> 401" in replay
-    assert "blacklisted" in replay
-    assert "-> 204" in line(transcript, "(#2, logout)")
-    assert "-> 401" in line(transcript, "(#2 after logout)")
+    assert "its session has been revoked" in replay
+    assert "-> 401  the session died" in line(transcript, "(ada's access token)")
+    assert "Session has been revoked." in line(transcript, "(ada's #2)")
+    assert "-> 200  a new session" in line(transcript, "ada (signs in again)")
+    assert "-> 204" in line(transcript, "(logout)")
+    assert "-> 401" in line(transcript, "(after logout)")
 
 
 def test_tour_on_the_embedded_defaults() -> None:

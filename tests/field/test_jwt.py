@@ -43,7 +43,7 @@ def test_a_refresh_token_does_not_authenticate(api: Any, alice: Any) -> None:
     assert me(api, pair["refresh"]).status_code == 401
 
 
-def test_refresh_rotates_and_the_old_refresh_token_is_spent(api: Any, alice: Any) -> None:
+def test_refresh_rotates_and_a_replay_of_the_old_token_ends_the_session(api: Any, alice: Any) -> None:
     pair = obtain(api, alice)
     response = api.post("/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
     assert response.status_code == 200, response.content
@@ -53,8 +53,13 @@ def test_refresh_rotates_and_the_old_refresh_token_is_spent(api: Any, alice: Any
     assert me(api, rotated["access"]).json() == {"user": alice.name}
     replay = api.post("/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
     assert replay.status_code == 401, replay.content
+    # reuse of a rotated token revokes its session: the newer tokens stop working too
     again = api.post("/auth/token/refresh/", {"refresh": rotated["refresh"]}, format="json")
-    assert again.status_code == 200, again.content
+    assert again.status_code == 401, again.content
+    assert again.json()["detail"] == "Session has been revoked."
+    assert me(api, rotated["access"]).status_code == 401
+    other = obtain(api, alice)  # another session of the same user is untouched
+    assert api.post("/auth/token/refresh/", {"refresh": other["refresh"]}, format="json").status_code == 200
 
 
 def test_verify(api: Any, alice: Any) -> None:

@@ -27,6 +27,11 @@ SEED_JWT = {
     "BLACKLIST_CACHE_ALIAS": "default",
     "BLACKLIST_ALLOW_LOCMEM": False,
     "ROTATE_REFRESH_TOKENS": True,
+    # restflow-jwt sessions (issue 16), after the seed document
+    "ROTATION_GRACE_PERIOD": 0,
+    "TRACK_SESSIONS": False,
+    "SESSION_LIMIT": None,
+    "SESSION_RECORD_CLIENT": False,
     "LEEWAY": 0,
     "CHECK_USER_IS_ACTIVE": True,
     "CHECK_REVOKE_TOKEN": False,

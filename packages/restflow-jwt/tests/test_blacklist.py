@@ -1,3 +1,4 @@
+
 """Blacklist backends, facade, resolution, the model, its cleanup command and admin."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.utils import timezone
+from jwt_testapp.backends import SyncOnly
 
 from restflow.authentication import (
     BlacklistBackend,
@@ -181,17 +183,6 @@ class AsyncOnly(BlacklistBackend):
         self.entries.add(jti)
 
     async def ais_blacklisted(self, jti: str) -> bool:
-        return jti in self.entries
-
-
-class SyncOnly(BlacklistBackend):
-    def __init__(self) -> None:
-        self.entries: set[str] = set()
-
-    def blacklist(self, jti: str, *, expires_at: int) -> None:
-        self.entries.add(jti)
-
-    def is_blacklisted(self, jti: str) -> bool:
         return jti in self.entries
 
 

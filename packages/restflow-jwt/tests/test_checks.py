@@ -16,6 +16,9 @@ OK = "s" * 64
 @pytest.fixture
 def check(configure_jwt: Any) -> Any:
     def run(**jwt: Any) -> dict[str, Any]:
+        # The test settings keep the blacklist in LocMemCache (BLACKLIST_ALLOW_LOCMEM), which
+        # W005 reports under rotation; the tests of other checks leave rotation off.
+        jwt.setdefault("ROTATE_REFRESH_TOKENS", False)
         configure_jwt(**jwt)
         messages = check_jwt_settings()
         for message in messages:
@@ -186,3 +189,35 @@ def test_user_id_field_users_can_change_warns(check: Any, field: str) -> None:
 def test_user_id_field_users_cannot_change_is_quiet(check: Any, field: str) -> None:
     """The primary key, or a unique field with ``editable=False`` (the test bed's uuid)."""
     assert P + "W004" not in check(SIGNING_KEY=OK, USER_ID_FIELD=field)
+
+
+def test_session_limit_must_be_a_positive_integer(check: Any) -> None:
+    for bad in (0, -1, "5", True, 2.5):
+        found = check(SIGNING_KEY=OK, TRACK_SESSIONS=True, SESSION_LIMIT=bad)
+        assert P + "E018" in found, bad
+    assert P + "E018" not in check(SIGNING_KEY=OK, TRACK_SESSIONS=True, SESSION_LIMIT=3)
+
+
+def test_session_limit_without_tracking(check: Any) -> None:
+    found = check(SIGNING_KEY=OK, SESSION_LIMIT=3)
+    assert "TRACK_SESSIONS" in found[P + "E018"].hint
+
+
+def test_tracking_needs_the_app(check: Any, settings: Any) -> None:
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "restflow.authentication"]
+    assert "INSTALLED_APPS" in check(SIGNING_KEY=OK, TRACK_SESSIONS=True)[P + "E019"].hint
+
+
+def test_grace_period_must_be_seconds(check: Any) -> None:
+    assert P + "E020" in check(SIGNING_KEY=OK, ROTATION_GRACE_PERIOD=-1)
+    assert P + "E020" in check(SIGNING_KEY=OK, ROTATION_GRACE_PERIOD="10")
+    assert P + "E020" not in check(SIGNING_KEY=OK, ROTATION_GRACE_PERIOD=10)
+
+
+def test_reuse_detection_in_a_store_a_restart_empties(check: Any) -> None:
+    """BLACKLIST_ALLOW_LOCMEM (the test settings): rotation's reuse records die with the
+    process. Not reported without rotation, nor on the database backend."""
+    assert P + "W005" in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=True)
+    assert P + "W005" not in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=False)
+    model = "restflow.authentication.jwt.ModelBlacklistBackend"
+    assert P + "W005" not in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=True, BLACKLIST_BACKEND=model)

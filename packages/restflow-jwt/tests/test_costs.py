@@ -8,9 +8,9 @@ import pytest
 import redis
 import redis.connection
 from django.core.cache import caches
-from jwt_testapp.support import REFRESH, WHOAMI, bearer
+from jwt_testapp.support import AUTH, PASSWORD, REFRESH, SECRET, WHOAMI, bearer
 
-from restflow.authentication import AccessToken, RefreshToken
+from restflow.authentication import AccessToken, RefreshToken, TokenBlacklist
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -41,6 +41,45 @@ def test_authenticated_request_is_one_query_and_one_cache_read(
     assert redis_commands == ["GET"]
 
 
+def test_session_check_rides_in_the_same_read(
+    user: Any, client: Any, use_redis: str, redis_commands: list[str], django_assert_num_queries: Any
+) -> None:
+    """A token with a family (``sid``): its id and its family record in one MGET, and the
+    revoked family is refused by that same single read."""
+    tokens = client.post(AUTH, {"username": "alice", "password": PASSWORD}, format="json").json()
+    access = AccessToken.verify(tokens["access"])
+    assert access.sid
+    assert client.get(WHOAMI, **bearer(access)).status_code == 200  # warm connections
+    redis_commands.clear()
+    with django_assert_num_queries(1):
+        assert client.get(WHOAMI, **bearer(access)).status_code == 200
+    assert redis_commands == ["MGET"]
+    TokenBlacklist.revoke_family(access.sid)
+    redis_commands.clear()
+    response = client.get(WHOAMI, **bearer(access))
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Token has been blacklisted."
+    assert redis_commands == ["MGET"]
+
+
+def test_session_check_on_django_redis_is_one_mget(
+    user: Any, client: Any, settings: Any, redis_url: str, redis_commands: list[str]
+) -> None:
+    from restflow_testbed.plugin import redis_cache_settings
+
+    settings.CACHES = {"default": redis_cache_settings(redis_url, backend="django_redis")}
+    settings.RESTFLOW_SETTINGS = {"JWT": {"SIGNING_KEY": SECRET}}
+    access = RefreshToken.for_user(user).access_token
+    assert client.get(WHOAMI, **bearer(access)).status_code == 200
+    redis_commands.clear()
+    assert client.get(WHOAMI, **bearer(access)).status_code == 200
+    assert redis_commands == ["MGET"]
+    TokenBlacklist.revoke_family(access.sid)
+    redis_commands.clear()
+    assert client.get(WHOAMI, **bearer(access)).status_code == 401
+    assert redis_commands == ["MGET"]
+
+
 def test_blacklist_off_means_no_cache_read(
     user: Any,
     client: Any,
@@ -56,7 +95,7 @@ def test_blacklist_off_means_no_cache_read(
     assert redis_commands == []
 
 
-def test_refresh_is_one_query_and_one_atomic_write(
+def test_refresh_is_one_query_one_family_read_and_one_atomic_write(
     user: Any, client: Any, use_redis: str, redis_commands: list[str], django_assert_num_queries: Any
 ) -> None:
     refresh = str(RefreshToken.for_user(user))
@@ -65,7 +104,8 @@ def test_refresh_is_one_query_and_one_atomic_write(
     with django_assert_num_queries(1):
         response = client.post(REFRESH, {"refresh": refresh}, format="json")
     assert response.status_code == 200
-    assert redis_commands == ["SET"]  # SET NX EX: check and blacklist in one step
+    # GET: the family is not revoked; SET NX EX: check and blacklist in one step
+    assert redis_commands == ["GET", "SET"]
 
 
 def test_model_backend_costs_one_more_query(
@@ -75,3 +115,9 @@ def test_model_backend_costs_one_more_query(
     token = str(AccessToken.for_user(user))
     with django_assert_num_queries(2):
         assert client.get(WHOAMI, **bearer(token)).status_code == 200
+    with_family = RefreshToken.for_user(user).access_token
+    with django_assert_num_queries(2):  # the id and the family record: one IN query
+        assert client.get(WHOAMI, **bearer(with_family)).status_code == 200
+    TokenBlacklist.revoke_family(with_family.sid)
+    with django_assert_num_queries(2):
+        assert client.get(WHOAMI, **bearer(with_family)).status_code == 401

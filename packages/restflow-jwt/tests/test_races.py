@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
 from jwt_testapp.race import race
+from jwt_testapp.race import run_in_processes as run_workers
 from jwt_testapp.support import SECRET
 from restflow_testbed.plugin import redis_cache_settings
 
@@ -53,42 +49,7 @@ def model_backend(settings: Any) -> dict[str, Any]:
 
 
 def run_in_processes(config: dict[str, Any], refresh: str, tmp_path: Path, processes: int = 2) -> list[int]:
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config))
-    go = tmp_path / "go"
-    env = {
-        **os.environ,
-        "RESTFLOW_TEST_WORKER": "1",
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-    }
-    env.setdefault("DJANGO_SETTINGS_MODULE", "restflow_testbed.settings")
-    per_process = N // processes
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "jwt_testapp.race", str(config_file), refresh, str(go), str(per_process)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        for _ in range(processes)
-    ]
-    statuses: list[int] = []
-    try:
-        deadline = time.monotonic() + 60
-        while len(list(tmp_path.glob("go.ready.*"))) < processes and time.monotonic() < deadline:
-            assert all(worker.poll() is None for worker in workers), "a worker died"
-            time.sleep(0.01)
-        go.touch()  # all workers are set up: start together
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err.decode()[-3000:]
-            statuses += json.loads(out.decode().strip().splitlines()[-1])
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait(timeout=10)
-    return statuses
+    return run_workers(config, refresh, tmp_path, processes=processes, total=N)[0]
 
 
 @pytest.mark.redis

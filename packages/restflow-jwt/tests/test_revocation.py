@@ -75,12 +75,18 @@ def test_rejected_refresh_does_not_burn_token_for_later(user: Any, client: Any) 
     assert client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 200
 
 
-def test_replay_of_rotated_token(user: Any, client: Any) -> None:
+def test_replay_of_rotated_token_ends_the_session(user: Any, client: Any) -> None:
+    """RFC 9700 4.14.2: a replayed rotated token revokes its family, so the legitimate
+    holder's newer refresh token (and access token) stop working too."""
     first = obtain(client)["refresh"]
-    second = client.post(REFRESH, {"refresh": first}, format="json").json()["refresh"]
-    assert client.post(REFRESH, {"refresh": first}, format="json").status_code == 401
-    assert client.post(REFRESH, {"refresh": second}, format="json").status_code == 200
-    assert client.post(REFRESH, {"refresh": second}, format="json").status_code == 401
+    second = client.post(REFRESH, {"refresh": first}, format="json").json()
+    replay = client.post(REFRESH, {"refresh": first}, format="json")
+    assert replay.status_code == 401
+    assert replay.json()["detail"] == "Refresh token was already used; its session has been revoked."
+    refused = client.post(REFRESH, {"refresh": second["refresh"]}, format="json")
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "Session has been revoked."
+    assert client.get(WHOAMI, **bearer(second["access"])).status_code == 401
 
 
 def test_replay_after_logout(user: Any, client: Any) -> None:

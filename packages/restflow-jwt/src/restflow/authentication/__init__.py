@@ -33,6 +33,9 @@ __all__ = [
     "JWTConfigurationError",
     "ModelBlacklistBackend",
     "RefreshToken",
+    "SessionDetailView",
+    "SessionListView",
+    "SessionLogoutAllView",
     "TokenBlacklist",
     "TokenBlacklistSerializer",
     "TokenBlacklistView",
@@ -43,9 +46,14 @@ __all__ = [
     "TokenRefreshView",
     "TokenVerifySerializer",
     "TokenVerifyView",
+    "revoke_user_sessions",
 ]
 
 _LAZY = {
+    "revoke_user_sessions": "sessions",
+    "SessionLogoutAllView": "views",
+    "SessionListView": "views",
+    "SessionDetailView": "views",
     "AccessToken": "jwt",
     "BlacklistBackend": "jwt",
     "CacheBlacklistBackend": "jwt",

@@ -40,7 +40,8 @@ def _raw_token(request: Any, config: JWTConfig) -> str | None:
 class JWTAuthentication(BaseAuthentication):
     """Authenticate ``Authorization: Bearer <access token>``.
 
-    Per request: one signature check, one blacklist read (when enabled), one user query;
+    Per request: one signature check, one blacklist read (when enabled: the token's id
+    and its session's revocation record together), one user query;
     the user must still exist, be active (``CHECK_USER_IS_ACTIVE``), match the revoke
     claim (``CHECK_REVOKE_TOKEN``) and pass ``USER_AUTHENTICATION_RULE``.
     """
@@ -56,9 +57,10 @@ class JWTAuthentication(BaseAuthentication):
             token = AccessToken.verify(raw)
             if not config.blacklist_enabled:
                 return self.get_user(token), token
-            # The blacklist GET travels while the user query runs; the blacklist
-            # verdict still takes precedence over any user error.
-            blacklisted = TokenBlacklist.start_lookup(token.jti)
+            # The blacklist read (the token's id and its family's record, one round
+            # trip) travels while the user query runs; the blacklist verdict still
+            # takes precedence over any user error.
+            blacklisted = TokenBlacklist.start_lookup(token.jti, token.sid)
             try:
                 user = self.get_user(token)
             except BaseException:
@@ -79,7 +81,9 @@ class JWTAuthentication(BaseAuthentication):
             if remote is not None:  # verify-only: a due JWKS fetch runs off the event loop
                 await remote.aprepare(read_header(raw).get("kid"))
             token = AccessToken.verify(raw)
-            if config.blacklist_enabled and await TokenBlacklist.ais_blacklisted(token.jti):
+            if config.blacklist_enabled and await TokenBlacklist.ais_blacklisted(
+                token.jti, token.sid
+            ):
                 raise TokenError(_BLACKLISTED, code="token_blacklisted")
             return await self.aget_user(token), token
 

@@ -2,6 +2,10 @@
 
 Entries are kept at least until the token's ``exp`` plus ``LEEWAY``: until then the
 token would still decode, so it must still be known as revoked.
+
+A revoked session (token family, the ``sid`` claim) is one more entry in the same store,
+under :func:`family_record_id`: revoking a family writes one record whatever its length,
+and a token is checked against its own id and its family's record in one read.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "CacheBlacklistBackend",
     "ModelBlacklistBackend",
     "TokenBlacklist",
+    "family_record_id",
     "get_blacklisted_token_model",
     "get_token_blacklist_backend",
     "resolve_token_blacklist_backend",
@@ -53,6 +58,24 @@ def retention_deadline(expires_at: int) -> float:
 
 
 _PLAIN_JTI = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_PLAIN_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def family_record_id(sid: str) -> str:
+    """The blacklist id that marks the token family (session) ``sid`` as revoked.
+
+    ``:`` never occurs in a plain token id, so a family record never collides with one.
+    """
+    if _PLAIN_SID.fullmatch(sid):
+        return "f:" + sid
+    return "f:h:" + hashlib.sha256(sid.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def lookup_ids(jti: str, sid: str) -> tuple[str, ...]:
+    """The ids whose presence revokes a token: its own ``jti``, and its family's record."""
+    if not sid:
+        return (jti,) if jti else ()
+    return (jti, family_record_id(sid)) if jti else (family_record_id(sid),)
 
 class BlacklistBackend:
     """Where revoked ``jti`` values live.
@@ -94,6 +117,11 @@ class BlacklistBackend:
         """Alias of :meth:`ablacklist`."""
         await self.ablacklist(jti, expires_at=expires_at)
 
+    def blacklist_many(self, ids: list[str], *, expires_at: int) -> None:
+        """Blacklist every id; the cache and model backends do it in one round trip."""
+        for one in ids:
+            self.blacklist(one, expires_at=expires_at)
+
     def start_lookup(self, jti: str) -> Callable[[], bool]:
         """Begin :meth:`is_blacklisted`; the returned callable gives the answer.
 
@@ -103,6 +131,33 @@ class BlacklistBackend:
         """
         result = self.is_blacklisted(jti)
         return lambda: result
+
+    def start_lookup_any(self, ids: tuple[str, ...]) -> Callable[[], bool]:
+        """Begin "is any of ``ids`` blacklisted" (a token's id and its family record).
+
+        The default asks :meth:`start_lookup` for each id; the cache and model backends
+        answer all ids in one round trip.
+        """
+        if len(ids) == 1:
+            return self.start_lookup(ids[0])
+        finishes = [self.start_lookup(one) for one in ids]
+        return lambda: any([finish() for finish in finishes])
+
+    async def ais_any_blacklisted(self, ids: tuple[str, ...]) -> bool:
+        for one in ids:
+            if await self.ais_blacklisted(one):
+                return True
+        return False
+
+    def redeem(self, jti: str, *, expires_at: int, at: int) -> tuple[bool, int]:
+        """Blacklist ``jti`` as used at ``at`` (unix seconds), atomically.
+
+        Returns ``(True, at)`` when this call did it, else ``(False, first)`` with the
+        time of the first use (``0`` when the backend does not know it). The refresh
+        view mints a rotated token's children from that time, so a retry inside the
+        grace window gets the same pair. The default is :meth:`consume` (time unknown).
+        """
+        return (True, at) if self.consume(jti, expires_at=expires_at) else (False, 0)
 
     def consume(self, jti: str, *, expires_at: int) -> bool:
         """Blacklist ``jti``; True when this call did it, False when it already was."""
@@ -162,7 +217,7 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def __init__(self) -> None:
         self._verified: type | None = None
-        self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[[str], bool]] = (
+        self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[..., bool]] = (
             weakref.WeakKeyDictionary()
         )
         self._starters: weakref.WeakKeyDictionary[BaseCache, Any] = weakref.WeakKeyDictionary()
@@ -193,8 +248,8 @@ class CacheBlacklistBackend(BlacklistBackend):
         # Our own ids (uuid4 hex) are used as they are; anything else a signed token may
         # carry (spaces, control characters, very long ids) is hashed, so every key stays
         # a valid memcached key. ":" never occurs in a plain id, so the two never collide.
-        if _PLAIN_JTI.fullmatch(jti):
-            return BLACKLIST_CACHE_PREFIX + jti
+        if _PLAIN_JTI.fullmatch(jti) or (jti[:2] == "f:" and _PLAIN_JTI.fullmatch(jti, 2)):
+            return BLACKLIST_CACHE_PREFIX + jti  # a family record: "f:" + a plain sid
         digest = hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
         return BLACKLIST_CACHE_PREFIX + "h:" + digest
 
@@ -205,24 +260,46 @@ class CacheBlacklistBackend(BlacklistBackend):
     def blacklist(self, jti: str, *, expires_at: int) -> None:
         self._cache().set(self._key(jti), 1, self._timeout(expires_at))
 
-    def is_blacklisted(self, jti: str) -> bool:
+    def blacklist_many(self, ids: list[str], *, expires_at: int) -> None:
+        entries = dict.fromkeys([self._key(one) for one in ids], 1)
+        self._cache().set_many(entries, self._timeout(expires_at))
+
+    def _read(self, *ids: str) -> bool:
         cache = self._cache()
         reader = self._readers.get(cache)
         if reader is None:
             reader = self._readers[cache] = reader_for(cache)
-        return reader(self._key(jti))
+        return reader(*[self._key(one) for one in ids])
+
+    def is_blacklisted(self, jti: str) -> bool:
+        return self._read(jti)
 
     def start_lookup(self, jti: str) -> Callable[[], bool]:
+        return self.start_lookup_any((jti,))
+
+    def start_lookup_any(self, ids: tuple[str, ...]) -> Callable[[], bool]:
         cache = self._cache()
         starter = self._starters.get(cache)
         if starter is None:
             starter = self._starters[cache] = starter_for(cache)
         if starter is False:
-            return super().start_lookup(jti)
-        return starter(self._key(jti))
+            result = self._read(*ids)
+            return lambda: result
+        return starter(*[self._key(one) for one in ids])
+
+    async def ais_any_blacklisted(self, ids: tuple[str, ...]) -> bool:
+        found = await self._cache().aget_many([self._key(one) for one in ids])
+        return any(found.values())
 
     def consume(self, jti: str, *, expires_at: int) -> bool:
         return bool(self._cache().add(self._key(jti), 1, self._timeout(expires_at)))
+
+    def redeem(self, jti: str, *, expires_at: int, at: int) -> tuple[bool, int]:
+        cache, key = self._cache(), self._key(jti)
+        if cache.add(key, at, self._timeout(expires_at)):
+            return True, at
+        first = cache.get(key)
+        return False, first if isinstance(first, int) and first > 1 else 0
 
     async def ablacklist(self, jti: str, *, expires_at: int) -> None:
         await self._cache().aset(self._key(jti), 1, self._timeout(expires_at))
@@ -257,14 +334,32 @@ class ModelBlacklistBackend(BlacklistBackend):
     def is_blacklisted(self, jti: str) -> bool:
         return get_blacklisted_token_model().objects.filter(jti=jti).exists()
 
+    def blacklist_many(self, ids: list[str], *, expires_at: int) -> None:
+        model = get_blacklisted_token_model()
+        expiry = _expiry_datetime(expires_at)
+        rows = [model(jti=one, expires_at=expiry) for one in ids]
+        model.objects.bulk_create(rows, ignore_conflicts=True)
+
+    def start_lookup_any(self, ids: tuple[str, ...]) -> Callable[[], bool]:
+        result = get_blacklisted_token_model().objects.filter(jti__in=ids).exists()
+        return lambda: result
+
+    async def ais_any_blacklisted(self, ids: tuple[str, ...]) -> bool:
+        return await get_blacklisted_token_model().objects.filter(jti__in=ids).aexists()
+
     def consume(self, jti: str, *, expires_at: int) -> bool:
+        return self.redeem(jti, expires_at=expires_at, at=0)[0]
+
+    def redeem(self, jti: str, *, expires_at: int, at: int) -> tuple[bool, int]:
+        """The first use is the winner's ``created_at``, read back by every later racer."""
         model = get_blacklisted_token_model()
         try:
             with transaction.atomic(using=router.db_for_write(model)):
-                model.objects.create(jti=jti, expires_at=_expiry_datetime(expires_at))
+                row = model.objects.create(jti=jti, expires_at=_expiry_datetime(expires_at))
         except IntegrityError:
-            return False
-        return True
+            first = model.objects.filter(jti=jti).values_list("created_at", flat=True).first()
+            return False, int(first.timestamp()) if first is not None else 0
+        return True, int(row.created_at.timestamp())
 
     async def ablacklist(self, jti: str, *, expires_at: int) -> None:
         model = get_blacklisted_token_model()
@@ -326,25 +421,60 @@ class TokenBlacklist:
             get_token_blacklist_backend().blacklist(jti, expires_at=expires_at)
 
     @staticmethod
-    def is_blacklisted(jti: str) -> bool:
-        if not jti:
+    def is_blacklisted(jti: str, sid: str = "") -> bool:
+        """Whether ``jti`` is revoked, or the family ``sid`` (when given) is."""
+        ids = lookup_ids(jti, sid)
+        if not ids:
             return False
         with _store_errors():
-            return get_token_blacklist_backend().is_blacklisted(jti)
+            backend = get_token_blacklist_backend()
+            if len(ids) == 1:
+                return backend.is_blacklisted(ids[0])
+            return backend.start_lookup_any(ids)()
 
     @staticmethod
-    def start_lookup(jti: str) -> Callable[[], bool]:
-        """Begin ``is_blacklisted(jti)``; call the result (once) for the answer."""
-        if not jti:
+    def start_lookup(jti: str, sid: str = "") -> Callable[[], bool]:
+        """Begin ``is_blacklisted(jti, sid)``; call the result (once) for the answer.
+
+        One round trip however many ids are asked (the token's and its family's).
+        """
+        ids = lookup_ids(jti, sid)
+        if not ids:
             return lambda: False
         with _store_errors():
-            finish = get_token_blacklist_backend().start_lookup(jti)
+            finish = get_token_blacklist_backend().start_lookup_any(ids)
 
         def answer() -> bool:
             with _store_errors():
                 return finish()
 
         return answer
+
+    @staticmethod
+    def revoke_family(sid: str) -> None:
+        """Revoke every token of the family (session) ``sid``: one record, O(1).
+
+        Kept for a full refresh lifetime from now: no token of the family can outlive it.
+        """
+        TokenBlacklist.revoke_families([sid])
+
+    @staticmethod
+    def revoke_families(sids: list[str]) -> None:
+        """:meth:`revoke_family` for each sid, in one round trip on the stock backends."""
+        if not sids:
+            return
+        lifetime = get_config().refresh_lifetime.total_seconds()
+        expires_at = math.ceil(time.time() + lifetime)
+        with _store_errors():
+            get_token_blacklist_backend().blacklist_many(
+                [family_record_id(sid) for sid in sids], expires_at=expires_at
+            )
+
+    @staticmethod
+    def redeem(jti: str, *, expires_at: int, at: int) -> tuple[bool, int]:
+        """Atomically mark ``jti`` used at ``at``; see :meth:`BlacklistBackend.redeem`."""
+        with _store_errors():
+            return get_token_blacklist_backend().redeem(jti, expires_at=expires_at, at=at)
 
     @staticmethod
     def consume(jti: str, *, expires_at: int) -> bool:
@@ -358,11 +488,15 @@ class TokenBlacklist:
             await get_token_blacklist_backend().ablacklist(jti, expires_at=expires_at)
 
     @staticmethod
-    async def ais_blacklisted(jti: str) -> bool:
-        if not jti:
+    async def ais_blacklisted(jti: str, sid: str = "") -> bool:
+        ids = lookup_ids(jti, sid)
+        if not ids:
             return False
         with _store_errors():
-            return await get_token_blacklist_backend().ais_blacklisted(jti)
+            backend = get_token_blacklist_backend()
+            if len(ids) == 1:
+                return await backend.ais_blacklisted(ids[0])
+            return await backend.ais_any_blacklisted(ids)
 
     @staticmethod
     async def aconsume(jti: str, *, expires_at: int) -> bool:

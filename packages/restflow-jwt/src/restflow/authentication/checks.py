@@ -359,6 +359,80 @@ def _rule_messages(s: Any) -> list[CheckMessage]:
     return []
 
 
+def _session_messages(s: Any) -> list[CheckMessage]:
+    """E018-E020, W005: the session settings and where reuse detection keeps its records."""
+    from django.apps import apps
+
+    messages: list[CheckMessage] = []
+    limit = s.SESSION_LIMIT
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        messages.append(
+            Error(
+                f"{_S}['SESSION_LIMIT'] = {limit!r} is not a positive integer.",
+                hint="Give the number of live sessions a user may keep (say 5), or None.",
+                id=_ID + "E018",
+            )
+        )
+    elif limit is not None and not s.TRACK_SESSIONS:
+        messages.append(
+            Error(
+                f"{_S}['SESSION_LIMIT'] is set but TRACK_SESSIONS is False: sessions are not "
+                "counted, so the limit would never apply.",
+                hint="Set TRACK_SESSIONS = True (and migrate restflow_authentication).",
+                id=_ID + "E018",
+            )
+        )
+    if s.TRACK_SESSIONS and not apps.is_installed("restflow.authentication"):
+        messages.append(
+            Error(
+                f"{_S}['TRACK_SESSIONS'] is True but 'restflow.authentication' is not in "
+                "INSTALLED_APPS: the session registry is its TokenSession model.",
+                hint="Add 'restflow.authentication' to INSTALLED_APPS and run migrate.",
+                id=_ID + "E019",
+            )
+        )
+    grace = s.ROTATION_GRACE_PERIOD
+    seconds = grace.total_seconds() if hasattr(grace, "total_seconds") else grace
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        messages.append(
+            Error(
+                f"{_S}['ROTATION_GRACE_PERIOD'] = {grace!r} is not a number of seconds >= 0.",
+                hint="Use 0 (off, the default) or a few seconds, e.g. 10.",
+                id=_ID + "E020",
+            )
+        )
+    return messages + _reuse_store_messages(s)
+
+
+def _reuse_store_messages(s: Any) -> list[CheckMessage]:
+    """W005: rotation with reuse detection whose records die with the process."""
+    from django.conf import settings
+
+    from restflow.authentication.blacklist import CacheBlacklistBackend, resolve_token_blacklist_backend
+
+    if not (s.ROTATE_REFRESH_TOKENS and s.BLACKLIST_ENABLED):
+        return []
+    try:
+        backend = resolve_token_blacklist_backend(s.BLACKLIST_BACKEND)
+    except JWTConfigurationError:
+        return []  # E009
+    if not isinstance(backend, CacheBlacklistBackend):
+        return []
+    path = getattr(settings, "CACHES", {}).get(s.BLACKLIST_CACHE_ALIAS, {}).get("BACKEND", "")
+    if path not in LOCAL_CACHE_BACKEND_PATHS or not s.BLACKLIST_ALLOW_LOCMEM:
+        return []  # W002 covers a local cache without the flag, E011 the evicting ones
+    return [
+        Warning(
+            f"Refresh-token reuse detection keeps its records in {path} (cache alias "
+            f"{s.BLACKLIST_CACHE_ALIAS!r}), which a restart empties: after one, a rotated "
+            "or stolen refresh token works again and revoked sessions come back.",
+            hint="Use a Redis cache (with persistence) or ModelBlacklistBackend in production; "
+            "BLACKLIST_ALLOW_LOCMEM is for tests.",
+            id=_ID + "W005",
+        )
+    ]
+
+
 def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every JWT check (see the table in docs/jwt.md)."""
     from restflow.authentication.config import get_jwt_settings
@@ -374,6 +448,7 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         messages += _key_messages(s)
     messages += _profile_messages(s)
     messages += _blacklist_messages(s)
+    messages += _session_messages(s)
     messages += _rule_messages(s)
     return messages
 

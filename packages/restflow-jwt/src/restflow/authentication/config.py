@@ -72,6 +72,10 @@ class JWTConfig:
         self.blacklist_cache_alias: str = s.BLACKLIST_CACHE_ALIAS
         self.blacklist_allow_locmem: bool = bool(s.BLACKLIST_ALLOW_LOCMEM)
         self.rotate_refresh_tokens: bool = bool(s.ROTATE_REFRESH_TOKENS)
+        self.rotation_grace_seconds = _seconds(s.ROTATION_GRACE_PERIOD)
+        self.track_sessions: bool = bool(s.TRACK_SESSIONS)
+        self.session_limit: int | None = s.SESSION_LIMIT
+        self.session_record_client: bool = bool(s.SESSION_RECORD_CLIENT)
         self.check_user_is_active: bool = bool(s.CHECK_USER_IS_ACTIVE)
         self.check_revoke_token: bool = bool(s.CHECK_REVOKE_TOKEN)
         self.revoke_token_claim: str = s.REVOKE_TOKEN_CLAIM

@@ -2,8 +2,10 @@
 
 Django's RedisCache builds a new ``redis.Redis`` object for every operation. On the
 per-request hot path we keep one per cache object (it is thread-safe and shares the
-connection pool), and can split a ``GET`` into "send now" and "read the reply later" so
-the round trip overlaps the user query. Other caches go through the public cache API.
+connection pool), and can split a read into "send now" and "read the reply later" so
+the round trip overlaps the user query. A token's id and its family's record are read
+together: one ``GET`` for one key, one ``MGET`` for several, always one round trip. Other
+caches go through the public cache API.
 """
 
 from __future__ import annotations
@@ -29,8 +31,15 @@ def _single_redis_client(cache: BaseCache) -> Any:
     return None
 
 
+def _any_found(reply: Any) -> bool:
+    """Whether a ``GET`` reply (a value or None) or an ``MGET`` reply (a list) holds a value."""
+    if isinstance(reply, list):
+        return any(value is not None for value in reply)
+    return reply is not None
+
+
 def starter_for(cache: BaseCache) -> Any:
-    """Pipelined ``GET`` on Django's RedisCache: send now, read the reply later."""
+    """Pipelined ``GET``/``MGET`` on Django's RedisCache: send now, read the reply later."""
     client = _single_redis_client(cache)
     if client is None:
         return False
@@ -42,29 +51,33 @@ def starter_for(cache: BaseCache) -> Any:
     pool = client.connection_pool
     get_connection = connection_getter(pool, "GET")
 
-    def start(key: str) -> Callable[[], bool]:
-        full_key = cache.make_and_validate_key(key)
+    def read_again(full_keys: list[str]) -> bool:
+        return _any_found(client.mget(full_keys) if len(full_keys) > 1 else client.get(full_keys[0]))
+
+    def start(*keys: str) -> Callable[[], bool]:
+        full_keys = [cache.make_and_validate_key(key) for key in keys]
+        command = ("MGET", *full_keys) if len(full_keys) > 1 else ("GET", full_keys[0])
         try:
             connection = get_connection()
         except retryable:
-            result = client.get(full_key) is not None  # the client retries, or raises
+            result = read_again(full_keys)  # the client retries, or raises
             return lambda: result
         try:
-            connection.send_command("GET", full_key)
+            connection.send_command(*command)
         except BaseException as exc:
             connection.disconnect()
             pool.release(connection)
             if not isinstance(exc, retryable):
                 raise
-            result = client.get(full_key) is not None
+            result = read_again(full_keys)
             return lambda: result
 
         def finish() -> bool:
             try:
-                return connection.read_response() is not None
+                return _any_found(connection.read_response())
             except retryable:
                 connection.disconnect()
-                return client.get(full_key) is not None
+                return read_again(full_keys)
             except BaseException:
                 connection.disconnect()
                 raise
@@ -76,22 +89,26 @@ def starter_for(cache: BaseCache) -> Any:
     return start
 
 
-def reader_for(cache: BaseCache) -> Callable[[str], bool]:
-    """A lookup for ``cache``; on Django's RedisCache with one server, one reused client.
+def reader_for(cache: BaseCache) -> Callable[..., bool]:
+    """``read(*keys)``: whether any key is set; one ``GET``/``MGET`` on Django's RedisCache
+    with one server (through one reused client), else the public cache API.
 
     Django's RedisCache builds a new ``redis.Redis`` object for every operation; on
     the per-request hot path we keep one (it is thread-safe and shares the pool).
-    Anything else goes through the public cache API.
     """
     client = _single_redis_client(cache)
     if client is not None:
 
-        def read_redis(key: str) -> bool:
-            return client.get(cache.make_and_validate_key(key)) is not None
+        def read_redis(*keys: str) -> bool:
+            if len(keys) == 1:
+                return client.get(cache.make_and_validate_key(keys[0])) is not None
+            return _any_found(client.mget([cache.make_and_validate_key(key) for key in keys]))
 
         return read_redis
 
-    def read(key: str) -> bool:
-        return bool(cache.get(key))
+    def read(*keys: str) -> bool:
+        if len(keys) == 1:
+            return bool(cache.get(keys[0]))
+        return any(cache.get_many(keys).values())
 
     return read

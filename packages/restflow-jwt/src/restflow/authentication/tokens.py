@@ -15,6 +15,7 @@ from restflow.authentication.constants import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_T
 from restflow.authentication.exceptions import JWTConfigurationError
 
 __all__ = [
+    "SESSION_ID_CLAIM",
     "AccessToken",
     "RefreshToken",
     "build_jwt_payload",
@@ -24,6 +25,20 @@ __all__ = [
 ]
 
 _REVOKE_SALT = "restflow.authentication.revoke-token"
+_CHILD_SALT = "restflow.authentication.rotation-child"
+
+#: The claim naming a token's family (session): every refresh token of one login and the
+#: access tokens they buy carry the same value (RFC 9700 section 4.14.2).
+SESSION_ID_CLAIM = "sid"
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _child_value(parent_jti: str, label: str) -> str:
+    """A value derived from a rotated token's id: the same for every retry, unguessable."""
+    return salted_hmac(_CHILD_SALT, f"{label}:{parent_jti}", algorithm="sha256").hexdigest()[:32]
 
 
 def get_now_time() -> datetime:
@@ -48,13 +63,20 @@ def validate_user_id_field(user_id_field: str, allowlist: Any) -> None:
         )
 
 
-def _base_claims(config: JWTConfig, token_type: str, lifetime: timedelta) -> dict[str, Any]:
-    now = get_now_time()
+def _base_claims(
+    config: JWTConfig,
+    token_type: str,
+    lifetime: timedelta,
+    *,
+    now: datetime | None = None,
+    jti: str | None = None,
+) -> dict[str, Any]:
+    now = now or get_now_time()
     claims: dict[str, Any] = {
         "token_type": token_type,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
-        "jti": secrets.token_urlsafe(16),
+        "jti": jti or secrets.token_urlsafe(16),
     }
     if config.issuer is not None:
         claims["iss"] = config.issuer
@@ -105,6 +127,12 @@ class _Token:
     @property
     def exp(self) -> int:
         return int(self.payload.get("exp", 0))
+
+    @property
+    def sid(self) -> str:
+        """The token's family (session) id; ``""`` for tokens issued without one."""
+        value = self.payload.get(SESSION_ID_CLAIM, "")
+        return value if isinstance(value, str) else ""
 
     def blacklist(self) -> None:
         """Revoke this token until it expires (plus ``LEEWAY``)."""
@@ -158,9 +186,33 @@ class RefreshToken(_Token):
     def _lifetime(cls, config: JWTConfig) -> timedelta:
         return config.refresh_lifetime
 
-    def _derive(self, token_class: type[_Token]) -> dict[str, Any]:
+    @classmethod
+    def for_user(cls, user: Any) -> Self:
+        """A new refresh token for ``user``, starting a new family (session)."""
+        payload = build_jwt_payload(
+            user, token_type=cls.type_name, lifetime=cls._lifetime(get_config())
+        )
+        payload[SESSION_ID_CLAIM] = new_session_id()
+        return cls.from_payload(payload)
+
+    @property
+    def child_sid(self) -> str:
+        """The family of the tokens this one buys: its own, or (for a token issued before
+        families existed) one derived from its ``jti``, so its children form a family."""
+        return self.sid or _child_value(self.jti, SESSION_ID_CLAIM)[:22]
+
+    def _derive(
+        self, token_class: type[_Token], *, at: int | None = None
+    ) -> dict[str, Any]:
         config = get_config()
-        payload = _base_claims(config, token_class.type_name, token_class._lifetime(config))
+        lifetime = token_class._lifetime(config)
+        if at is None:
+            payload = _base_claims(config, token_class.type_name, lifetime)
+        else:
+            now = datetime.fromtimestamp(at, tz=UTC)
+            jti = _child_value(self.jti, token_class.type_name)
+            payload = _base_claims(config, token_class.type_name, lifetime, now=now, jti=jti)
+        payload[SESSION_ID_CLAIM] = self.child_sid
         if config.user_id_claim in self.payload:
             payload[config.user_id_claim] = self.payload[config.user_id_claim]
         claim = config.revoke_token_claim
@@ -175,5 +227,15 @@ class RefreshToken(_Token):
         return AccessToken.from_payload(self._derive(AccessToken))
 
     def rotate(self) -> RefreshToken:
-        """A new refresh token for the same user, with a full lifetime."""
+        """A new refresh token for the same user and family, with a full lifetime."""
         return RefreshToken.from_payload(self._derive(RefreshToken))
+
+    def children(self, at: int) -> tuple[AccessToken, RefreshToken]:
+        """The access and refresh token that replace this one when it is rotated at ``at``.
+
+        Their ids and times derive from this token's ``jti`` and ``at`` alone, so every
+        retry of one rotation gets the same pair (same claims; the same bytes with a
+        deterministic signature algorithm: HMAC, RSA PKCS#1 v1.5, EdDSA).
+        """
+        access = AccessToken.from_payload(self._derive(AccessToken, at=at))
+        return access, RefreshToken.from_payload(self._derive(RefreshToken, at=at))

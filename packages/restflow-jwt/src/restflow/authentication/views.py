@@ -1,4 +1,4 @@
-"""The four token endpoints: obtain, refresh, blacklist (logout) and verify."""
+"""The token endpoints (obtain, refresh, blacklist (logout), verify) and the sessions API."""
 
 from __future__ import annotations
 
@@ -6,26 +6,47 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, ParseError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from restflow.authentication.authentication import JWTAuthentication
 from restflow.authentication.blacklist import TokenBlacklist
 from restflow.authentication.codec import decode_token
 from restflow.authentication.config import get_config
 from restflow.authentication.exceptions import TokenError, translate_token_errors
+from restflow.authentication.rotation import rotate_refresh_token
 from restflow.authentication.serializers import (
+    LogoutAllSerializer,
+    SessionSerializer,
     TokenBlacklistSerializer,
     TokenObtainSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
 )
-from restflow.authentication.tokens import AccessToken, RefreshToken
+from restflow.authentication.sessions import (
+    end_sessions,
+    live_sessions,
+    require_tracking,
+    revoke_user_sessions,
+    start_session,
+    touch_session,
+)
+from restflow.authentication.tokens import SESSION_ID_CLAIM, AccessToken, RefreshToken
 from restflow.authentication.users import get_token_user, get_user_authentication_rule
 
-__all__ = ["TokenBlacklistView", "TokenObtainView", "TokenRefreshView", "TokenVerifyView"]
+__all__ = [
+    "SessionDetailView",
+    "SessionListView",
+    "SessionLogoutAllView",
+    "TokenBlacklistView",
+    "TokenObtainView",
+    "TokenRefreshView",
+    "TokenVerifyView",
+]
 
 
 def _blacklisted() -> TokenError:
@@ -70,14 +91,17 @@ class TokenObtainView(_TokenView):
                 "No active account found with the given credentials.", code="no_active_account"
             )
         refresh = RefreshToken.for_user(user)
-        return Response({"access": str(AccessToken.for_user(user)), "refresh": str(refresh)})
+        start_session(user, refresh, request)
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
 class TokenRefreshView(_TokenView):
     """``{"refresh"}`` -> ``{"access"}`` (+ ``"refresh"`` under rotation).
 
-    The user is looked up again; under rotation with the blacklist on, the submitted
-    token is redeemed by one atomic check-and-blacklist, so it works exactly once.
+    The user is looked up again and the token's family (session) must not be revoked.
+    Under rotation with the blacklist on, the submitted token is redeemed by one atomic
+    check-and-blacklist, so it works exactly once; presenting it again revokes its whole
+    family, except for a retry inside ``ROTATION_GRACE_PERIOD``, which gets the same pair.
     """
 
     serializer_class = TokenRefreshSerializer
@@ -88,32 +112,38 @@ class TokenRefreshView(_TokenView):
         with translate_token_errors():
             refresh = RefreshToken.verify(data["refresh"])
             rotate = config.rotate_refresh_tokens
-            if config.blacklist_enabled and not rotate and TokenBlacklist.is_blacklisted(
-                refresh.jti
-            ):
-                raise _blacklisted()
-            get_token_user(refresh.payload)
-            if (
-                config.blacklist_enabled
-                and rotate
-                and not TokenBlacklist.consume(refresh.jti, expires_at=refresh.exp)
-            ):
-                raise _blacklisted()
-            body = {"access": str(refresh.access_token)}
-            if rotate:
-                body["refresh"] = str(refresh.rotate())
-        return Response(body)
+            if not (config.blacklist_enabled and rotate):
+                if config.blacklist_enabled and TokenBlacklist.is_blacklisted(
+                    refresh.jti, refresh.sid
+                ):
+                    raise _blacklisted()
+                get_token_user(refresh.payload)
+                body = {"access": str(refresh.access_token)}
+                if rotate:
+                    body["refresh"] = str(refresh.rotate())
+                else:
+                    touch_session(refresh)
+                return Response(body)
+            access, child = rotate_refresh_token(refresh)
+        return Response({"access": str(access), "refresh": str(child)})
 
 
 class TokenBlacklistView(_TokenView):
-    """``{"refresh"}`` -> 204: the refresh token can no longer be used (logout)."""
+    """``{"refresh"}`` -> 204: the refresh token can no longer be used (logout).
+
+    Its family (session) is revoked too: the access tokens it bought stop working.
+    """
 
     serializer_class = TokenBlacklistSerializer
 
     def post(self, request: Request) -> Response:
         data = self._validated(request)
         with translate_token_errors():
-            RefreshToken.verify(data["refresh"]).blacklist()
+            refresh = RefreshToken.verify(data["refresh"])
+            refresh.blacklist()
+            if refresh.sid:
+                user_id = refresh.payload.get(get_config().user_id_claim)
+                end_sessions([refresh.sid], reason="logout", user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -131,8 +161,58 @@ class TokenVerifyView(_TokenView):
         data = self._validated(request)
         with translate_token_errors():
             payload = decode_token(data["token"])
-            jti = payload.get("jti", "")
-            if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(jti):
+            jti, sid = payload.get("jti", ""), payload.get(SESSION_ID_CLAIM, "")
+            if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(
+                jti if isinstance(jti, str) else "", sid if isinstance(sid, str) else ""
+            ):
                 raise _blacklisted()
             get_token_user(payload)
         return Response({})
+
+
+class _SessionView(APIView):
+    """The signed-in user's own sessions (``TRACK_SESSIONS``); JWT-authenticated."""
+
+    authentication_classes = (JWTAuthentication,)
+    permission_classes = (IsAuthenticated,)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        require_tracking()
+        super().initial(request, *args, **kwargs)
+
+    def current_sid(self) -> str:
+        token = self.request.auth
+        return token.sid if isinstance(token, AccessToken) else ""
+
+
+class SessionListView(_SessionView):
+    """``GET sessions/``: the live sessions, most recently used first, ``current`` marked."""
+
+    def get(self, request: Request) -> Response:
+        sessions = live_sessions(request.user).order_by("-last_used_at", "-id")
+        context = {"request": request, "current_sid": self.current_sid()}
+        return Response(SessionSerializer(sessions, many=True, context=context).data)
+
+
+class SessionDetailView(_SessionView):
+    """``DELETE sessions/<id>/``: end one session (204; 404 when it is not a live one of yours)."""
+
+    def delete(self, request: Request, sid: str) -> Response:
+        if not live_sessions(request.user).filter(sid=sid).exists():
+            raise NotFound("No such session.")
+        with translate_token_errors():
+            end_sessions([sid], reason="logout", user_id=request.user.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionLogoutAllView(_SessionView):
+    """``POST sessions/logout-all/`` ``{"keep_current": false}``: end every session (but the
+    current one with ``keep_current``); answers ``{"ended": n}``."""
+
+    def post(self, request: Request) -> Response:
+        serializer = LogoutAllSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keep = self.current_sid() if serializer.validated_data["keep_current"] else None
+        with translate_token_errors():
+            ended = revoke_user_sessions(request.user, reason="logout", keep=keep)
+        return Response({"ended": ended})

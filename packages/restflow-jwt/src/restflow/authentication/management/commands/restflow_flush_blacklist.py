@@ -6,13 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from restflow.authentication.models import BlacklistedToken
+from restflow.authentication.models import BlacklistedToken, TokenSession
 
 
 class Command(BaseCommand):
     help = (
-        "Delete BlacklistedToken rows whose token expired more than LEEWAY ago, "
-        "in batches so that no single statement locks the table for long."
+        "Delete BlacklistedToken rows (revoked tokens and sessions) and TokenSession rows "
+        "whose token expired more than LEEWAY ago, in batches so that no single statement "
+        "locks a table for long."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,13 +29,12 @@ class Command(BaseCommand):
             self.stderr.write("--batch-size must be at least 1")
             raise SystemExit(2)
         total = batches = 0
-        while max_batches is None or batches < max_batches:
-            ids = list(
-                BlacklistedToken.expired().order_by("pk").values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            deleted, _ = BlacklistedToken.objects.filter(pk__in=ids).delete()
-            total += deleted
-            batches += 1
+        for model in (BlacklistedToken, TokenSession):
+            while max_batches is None or batches < max_batches:
+                ids = list(model.expired().order_by("pk").values_list("pk", flat=True)[:batch_size])
+                if not ids:
+                    break
+                deleted, _ = model.objects.filter(pk__in=ids).delete()
+                total += deleted
+                batches += 1
         self.stdout.write(f"Deleted {total} expired blacklisted token(s) in {batches} batch(es).")

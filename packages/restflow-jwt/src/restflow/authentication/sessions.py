@@ -1,0 +1,138 @@
+"""Sessions (token families) a user can list and end, ``SESSION_LIMIT``, and
+:func:`revoke_user_sessions`.
+
+The registry (:class:`~restflow.authentication.models.TokenSession`, kept with
+``TRACK_SESSIONS``) says which sessions exist; what refuses a session's tokens is its
+family record in the blacklist store, written first, so an ended session is refused even
+when the registry update that follows fails.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.config import get_config
+from restflow.authentication.exceptions import JWTConfigurationError
+from restflow.authentication.signals import session_created, session_revoked
+from restflow.authentication.tokens import RefreshToken
+
+__all__ = [
+    "end_sessions",
+    "live_sessions",
+    "password_may_change",
+    "require_tracking",
+    "revoke_user_sessions",
+    "start_session",
+    "touch_session",
+]
+
+
+def _model() -> Any:
+    from restflow.authentication.models import TokenSession
+
+    return TokenSession
+
+
+def require_tracking() -> None:
+    if not get_config().track_sessions:
+        raise JWTConfigurationError(
+            "The sessions API needs RESTFLOW_SETTINGS['JWT']['TRACK_SESSIONS'] = True (and "
+            "'restflow.authentication' in INSTALLED_APPS, migrated)."
+        )
+
+
+def _client(request: Any) -> dict[str, Any]:
+    if request is None or not get_config().session_record_client:
+        return {}
+    meta = request.META
+    agent = meta.get("HTTP_USER_AGENT", "")
+    return {
+        "user_agent": agent[:256] if isinstance(agent, str) else "",
+        "ip_address": meta.get("REMOTE_ADDR") or None,
+    }
+
+
+def _expiry(exp: int) -> datetime:
+    return datetime.fromtimestamp(exp, tz=UTC)
+
+
+def start_session(user: Any, refresh: RefreshToken, request: Any = None) -> None:
+    """Record the session ``refresh`` starts (with ``TRACK_SESSIONS``), then end the
+    oldest ones beyond ``SESSION_LIMIT``."""
+    config = get_config()
+    if not config.track_sessions:
+        return
+    now = timezone.now()
+    _model().objects.create(
+        sid=refresh.sid,
+        user=user,
+        created_at=now,
+        last_used_at=now,
+        expires_at=_expiry(refresh.exp),
+        **_client(request),
+    )
+    session_created.send(sender=RefreshToken, user=user, sid=refresh.sid, request=request)
+    limit = config.session_limit
+    if limit is not None:
+        newest_first = live_sessions(user).order_by("-created_at", "-id")
+        excess = list(newest_first.values_list("sid", flat=True)[limit:])
+        end_sessions(excess, reason="limit", user_id=user.pk)
+
+
+def touch_session(refresh: RefreshToken) -> None:
+    """A refresh of the session: last use now, alive until the new refresh token expires."""
+    if get_config().track_sessions and refresh.sid:
+        _model().objects.filter(sid=refresh.sid, revoked_at=None).update(
+            last_used_at=timezone.now(), expires_at=_expiry(refresh.exp)
+        )
+
+
+def live_sessions(user: Any) -> QuerySet[Any]:
+    """The user's sessions that are neither ended nor expired."""
+    return _model().objects.filter(user=user, revoked_at=None, expires_at__gt=timezone.now())
+
+
+def end_sessions(sids: list[str], *, reason: str, user_id: Any = None) -> int:
+    """End the sessions ``sids`` (one blacklist write, one registry update); sends
+    ``session_revoked`` for each. Returns how many were ended."""
+    if not sids:
+        return 0
+    TokenBlacklist.revoke_families(sids)
+    if get_config().track_sessions:
+        _model().objects.filter(sid__in=sids, revoked_at=None).update(
+            revoked_at=timezone.now(), revoke_reason=reason
+        )
+    for sid in sids:
+        session_revoked.send(sender=RefreshToken, sid=sid, reason=reason, user_id=user_id)
+    return len(sids)
+
+
+def revoke_user_sessions(user: Any, *, reason: str = "admin", keep: str | None = None) -> int:
+    """End every live session of ``user`` (but ``keep``): one blacklist write and one
+    registry update whatever their number. Needs ``TRACK_SESSIONS``."""
+    require_tracking()
+    sessions = live_sessions(user)
+    if keep:
+        sessions = sessions.exclude(sid=keep)
+    return end_sessions(list(sessions.values_list("sid", flat=True)), reason=reason, user_id=user.pk)
+
+
+def password_may_change(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """``pre_save`` of the user model: a new password hash ends every session of the user.
+
+    Before the save, so a store outage fails the password change rather than leaving the
+    old sessions alive (a rolled-back change merely logs the user out).
+    """
+    if not get_config().track_sessions or instance.pk is None:
+        return
+    if update_fields is not None and "password" not in update_fields:
+        return
+    manager = type(instance)._default_manager
+    old = manager.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if old is not None and old != instance.password:
+        revoke_user_sessions(instance, reason="password")

@@ -1,0 +1,250 @@
+"""The sessions API: list, end one, log out everywhere; SESSION_LIMIT; password change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from jwt_testapp.support import AUTH, PASSWORD, REFRESH, SECRET, WHOAMI, bearer
+from rest_framework.test import APIClient
+from restflow_testbed.plugin import redis_cache_settings
+
+from restflow.authentication import AccessToken, RefreshToken, revoke_user_sessions
+from restflow.authentication.models import BlacklistedToken, TokenSession
+from restflow.authentication.signals import session_created, session_revoked
+
+pytestmark = pytest.mark.django_db
+
+SESSIONS = "/jwt_testapp/auth/sessions/"
+LOGOUT_ALL = SESSIONS + "logout-all/"
+MODEL = "restflow.authentication.jwt.ModelBlacklistBackend"
+
+
+@pytest.fixture(params=["redis", "model"])
+def tracking(request: Any, settings: Any) -> dict[str, Any]:
+    """Sessions tracked, the blacklist on Redis or in the database."""
+    jwt: dict[str, Any] = {"SIGNING_KEY": SECRET, "TRACK_SESSIONS": True, "SESSION_RECORD_CLIENT": True}
+    if request.param == "redis":
+        settings.CACHES = {"default": redis_cache_settings(request.getfixturevalue("redis_url"))}
+    else:
+        jwt.update(BLACKLIST_BACKEND=MODEL, BLACKLIST_ALLOW_LOCMEM=True)
+    settings.RESTFLOW_SETTINGS = {"JWT": jwt}
+    return jwt
+
+
+def login(agent: str = "test-agent") -> tuple[APIClient, dict[str, str]]:
+    """A device: its own client, logged in, sending its access token."""
+    device = APIClient(HTTP_USER_AGENT=agent)
+    response = device.post(AUTH, {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    tokens = response.json()
+    device.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    return device, tokens
+
+
+def sid_of(tokens: dict[str, str]) -> str:
+    return RefreshToken.verify(tokens["refresh"]).sid
+
+
+def test_list_shows_live_sessions_and_marks_the_current_one(user: Any, tracking: Any) -> None:
+    phone, phone_tokens = login("phone/1.0")
+    _, laptop_tokens = login("laptop/2.0")
+    listed = phone.get(SESSIONS)
+    assert listed.status_code == 200
+    by_id = {row["id"]: row for row in listed.json()}
+    assert set(by_id) == {sid_of(phone_tokens), sid_of(laptop_tokens)}
+    assert by_id[sid_of(phone_tokens)]["current"] is True
+    assert by_id[sid_of(laptop_tokens)]["current"] is False
+    assert by_id[sid_of(laptop_tokens)]["user_agent"] == "laptop/2.0"
+    assert by_id[sid_of(laptop_tokens)]["ip_address"] == "127.0.0.1"
+    assert {"created_at", "last_used_at", "expires_at"} <= set(by_id[sid_of(phone_tokens)])
+
+
+def test_other_users_sessions_are_not_listed_nor_deletable(
+    user: Any, tracking: Any, django_user_model: Any
+) -> None:
+    django_user_model.objects.create_user(username="bob", password=PASSWORD)
+    mine, _ = login()
+    bob = APIClient()
+    bob_tokens = bob.post(AUTH, {"username": "bob", "password": PASSWORD}, format="json").json()
+    assert [row["id"] for row in mine.get(SESSIONS).json()] != [sid_of(bob_tokens)]
+    assert mine.delete(f"{SESSIONS}{sid_of(bob_tokens)}/").status_code == 404
+    assert bob.get(WHOAMI, **bearer(bob_tokens["access"])).status_code == 200
+
+
+def test_deleting_a_session_ends_it_on_that_device(user: Any, tracking: Any) -> None:
+    phone, phone_tokens = login()
+    laptop, laptop_tokens = login()
+    assert phone.delete(f"{SESSIONS}{sid_of(laptop_tokens)}/").status_code == 204
+    assert laptop.get(WHOAMI).status_code == 401
+    assert laptop.post(REFRESH, {"refresh": laptop_tokens["refresh"]}, format="json").status_code == 401
+    assert phone.get(WHOAMI).status_code == 200
+    assert [row["id"] for row in phone.get(SESSIONS).json()] == [sid_of(phone_tokens)]
+    assert phone.delete(f"{SESSIONS}{sid_of(laptop_tokens)}/").status_code == 404
+
+
+def test_logout_all_on_one_device_kills_access_tokens_on_another(user: Any, tracking: Any) -> None:
+    phone, _ = login()
+    laptop, _ = login()
+    assert laptop.get(WHOAMI).status_code == 200
+    response = phone.post(LOGOUT_ALL, {}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"ended": 2}
+    assert laptop.get(WHOAMI).status_code == 401
+    assert phone.get(WHOAMI).status_code == 401
+
+
+def test_logout_all_can_keep_the_current_session(user: Any, tracking: Any) -> None:
+    phone, phone_tokens = login()
+    laptop, _ = login()
+    tablet, _ = login()
+    response = phone.post(LOGOUT_ALL, {"keep_current": True}, format="json")
+    assert response.json() == {"ended": 2}
+    assert laptop.get(WHOAMI).status_code == 401
+    assert tablet.get(WHOAMI).status_code == 401
+    assert phone.get(WHOAMI).status_code == 200
+    assert phone.post(REFRESH, {"refresh": phone_tokens["refresh"]}, format="json").status_code == 200
+
+
+def test_logout_all_is_one_blacklist_write(user: Any, settings: Any, django_assert_num_queries: Any) -> None:
+    """The model backend: ending n sessions is one INSERT however large n is (plus the
+    registry's select and update), not one locking query per session."""
+    settings.RESTFLOW_SETTINGS = {
+        "JWT": {"SIGNING_KEY": SECRET, "TRACK_SESSIONS": True, "BLACKLIST_BACKEND": MODEL}
+    }
+    device, _ = login()
+    for _ in range(20):
+        login()
+    with django_assert_num_queries(5):  # user, blacklist read, live sids, one INSERT, one UPDATE
+        assert device.post(LOGOUT_ALL, {}, format="json").json() == {"ended": 21}
+    assert BlacklistedToken.objects.filter(jti__startswith="f:").count() == 21
+
+
+def test_session_limit_ends_the_oldest(user: Any, tracking: Any, settings: Any) -> None:
+    settings.RESTFLOW_SETTINGS = {"JWT": {**tracking, "SESSION_LIMIT": 2}}
+    first, first_tokens = login()
+    second, _ = login()
+    assert first.get(WHOAMI).status_code == 200
+    third, _ = login()
+    assert first.get(WHOAMI).status_code == 401
+    assert first.post(REFRESH, {"refresh": first_tokens["refresh"]}, format="json").status_code == 401
+    assert second.get(WHOAMI).status_code == 200
+    assert third.get(WHOAMI).status_code == 200
+    assert len(third.get(SESSIONS).json()) == 2
+    assert TokenSession.objects.get(sid=sid_of(first_tokens)).revoke_reason == "limit"
+
+
+def test_password_change_ends_every_session(user: Any, tracking: Any) -> None:
+    phone, _ = login()
+    laptop, _ = login()
+    user.set_password("a new password for alice")
+    user.save()
+    assert phone.get(WHOAMI).status_code == 401
+    assert laptop.get(WHOAMI).status_code == 401
+    assert set(TokenSession.objects.values_list("revoke_reason", flat=True)) == {"password"}
+    other = APIClient()
+    tokens = other.post(AUTH, {"username": "alice", "password": "a new password for alice"}, format="json")
+    assert other.get(WHOAMI, **bearer(tokens.json()["access"])).status_code == 200
+
+
+def test_saving_the_user_without_a_new_password_keeps_sessions(user: Any, tracking: Any) -> None:
+    phone, _ = login()
+    user.first_name = "Alice"
+    user.save()
+    assert phone.get(WHOAMI).status_code == 200
+
+
+def test_revoke_user_sessions_and_signals(user: Any, tracking: Any) -> None:
+    created: list[str] = []
+    revoked: list[tuple[str, str]] = []
+
+    def on_created(sender: Any, sid: str, **kwargs: Any) -> None:
+        created.append(sid)
+
+    def on_revoked(sender: Any, sid: str, reason: str, **kwargs: Any) -> None:
+        revoked.append((sid, reason))
+
+    session_created.connect(on_created)
+    session_revoked.connect(on_revoked)
+    try:
+        device, tokens = login()
+        assert revoke_user_sessions(user) == 1
+    finally:
+        session_created.disconnect(on_created)
+        session_revoked.disconnect(on_revoked)
+    assert created == [sid_of(tokens)]
+    assert revoked == [(sid_of(tokens), "admin")]
+    assert device.get(WHOAMI).status_code == 401
+
+
+def test_refresh_records_last_use(user: Any, tracking: Any) -> None:
+    device, tokens = login()
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    TokenSession.objects.filter(sid=sid_of(tokens)).update(last_used_at=long_ago)
+    body = device.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").json()
+    after = TokenSession.objects.get(sid=sid_of(tokens))
+    assert after.last_used_at > long_ago
+    assert int(after.expires_at.timestamp()) == RefreshToken.verify(body["refresh"]).exp
+
+
+def test_client_details_are_kept_only_when_asked(user: Any, tracking: Any, settings: Any) -> None:
+    settings.RESTFLOW_SETTINGS = {"JWT": {**tracking, "SESSION_RECORD_CLIENT": False}}
+    device, _ = login("secret-agent")
+    row = device.get(SESSIONS).json()[0]
+    assert row["user_agent"] == ""
+    assert row["ip_address"] is None
+
+
+def test_sessions_api_without_tracking_is_a_configuration_error(user: Any, configure_jwt: Any) -> None:
+    device, _ = login()
+    device.raise_request_exception = True
+    with pytest.raises(ImproperlyConfigured, match="TRACK_SESSIONS"):
+        device.get(SESSIONS)
+
+
+def test_sessions_api_needs_authentication(db: Any, tracking: Any) -> None:
+    assert APIClient().get(SESSIONS).status_code == 401
+    token = AccessToken.for_user(type("U", (), {"id": 1, "password": ""})())
+    assert APIClient().get(SESSIONS, **bearer(token)).status_code == 401
+
+
+def test_admin_lists_sessions_and_revokes(user: Any, tracking: Any, admin_client: Any, settings: Any) -> None:
+    device, tokens = login()
+    settings.ROOT_URLCONF = "jwt_testapp.admin_urls"
+    url = "/admin/restflow_authentication/tokensession/"
+    listing = admin_client.get(url)
+    assert listing.status_code == 200
+    assert sid_of(tokens) in listing.content.decode()
+    row = TokenSession.objects.get(sid=sid_of(tokens))
+    response = admin_client.post(url, {"action": "revoke", "_selected_action": [row.pk]})
+    assert response.status_code == 302
+    settings.ROOT_URLCONF = "restflow_testbed.urls"
+    assert device.get(WHOAMI).status_code == 401
+    assert TokenSession.objects.get(pk=row.pk).revoke_reason == "admin"
+
+
+def test_flush_command_deletes_expired_sessions(user: Any, tracking: Any) -> None:
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    _, old = login()
+    _, fresh = login()
+    TokenSession.objects.filter(sid=sid_of(old)).update(expires_at=timezone.now() - timedelta(days=1))
+    call_command("restflow_flush_blacklist", stdout=StringIO())
+    assert list(TokenSession.objects.values_list("sid", flat=True)) == [sid_of(fresh)]
+
+
+def test_refresh_without_rotation_records_last_use(user: Any, tracking: Any, settings: Any) -> None:
+    settings.RESTFLOW_SETTINGS = {"JWT": {**tracking, "ROTATE_REFRESH_TOKENS": False}}
+    device, tokens = login()
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    TokenSession.objects.filter(sid=sid_of(tokens)).update(last_used_at=long_ago)
+    assert device.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 200
+    assert TokenSession.objects.get(sid=sid_of(tokens)).last_used_at > long_ago
+    assert device.delete(f"{SESSIONS}{sid_of(tokens)}/").status_code == 204
+    assert device.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
