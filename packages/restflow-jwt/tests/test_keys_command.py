@@ -48,7 +48,7 @@ def test_generate_prints_a_pem_that_signs_in_a_ring(settings: Any, user: Any, al
     assert isinstance(key, KEY_TYPES[algorithm])
     assert "PRIVATE KEY" not in notes
     settings.RESTFLOW_SETTINGS = ring_settings(entry(pem.encode(), algorithm, "active"))
-    assert check_jwt_settings() == []
+    assert [m.id for m in check_jwt_settings() if m.is_serious()] == []
     token = AccessToken.for_user(user)
     assert kid_of(str(token)) == kid_line(notes)
     assert AccessToken.verify(str(token)).payload["user_id"] == user.pk
@@ -58,7 +58,7 @@ def test_generate_hmac_secret_is_long_enough(settings: Any) -> None:
     secret, notes = run("generate", "--alg", "HS512")
     assert len(secret.strip().encode()) >= 64
     settings.RESTFLOW_SETTINGS = ring_settings(entry(secret.strip(), "HS512", "active"))
-    assert check_jwt_settings() == []
+    assert [m.id for m in check_jwt_settings() if m.is_serious()] == []
     assert secret.strip() not in notes
 
 
