@@ -12,10 +12,10 @@ from restflow.dispatch.base import (
     DispatchError,
     PayloadError,
     get_dispatcher_settings,
-    import_dotted,
     resolve_raise_exception,
 )
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
+from restflow.dispatch.worker import import_dotted
 
 
 class Recording(Dispatcher):

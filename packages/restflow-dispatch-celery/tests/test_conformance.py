@@ -16,14 +16,14 @@ from restflow_testbed.redis_server import free_port
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.celery._publish import reset_pools
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance, Journal
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance, Journal
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 pytestmark = [pytest.mark.broker]
 
 
-class _CeleryConformance(DispatcherConformance):
+class _CeleryConformance(BrokerDispatcherConformance):
     dispatcher = "celery"
     runs_in_other_process = True
     queue: ClassVar[str] = ""

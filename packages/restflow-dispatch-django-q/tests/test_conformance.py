@@ -11,13 +11,13 @@ import pytest
 from djangoq_support import django_q_redis
 
 from restflow.dispatch.base import Dispatcher
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
 
 
 @pytest.mark.broker
 @pytest.mark.redis
 @pytest.mark.usefixtures("qcluster")
-class TestDjangoQConformance(DispatcherConformance):
+class TestDjangoQConformance(BrokerDispatcherConformance):
     dispatcher = "django_q"
     runs_in_other_process = True
 

@@ -12,12 +12,12 @@ from restflow_testbed.redis_server import free_port
 from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.base import Dispatcher
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
 
 pytestmark = [pytest.mark.broker]
 
 
-class TestDjangoRqConformance(DispatcherConformance):
+class TestDjangoRqConformance(BrokerDispatcherConformance):
     dispatcher = "django_rq"
     runs_in_other_process = True
     queue: ClassVar[str] = ""

@@ -1,11 +1,12 @@
-"""Fixtures shared by the dispatcher packages' conftests (import them by name there).
+"""Fixtures shared by the dispatcher packages' tests (registered by the test bed plugin).
 
 ``broker_redis``
     The package's private Redis server for the session: the broker (or queues) on
     ``BROKER_DB``, the cache shared by the test process and the workers on ``CACHE_DB``.
 ``clean_dispatch_state``
     Autouse: each test starts with restflow's log throttle reset and leaves the
-    dispatcher registry's explicit registrations as it found them.
+    dispatcher registry's explicit registrations and the registered worker entries as
+    it found them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from restflow.dispatch import registry
+from restflow.dispatch import registry, worker
 from restflow.log import reset_log_throttle
 from restflow_testbed.redis_server import RedisServer
 
@@ -33,7 +34,13 @@ def broker_redis() -> Iterator[RedisServer]:
 @pytest.fixture(autouse=True)
 def clean_dispatch_state() -> Iterator[None]:
     explicit = dict(registry._explicit)
+    entries = dict(worker._entries)
     reset_log_throttle()
     yield
-    registry._explicit.clear()
-    registry._explicit.update(explicit)
+    worker._entries.clear()
+    worker._entries.update(entries)
+    if registry._explicit != explicit:
+        for name in set(registry._explicit) - set(explicit):
+            registry.unregister_dispatcher(name)
+        for cls in explicit.values():
+            registry.register_dispatcher(cls)

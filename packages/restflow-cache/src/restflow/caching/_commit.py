@@ -18,13 +18,10 @@ from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 
-from restflow.dispatch.base import Dispatcher, DispatchError, run_worker
-from restflow.log import log_throttled
+from restflow.dispatch.base import Dispatcher, DispatchError
+from restflow.dispatch.worker import WorkerError, run_fallback
 
 logger = logging.getLogger("restflow.caching.registry")
-
-#: Key of a dispatch log line throttled per dispatcher spec.
-_FALLBACK_LOG_INTERVAL = 60.0
 
 RuleEntry = dict[str, Any]
 Payload = dict[str, Any] | list[dict[str, Any]]
@@ -295,41 +292,7 @@ def send(
         dispatcher.dispatch(rule_ids=rule_ids, rule_kwargs=cast(Any, rule_kwargs), **context)
     except DispatchError:
         raise  # the dispatcher was told to raise instead of falling back
+    except WorkerError as exc:
+        raise exc.error  # the job ran here and its policy says raise: the saver sees why
     except Exception as exc:
-        if getattr(exc, "_restflow_worker_error", False):
-            raise  # the job ran and its error policy says raise
         run_fallback(dispatcher.name, rule_ids, rule_kwargs, exc, context)
-
-
-def run_fallback(
-    dispatcher_name: str | None,
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Payload],
-    exc: BaseException,
-    context: dict[str, Any],
-) -> None:
-    """Run a job that no dispatcher took, here and now, after an ERROR log."""
-    log_throttled(
-        logger,
-        f"dispatch-failed:{dispatcher_name}",
-        "restflow could not dispatch cache rules %s via dispatcher %r (%s: %s); running "
-        "them inline in this process instead (logged once per %d s while it lasts)",
-        rule_ids,
-        dispatcher_name,
-        type(exc).__name__,
-        exc,
-        int(_FALLBACK_LOG_INTERVAL),
-        level=logging.ERROR,
-        interval=_FALLBACK_LOG_INTERVAL,
-        exc_info=exc,
-    )
-    fallback_context: dict[str, Any] = {"fallback": "inline"}
-    fallback_context.update(
-        {key: context[key] for key in ("model_label", "pk") if key in context}
-    )
-    run_worker(
-        rule_ids,
-        cast(Any, rule_kwargs),
-        dispatcher_name=dispatcher_name,
-        context=fallback_context,
-    )

@@ -20,7 +20,8 @@ from asgiref.sync import async_to_sync
 
 from restflow.dispatch.base import resolve_raise_exception
 
-__all__ = ["arun_cache_rules", "run_cache_rules", "task_run_cache_rules"]
+# task_run_cache_rules is served by the module's __getattr__ (bottom).
+__all__ = ["arun_cache_rules", "run_cache_rules", "task_run_cache_rules"]  # noqa: F822
 
 logger = logging.getLogger("restflow.caching.tasks")
 
@@ -104,7 +105,6 @@ _plain_task_run_cache_rules.__name__ = "task_run_cache_rules"
 _plain_task_run_cache_rules.__qualname__ = "task_run_cache_rules"
 
 
-
 def _celery_task() -> Any:
     """The plugin's Celery task registered under this module's name, if installed.
 
@@ -121,5 +121,14 @@ def _celery_task() -> Any:
     return getattr(plugin, "task_run_cache_rules", None)
 
 
-#: The Celery task when restflow-dispatch-celery is installed, else a plain function.
-task_run_cache_rules: Any = _celery_task() or _plain_task_run_cache_rules
+# In a Celery worker (Celery already imported) importing this module registers the
+# plugin's task, which is what ``app.autodiscover_tasks()`` relies on.
+_celery_task()
+
+
+def __getattr__(name: str) -> Any:
+    # ``task_run_cache_rules`` is looked up when read, not frozen at import: this module
+    # is imported by the app's ready(), possibly before the project imports Celery.
+    if name == "task_run_cache_rules":
+        return _celery_task() or _plain_task_run_cache_rules
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,9 @@ class AuthenticationConfig(AppConfig):
         # run (manage.py check, runserver), not at every django.setup().
         from django.core.checks import Tags, register
 
+        from restflow.checks import register_checks
+
+        register_checks()
         register(_check_jwt_settings, Tags.security, "restflow")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Warning
 
 from restflow.authentication.constants import (
     ALLOWED_ALGORITHMS,
@@ -21,7 +21,7 @@ from restflow.authentication.keys import (
     prepare_verifying_key,
 )
 
-__all__ = ["check_jwt_settings", "register_checks"]
+__all__ = ["check_jwt_settings"]
 
 _ID = "restflow_authentication."
 _S = "RESTFLOW_SETTINGS['JWT']"
@@ -269,7 +269,3 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     messages += _blacklist_messages(s)
     messages += _rule_messages(s)
     return messages
-
-
-def register_checks() -> None:
-    register(check_jwt_settings, Tags.security, "restflow")

@@ -6,28 +6,15 @@ import enum
 import uuid
 from typing import Any, ClassVar
 
-from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.broker import DEFAULT_PUBLISH_TIMEOUT, BrokerDispatcher
 
 __all__ = ["DEFAULT_PUBLISH_TIMEOUT", "DEFAULT_TASK_NAME", "CeleryDispatcher"]
 
 DEFAULT_TASK_NAME = "restflow.caching.tasks.task_run_cache_rules"
 
-#: Seconds a publish may take (connect, then send) before the job runs inline instead.
-DEFAULT_PUBLISH_TIMEOUT = 2.0
-
 # Options that select the message's destination; every other config key joins the
 # batch key only when given, so that rules with different policies are not merged.
 _ROUTING_KEYS = ("task_name", "queue")
-
-
-def _require_celery() -> None:
-    try:
-        import celery  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "celery is required for the 'celery' dispatcher: "
-            'pip install "restflow-cache[celery]" (or restflow-dispatch-celery)'
-        ) from exc
 
 
 def _signal_value(signal_type: Any) -> str | None:
@@ -56,7 +43,7 @@ def _kwargs_summary(kwargs: dict[str, Any]) -> str:
     return repr(shown)
 
 
-class CeleryDispatcher(Dispatcher):
+class CeleryDispatcher(BrokerDispatcher):
     """Publishes each job to a Celery broker; a worker runs it.
 
     Options (per-rule ``dispatcher_config`` key, else the ``celery`` settings block):
@@ -74,18 +61,10 @@ class CeleryDispatcher(Dispatcher):
 
     name: ClassVar[str] = "celery"
     supports_batching: ClassVar[bool] = True
-
-    def validate_config(self) -> None:
-        super().validate_config()
-        _require_celery()
-        timeout = self.config.get("publish_timeout")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
-        ):
-            raise ValueError(
-                f"CeleryDispatcher: publish_timeout must be a number of seconds >= 0, "
-                f"got {timeout!r}"
-            )
+    default_settings: ClassVar[dict[str, Any]] = {
+        "TASK_NAME": DEFAULT_TASK_NAME, "QUEUE": None, "PUBLISH_TIMEOUT": DEFAULT_PUBLISH_TIMEOUT
+    }
+    requires = ("celery", "celery", "celery", "restflow-dispatch-celery")
 
     # -- options ---------------------------------------------------------------------
 
@@ -96,11 +75,6 @@ class CeleryDispatcher(Dispatcher):
     def queue(self) -> str | None:
         value = self.config["queue"] if "queue" in self.config else self.settings().get("QUEUE")
         return str(value) if value else None
-
-    def publish_timeout(self) -> float | None:
-        """Seconds allowed for one publish, or ``None`` for Celery's own settings."""
-        value = self.option("publish_timeout", DEFAULT_PUBLISH_TIMEOUT)
-        return float(value) if value else None
 
     def batch_key(self) -> tuple[Any, ...]:
         key: tuple[Any, ...] = (CeleryDispatcher, self.task_name(), self.queue())
