@@ -149,8 +149,3 @@ def test_update_fields_and_watch_fields_may_use_attnames():
     rule["invalidation_rule"] = InvalidationRule(model=Book, watch_fields=["author_id"])
     assert should_run(Book(title="t"), rule, update_fields=["author"])
     assert not should_run(Book(title="t"), rule, update_fields=["title"])
-
-
-def test_invalidate_via_dispatchers_skips_unknown_ids():
-    CacheRegister._invalidate_via_dispatchers(
-        SimpleNamespace(pk=1), ["no.such#rule#0"], False, SAVE)
