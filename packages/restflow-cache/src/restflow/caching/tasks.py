@@ -9,11 +9,12 @@ own ``raise_exception`` (``True`` wins in a batch), then the dispatcher's block,
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import logging
 import sys
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -56,42 +57,47 @@ async def _await(awaitable: Awaitable[Any]) -> None:
     await awaitable
 
 
-def run_cache_rules(
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Any],
-    *,
-    dispatcher_name: str | None = None,
-    context: dict[str, Any] | None = None,
-) -> None:
-    """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
+@contextlib.contextmanager
+def _error_policy(
+    rule_ids: list[str], dispatcher_name: str | None, context: dict[str, Any] | None
+) -> Iterator[None]:
+    """Re-raise or log (per ``RAISE_EXCEPTION``) an error of the job run in the block."""
+    try:
+        yield
+    except Exception:
+        _failed(rule_ids, dispatcher_name, context)
+
+
+def _start(rule_ids: list[str], rule_kwargs: dict[str, Any]) -> Any:
+    """Run the job's rules; an awaitable when some of them are async."""
     from restflow.caching.registry import CacheRegister
 
+    result = CacheRegister.run_cache_rules(rule_ids=rule_ids, rule_kwargs=rule_kwargs)
+    return result if result is not None and inspect.isawaitable(result) else None
+
+
+def run_cache_rules(
+    rule_ids: list[str], rule_kwargs: dict[str, Any], *,
+    dispatcher_name: str | None = None, context: dict[str, Any] | None = None,
+) -> None:
+    """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
     ids = list(rule_ids)
-    try:
-        result = CacheRegister.run_cache_rules(rule_ids=ids, rule_kwargs=rule_kwargs)
-        if result is not None and inspect.isawaitable(result):
-            async_to_sync(_await)(result)
-    except Exception:
-        _failed(ids, dispatcher_name, context)
+    with _error_policy(ids, dispatcher_name, context):
+        pending = _start(ids, rule_kwargs)
+        if pending is not None:
+            async_to_sync(_await)(pending)
 
 
 async def arun_cache_rules(
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Any],
-    *,
-    dispatcher_name: str | None = None,
-    context: dict[str, Any] | None = None,
+    rule_ids: list[str], rule_kwargs: dict[str, Any], *,
+    dispatcher_name: str | None = None, context: dict[str, Any] | None = None,
 ) -> None:
     """Run a job on the running event loop."""
-    from restflow.caching.registry import CacheRegister
-
     ids = list(rule_ids)
-    try:
-        result = CacheRegister.run_cache_rules(rule_ids=ids, rule_kwargs=rule_kwargs)
-        if result is not None and inspect.isawaitable(result):
-            await result
-    except Exception:
-        _failed(ids, dispatcher_name, context)
+    with _error_policy(ids, dispatcher_name, context):
+        pending = _start(ids, rule_kwargs)
+        if pending is not None:
+            await pending
 
 
 def _plain_task_run_cache_rules(

@@ -57,6 +57,14 @@ class BrokerDispatcher(Dispatcher):
                 f'pip install "restflow-cache[{extra}]" (or {distribution})'
             ) from exc
 
+    def routed_batch_key(self, *destination: Any, routing: tuple[str, ...]) -> tuple[Any, ...]:
+        """A batch key of the class and ``destination`` (the values of the ``routing``
+        options); every other option given per rule joins it, so that rules with
+        different policies (``fallback``, ``publish_timeout``...) are not merged."""
+        key: tuple[Any, ...] = (type(self), *destination)
+        extra = sorted((name, value) for name, value in self.config.items() if name not in routing)
+        return (*key, tuple(extra)) if extra else key
+
     def publish_timeout(self) -> float | None:
         """Seconds one publish may take, or ``None`` (``0``) for the library's own settings."""
         value = self.option("publish_timeout", DEFAULT_PUBLISH_TIMEOUT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import uuid
 from typing import Any, ClassVar
 
 from restflow.dispatch.broker import DEFAULT_PUBLISH_TIMEOUT, BrokerDispatcher
@@ -29,9 +28,7 @@ def _json_pk(pk: Any) -> Any:
     """The primary key as a JSON value: ints and strings as they are, others as str."""
     if pk is None or isinstance(pk, bool | int | str):
         return pk
-    if isinstance(pk, uuid.UUID):
-        return str(pk)
-    return str(pk)
+    return str(pk)  # a UUID, a Decimal, ...
 
 
 def _kwargs_summary(kwargs: dict[str, Any]) -> str:
@@ -53,14 +50,11 @@ class CeleryDispatcher(BrokerDispatcher):
       process is called with ``apply_async`` (honours ``task_always_eager``), any other
       name with ``send_task`` (a task that exists only on the workers).
     * ``queue`` / ``QUEUE``: the queue to route to; ``None`` uses Celery's routing.
-    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: seconds one publish may take to connect
-      and send (default 2). An unreachable or hanging broker then fails the hand-off
-      quickly, and restflow runs the job inline (or raises, with ``fallback="raise"``).
-      ``0`` publishes with the Celery app's own connection and retry settings.
+    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: see :class:`BrokerDispatcher`; ``0``
+      publishes with the Celery app's own connection and retry settings.
     """
 
     name: ClassVar[str] = "celery"
-    supports_batching: ClassVar[bool] = True
     default_settings: ClassVar[dict[str, Any]] = {
         "TASK_NAME": DEFAULT_TASK_NAME, "QUEUE": None, "PUBLISH_TIMEOUT": DEFAULT_PUBLISH_TIMEOUT
     }
@@ -77,11 +71,7 @@ class CeleryDispatcher(BrokerDispatcher):
         return str(value) if value else None
 
     def batch_key(self) -> tuple[Any, ...]:
-        key: tuple[Any, ...] = (CeleryDispatcher, self.task_name(), self.queue())
-        extra = sorted(
-            (name, value) for name, value in self.config.items() if name not in _ROUTING_KEYS
-        )
-        return (*key, tuple(extra)) if extra else key
+        return self.routed_batch_key(self.task_name(), self.queue(), routing=_ROUTING_KEYS)
 
     # -- hand-off --------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ class DjangoQDispatcher(BrokerDispatcher):
     """
 
     name: ClassVar[str] = "django_q"
-    supports_batching: ClassVar[bool] = True
     default_settings: ClassVar[dict[str, Any]] = {
         "CLUSTER": None, "GROUP": None, "FUNCTION_PATH": None,
         "PUBLISH_TIMEOUT": DEFAULT_PUBLISH_TIMEOUT,

@@ -30,7 +30,6 @@ class DramatiqDispatcher(BrokerDispatcher):
     """
 
     name: ClassVar[str] = DISPATCHER_NAME
-    supports_batching: ClassVar[bool] = True
     default_settings: ClassVar[dict[str, Any]] = {
         "QUEUE": DEFAULT_QUEUE, "ACTOR_NAME": DEFAULT_ACTOR_NAME,
         "PUBLISH_TIMEOUT": DEFAULT_PUBLISH_TIMEOUT,

@@ -24,17 +24,14 @@ class DjangoRqDispatcher(BrokerDispatcher):
     * ``function_path`` / ``FUNCTION_PATH``: the worker entry the job calls (default
       ``None``: the entry restflow-cache registers, ``restflow.caching.tasks.run_cache_rules``);
       also what runs inline when the enqueue fails.
-    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: seconds one enqueue may take to connect
-      and send (default 2). A Redis that is down or hangs then fails the hand-off
-      quickly, and restflow runs the job inline (or raises, with ``fallback="raise"``).
-      ``0`` enqueues with the connection exactly as ``RQ_QUEUES`` configures it.
+    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: see :class:`BrokerDispatcher`; ``0``
+      enqueues with the connection exactly as ``RQ_QUEUES`` configures it.
 
     Jobs are enqueued immediately, whatever django-rq's ``COMMIT_MODE``: restflow already
     waits for the transaction to commit before it dispatches.
     """
 
     name: ClassVar[str] = "django_rq"
-    supports_batching: ClassVar[bool] = True
     default_settings: ClassVar[dict[str, Any]] = {
         "QUEUE": DEFAULT_QUEUE, "FUNCTION_PATH": None, "PUBLISH_TIMEOUT": DEFAULT_PUBLISH_TIMEOUT
     }
@@ -46,11 +43,7 @@ class DjangoRqDispatcher(BrokerDispatcher):
         return str(self.config.get("queue") or self.settings().get("QUEUE") or DEFAULT_QUEUE)
 
     def batch_key(self) -> tuple[Any, ...]:
-        key: tuple[Any, ...] = (DjangoRqDispatcher, self.queue_name(), self.worker_path())
-        extra = sorted(
-            (name, value) for name, value in self.config.items() if name not in _ROUTING_KEYS
-        )
-        return (*key, tuple(extra)) if extra else key
+        return self.routed_batch_key(self.queue_name(), self.worker_path(), routing=_ROUTING_KEYS)
 
     # -- hand-off --------------------------------------------------------------------
 
