@@ -4,9 +4,12 @@
 >>> restflow_settings.JWT.ALGORITHM
 'HS256'
 
-Values are merged key by key against :data:`DEFAULTS` at every level, cached on first
-read, and dropped in place when Django sends ``setting_changed`` for
-``RESTFLOW_SETTINGS`` (so ``override_settings`` needs no reload call).
+Values are merged key by key against :data:`DEFAULTS` at every level, resolved on first
+read and stored on the accessor with ``setattr`` (DRF's way: later reads are plain
+attribute lookups), and deleted in place when Django sends ``setting_changed`` for
+``RESTFLOW_SETTINGS`` (so ``override_settings`` needs no reload call). The blocks of
+``CACHE_SETTINGS["DISPATCHER_SETTINGS"]`` take their defaults from the dispatcher
+classes (:class:`DispatcherBlocks`).
 """
 
 from __future__ import annotations
