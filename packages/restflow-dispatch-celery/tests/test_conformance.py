@@ -25,7 +25,6 @@ pytestmark = [pytest.mark.broker]
 
 class _CeleryConformance(BrokerDispatcherConformance):
     dispatcher = "celery"
-    runs_in_other_process = True
     queue: ClassVar[str] = ""
     closed_broker_url: ClassVar[str] = ""
 

@@ -19,7 +19,6 @@ from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConforman
 @pytest.mark.usefixtures("qcluster")
 class TestDjangoQConformance(BrokerDispatcherConformance):
     dispatcher = "django_q"
-    runs_in_other_process = True
 
     def dispatcher_config(self) -> dict[str, Any]:
         return {"function_path": RECORD_JOB_PATH, "publish_timeout": 0.5}

@@ -19,7 +19,6 @@ from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConforman
 @pytest.mark.usefixtures("dramatiq_worker")
 class TestDramatiqConformance(BrokerDispatcherConformance):
     dispatcher = "dramatiq"
-    runs_in_other_process = True
 
     def dispatcher_config(self) -> dict[str, Any]:
         # The worker's test actor records the job; function_path is what the inline

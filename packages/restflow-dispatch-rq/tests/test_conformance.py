@@ -19,7 +19,6 @@ pytestmark = [pytest.mark.broker]
 
 class TestDjangoRqConformance(BrokerDispatcherConformance):
     dispatcher = "django_rq"
-    runs_in_other_process = True
     queue: ClassVar[str] = ""
 
     @pytest.fixture(autouse=True)
