@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -15,18 +14,13 @@ BACKEND_DB = 1
 
 
 @pytest.fixture(scope="session")
-def celery_queue() -> str:
-    return f"restflow-tests-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="session")
 def celery_worker(
-    request: pytest.FixtureRequest, broker_redis: RedisServer, celery_queue: str
+    request: pytest.FixtureRequest, broker_redis: RedisServer, session_queue: str
 ) -> Iterator[CeleryWorker]:
     """A real worker on the private Redis, consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
     worker = CeleryWorker(
-        broker_redis.db_url(BROKER_DB), [celery_queue], backend_url=broker_redis.db_url(BACKEND_DB),
+        broker_redis.db_url(BROKER_DB), [session_queue], backend_url=broker_redis.db_url(BACKEND_DB),
         env={"RESTFLOW_TEST_CACHE_URL": broker_redis.db_url(CACHE_DB)},
     )
     try:

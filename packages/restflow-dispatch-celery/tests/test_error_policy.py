@@ -96,10 +96,10 @@ def test_reraised_errors_drive_celery_autoretry(
 
 
 def test_default_policy_logs_and_the_task_succeeds(
-    celery_worker: CeleryWorker, celery_app: Celery, celery_queue: str,
+    celery_worker: CeleryWorker, celery_app: Celery, session_queue: str,
     broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
-    token = _failing_job(RECORD_TASK_NAME, celery_queue)
+    token = _failing_job(RECORD_TASK_NAME, session_queue)
     [job] = conformance_journal.wait_for(token, 1, 30)
     assert job["raised"] is False
     [meta] = _task_states(broker_redis.db_url(1), token, until="SUCCESS")

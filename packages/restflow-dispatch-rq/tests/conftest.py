@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,17 +18,12 @@ def _fresh_connections() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def rq_queue() -> str:
-    return f"restflow-tests-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="session")
 def rq_worker(
-    request: pytest.FixtureRequest, broker_redis: RedisServer, rq_queue: str
+    request: pytest.FixtureRequest, broker_redis: RedisServer, session_queue: str
 ) -> Iterator[RqWorker]:
     """A real ``rqworker`` consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
-    worker = RqWorker(broker_redis.db_url(BROKER_DB), [rq_queue],
+    worker = RqWorker(broker_redis.db_url(BROKER_DB), [session_queue],
                       cache_url=broker_redis.db_url(CACHE_DB))
     try:
         worker.start()
@@ -39,9 +33,9 @@ def rq_worker(
 
 
 @pytest.fixture
-def rq_settings(broker_redis: RedisServer, rq_queue: str
+def rq_settings(broker_redis: RedisServer, session_queue: str
                 ) -> Iterator[dict[str, dict[str, str]]]:
     """``RQ_QUEUES`` of the test process: the session's queue on the private Redis."""
-    queues = {rq_queue: {"URL": broker_redis.db_url(BROKER_DB)}}
+    queues = {session_queue: {"URL": broker_redis.db_url(BROKER_DB)}}
     with override_settings(RQ_QUEUES=queues):
         yield queues

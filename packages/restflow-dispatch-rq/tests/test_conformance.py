@@ -22,8 +22,8 @@ class TestDjangoRqConformance(BrokerDispatcherConformance):
     queue: ClassVar[str] = ""
 
     @pytest.fixture(autouse=True)
-    def _worker(self, rq_worker: RqWorker, rq_settings: dict[str, Any], rq_queue: str) -> None:
-        type(self).queue = rq_queue
+    def _worker(self, rq_worker: RqWorker, rq_settings: dict[str, Any], session_queue: str) -> None:
+        type(self).queue = session_queue
 
     def dispatcher_config(self) -> dict[str, Any]:
         return {"queue": self.queue, "function_path": RECORD_JOB_PATH, "publish_timeout": 1.0}

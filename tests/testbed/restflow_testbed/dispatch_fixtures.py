@@ -3,6 +3,8 @@
 ``broker_redis``
     The package's private Redis server for the session: the broker (or queues) on
     ``BROKER_DB``, the cache shared by the test process and the workers on ``CACHE_DB``.
+``session_queue``
+    A queue name of the session's own, which the package's worker consumes.
 ``clean_dispatch_state``
     Autouse: each test starts with restflow's log throttle reset and leaves the
     dispatcher registry's explicit registrations and the registered worker entries as
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +22,7 @@ from restflow.dispatch import registry, worker
 from restflow.log import reset_log_throttle
 from restflow_testbed.redis_server import RedisServer
 
-__all__ = ["BROKER_DB", "CACHE_DB", "broker_redis", "clean_dispatch_state"]
+__all__ = ["BROKER_DB", "CACHE_DB", "broker_redis", "clean_dispatch_state", "session_queue"]
 
 BROKER_DB = 0
 CACHE_DB = 2
@@ -29,6 +32,11 @@ CACHE_DB = 2
 def broker_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def session_queue() -> str:
+    return f"restflow-tests-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(autouse=True)
