@@ -44,10 +44,10 @@ class DramatiqDispatcher(BrokerDispatcher):
                 raise ValueError(f"DramatiqDispatcher: {key} must be a non-empty str, got {value!r}")
 
     def queue_name(self) -> str:
-        return str(self.option("queue", DEFAULT_QUEUE))
+        return str(self.option("queue") or DEFAULT_QUEUE)
 
     def actor_name(self) -> str:
-        return str(self.option("actor_name", DEFAULT_ACTOR_NAME))
+        return str(self.option("actor_name") or DEFAULT_ACTOR_NAME)
 
     def batch_key(self) -> tuple[Any, ...]:
         return (DramatiqDispatcher, self.queue_name(), self.actor_name())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from restflow.dispatch.base import dispatcher_block
 from restflow.dispatch.worker import worker_entry
 
 if TYPE_CHECKING:
@@ -31,18 +30,6 @@ def run_cache_rules_job(rule_ids: list[str], rule_kwargs: dict[str, dict[str, An
     worker_entry()(rule_ids, rule_kwargs, dispatcher_name=DISPATCHER_NAME)
 
 
-def resolve_actor_name(actor_name: str | None = None) -> str:
-    if actor_name:
-        return actor_name
-    return str(dispatcher_block(DISPATCHER_NAME).get("ACTOR_NAME") or DEFAULT_ACTOR_NAME)
-
-
-def resolve_queue_name(queue_name: str | None = None) -> str:
-    if queue_name:
-        return queue_name
-    return str(dispatcher_block(DISPATCHER_NAME).get("QUEUE") or DEFAULT_QUEUE)
-
-
 def register_actor(
     actor_name: str | None = None, queue_name: str | None = None, **options: Any
 ) -> dramatiq.Actor[Any, Any]:
@@ -56,11 +43,11 @@ def register_actor(
     """
     from restflow.dispatch.dramatiq.dispatcher import DramatiqDispatcher
 
-    DramatiqDispatcher.require()
+    # Resolved as the dispatcher resolves them (and the library checked on the way).
+    resolved = DramatiqDispatcher(actor_name=actor_name or None, queue=queue_name or None)
+    name, queue = resolved.actor_name(), resolved.queue_name()
     import dramatiq
 
-    name = resolve_actor_name(actor_name)
-    queue = resolve_queue_name(queue_name)
     broker = dramatiq.get_broker()
     with _lock:
         existing: dramatiq.Actor[Any, Any] | None = broker.actors.get(name)
