@@ -10,20 +10,14 @@ dist), where it fails like any other broken example.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
+import distcheck
+import examples
 import pytest
+import versioning
 from django.core.cache import caches
 from django.test.utils import override_settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import examples
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packaging"))
-import distcheck
-import versioning
 
 EXAMPLES = examples.all_examples()
 RUNNABLE = [e for e in EXAMPLES if e.opt_out is None]

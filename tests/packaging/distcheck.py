@@ -172,6 +172,9 @@ def sdist_problems(sdists: list[Path], expected: list[str], version: str) -> lis
         for namespace in NAMESPACES:
             if f"src/{namespace}/__init__.py" in inner:
                 problems.append(f"{path.name}: ships src/{namespace}/__init__.py")
+        if any(m == "tests" or m.startswith("tests/") for m in inner):
+            # They import the repository's test bed, which no sdist carries.
+            problems.append(f"{path.name}: ships tests/ (they cannot run outside the repository)")
     for missing in sorted(set(expected) - seen):
         problems.append(f"no sdist for {missing}")
     return problems

@@ -6,14 +6,11 @@ The wheels here are made by hand, so every rule is shown to fail on a broken whe
 
 from __future__ import annotations
 
-import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import distcheck
+import pytest
 
 VERSION = "1.2.3"
 EXPECTED = ["restflow-core", "restflow-cache", "restflow-dispatch-celery"]
@@ -167,3 +164,24 @@ def test_regular_packages_are_the_topmost_below_the_namespaces() -> None:
 def test_installed_entry_points_load_classes_with_their_own_name() -> None:
     # Runs against whatever this environment has installed: restflow-core at least.
     assert distcheck.entry_point_problems() == []
+
+
+def make_sdist(tmp_path: Path, name: str, files: list[str], version: str = VERSION) -> Path:
+    import io
+    import tarfile
+
+    top = f"{name.replace('-', '_')}-{version}"
+    path = tmp_path / f"{top}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for file in ["PKG-INFO", "pyproject.toml", "README.md", *files]:
+            info = tarfile.TarInfo(f"{top}/{file}")
+            tf.addfile(info, io.BytesIO(b""))
+    return path
+
+
+def test_an_sdist_that_ships_tests_is_rejected(tmp_path: Path) -> None:
+    good = [make_sdist(tmp_path, name, ["src/restflow/x/a.py"]) for name in EXPECTED]
+    assert distcheck.sdist_problems(good, EXPECTED, VERSION) == []
+    bad = make_sdist(tmp_path / "", "restflow-core", ["src/restflow/x/a.py", "tests/conftest.py"])
+    problems = distcheck.sdist_problems([bad, *good[1:]], EXPECTED, VERSION)
+    assert problems == [f"{bad.name}: ships tests/ (they cannot run outside the repository)"]

@@ -11,14 +11,11 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import distcheck
+import pytest
 import versioning
 
 ROOT = versioning.ROOT

@@ -5,13 +5,8 @@ Source-tree checks only; ``nox -s dist`` checks the built wheels the same way.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import distcheck
+import pytest
 import versioning
 
 ROOT = versioning.ROOT

@@ -6,12 +6,9 @@ These read pyproject files only; ``nox -s version -- X.Y.Z`` is the way to chang
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import versioning
 
 ROOT = versioning.ROOT

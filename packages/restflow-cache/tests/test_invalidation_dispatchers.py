@@ -193,10 +193,10 @@ def test_unknown_dispatcher_runs_inline_with_an_error_log(make_cached, book, cap
     titles = make_cached(rule(dispatcher="no-such-dispatcher"))
     titles(book.author_id)
     book.title = "uno"
-    with caplog.at_level(logging.ERROR, logger="restflow.caching.registry"):
+    with caplog.at_level(logging.ERROR, logger="restflow.dispatch"):
         book.save()
     assert titles.get_cache_only(book.author_id) is CACHE_MISSING
-    errors = [r for r in caplog.records if r.name == "restflow.caching.registry"]
+    errors = [r for r in caplog.records if r.name == "restflow.dispatch"]  # the one fallback
     assert errors
     assert errors[0].levelno == logging.ERROR
     assert "no-such-dispatcher" in errors[0].getMessage()

@@ -167,11 +167,15 @@ def test_block_flag_raises_for_its_dispatcher_only():
 
 
 @pytest.mark.usefixtures("broken_registry")
-def test_block_false_beats_global_true():
+def test_block_false_beats_global_true(caplog):
     blocks = {"threadpool": {"RAISE_EXCEPTION": False}}
-    with settings_with(DISPATCHER_RAISE_EXCEPTION=True, DISPATCHER_SETTINGS=blocks):
-        run_cache_rules(["x#y#0"], {}, dispatcher_name="threadpool")
-        run_async(dispatcher_name="threadpool")
+    with settings_with(DISPATCHER_RAISE_EXCEPTION=True, DISPATCHER_SETTINGS=blocks), \
+            caplog.at_level(logging.ERROR, logger="restflow.caching.tasks"):
+        run_cache_rules(["x#y#0"], {}, dispatcher_name="threadpool")  # does not raise
+        run_async(dispatcher_name="threadpool")  # does not raise
+        with pytest.raises(RuntimeError, match="registry exploded"):
+            run_cache_rules(["x#y#0"], {}, dispatcher_name="inline")  # global True applies
+    assert [r.levelno for r in caplog.records] == [logging.ERROR, logging.ERROR]  # logged
 
 
 def test_resolution_without_a_dispatcher_name():

@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from restflow_testbed.dispatch_fixtures import clean_dispatch_state  # noqa: F401  (fixture)
 
-from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
+from restflow.checks import register_checks
 from restflow.dispatch.threadpool import ThreadPoolDispatcher
+
+# Core has no app: in a core-only install, nothing else would add its checks.
+register_checks()
 
 
 @pytest.fixture(autouse=True)

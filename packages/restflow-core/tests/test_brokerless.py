@@ -28,6 +28,7 @@ from restflow.dispatch.testing import (
     RequestedFailure,
 )
 from restflow.dispatch.threadpool import ThreadPoolDispatcher
+from restflow.dispatch.worker import WorkerError
 
 
 class TestInlineConformance(DispatcherConformance):
@@ -68,11 +69,15 @@ def test_inline_propagates_worker_errors_when_the_policy_says_raise(
     token, rule_id = _ids("inline.raise")
     blocks = {"DISPATCHER_SETTINGS": {"inline": {"RAISE_EXCEPTION": True}}}
     with override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": blocks}):
-        with pytest.raises(RequestedFailure):
+        with pytest.raises(WorkerError) as info:
             InlineDispatcher(function_path=RECORD_JOB_PATH).dispatch(
                 rule_ids=[rule_id], rule_kwargs={rule_id: {"__fail__": True}}
             )
-    # Raised once, by the worker: not mistaken for a failed hand-off and run again.
+    # The worker's own error, chained; raised once: not mistaken for a failed hand-off
+    # and run again.
+    assert isinstance(info.value.error, RequestedFailure)
+    assert info.value.__cause__ is info.value.error
+    assert info.value.rule_ids == [rule_id]
     assert len(conformance_journal.jobs(token)) == 1
 
 

@@ -12,10 +12,10 @@ from restflow.dispatch.base import (
     DispatchError,
     PayloadError,
     get_dispatcher_settings,
-    import_dotted,
     resolve_raise_exception,
 )
 from restflow.dispatch.testing import RECORD_JOB_PATH, Journal
+from restflow.dispatch.worker import import_dotted
 
 
 class Recording(Dispatcher):
@@ -175,3 +175,29 @@ def test_failed_handoff_with_raise_policy_from_settings() -> None:
         with pytest.raises(DispatchError, match="'broken' could not hand off") as info:
             Broken().dispatch(rule_ids=["r"], rule_kwargs={"r": {}})
     assert isinstance(info.value.__cause__, ConnectionRefusedError)
+
+
+def test_jobs_run_through_the_registered_worker_entry(conformance_journal: Journal) -> None:
+    from restflow.dispatch.inline import InlineDispatcher
+    from restflow.dispatch.testing import record_job
+    from restflow.dispatch.worker import register_worker, worker_entry, worker_path
+
+    register_worker(record_job)
+    assert worker_entry() is record_job
+    assert worker_path() == RECORD_JOB_PATH
+    token = uuid.uuid4().hex
+    rule_id = f"r#{token}#0"
+    InlineDispatcher().dispatch(rule_ids=[rule_id], rule_kwargs={rule_id: {}})
+    [job] = conformance_journal.jobs(token)
+    assert job["dispatcher_name"] == "inline"
+
+
+def test_without_a_registered_worker_entry_a_job_says_what_to_install() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from restflow.dispatch import worker
+    from restflow.dispatch.inline import InlineDispatcher
+
+    worker._entries.clear()  # restored by the test bed's clean_dispatch_state
+    with pytest.raises(ImproperlyConfigured, match=r"'restflow\.caching' to INSTALLED_APPS"):
+        InlineDispatcher().dispatch(rule_ids=["r"], rule_kwargs={"r": {}})

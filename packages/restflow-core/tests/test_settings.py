@@ -2,118 +2,101 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import pytest
 from django.test import override_settings
 
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.registry import register_dispatcher, unregister_dispatcher
 from restflow.settings import DEFAULTS, RestflowSettings, restflow_settings
 
-SEED_JWT = {
-    "SIGNING_KEY": None,
-    "VERIFYING_KEY": None,
-    "ALGORITHM": "HS256",
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
-    "ISSUER": None,
-    "AUDIENCE": None,
-    "USER_ID_CLAIM": "user_id",
-    "USER_ID_FIELD": "id",
-    "USER_ID_FIELD_ALLOWLIST": ("id", "pk", "uuid", "username", "email"),
-    "AUTH_HEADER_TYPES": ("Bearer",),
-    "BLACKLIST_ENABLED": True,
-    "BLACKLIST_BACKEND": "restflow.authentication.jwt.CacheBlacklistBackend",
-    "BLACKLIST_CACHE_ALIAS": "default",
-    "BLACKLIST_ALLOW_LOCMEM": False,
-    "ROTATE_REFRESH_TOKENS": True,
-    # restflow-jwt sessions (issue 16), after the seed document
-    "ROTATION_GRACE_PERIOD": 0,
-    "TRACK_SESSIONS": False,
-    "SESSION_LIMIT": None,
-    "SESSION_RECORD_CLIENT": False,
-    "LEEWAY": 0,
-    "CHECK_USER_IS_ACTIVE": True,
-    "CHECK_REVOKE_TOKEN": False,
-    "REVOKE_TOKEN_CLAIM": "hash_password",
-    "USER_AUTHENTICATION_RULE": "restflow.authentication.jwt.default_user_authentication_rule",
-}
-#: Keys added after the settings document: issue 18 (key ring, JWKS, RFC 9068 profile);
-#: their defaults are documented in docs/settings.md.
-ADDED_JWT = frozenset(
-    {
-        "SIGNING_KEYS",
-        "JWKS_MAX_AGE",
-        "JWKS_URL",
-        "JWKS_CACHE_LIFETIME",
-        "JWKS_MIN_REFRESH_INTERVAL",
-        "JWKS_TIMEOUT",
-        "ACCESS_TOKEN_PROFILE",
-        "CLIENT_ID",
-    }
-)
-SEED_CACHE = {
-    "MAX_KEY_SUFFIX_LENGTH": 250,
-    "HASH_SUFFIX_ON_OVERFLOW": False,
-    "KEY_HASH_ALGORITHM": "sha256",
-    "DEFAULT_DISPATCHER": "inline",
-    "DISPATCHER_RAISE_EXCEPTION": False,
-    "DISPATCHER_SETTINGS": {
-        "celery": {
-            "TASK_NAME": "restflow.caching.tasks.task_run_cache_rules",
-            "QUEUE": None,
-            "RAISE_EXCEPTION": None,
-        },
-        "threadpool": {"MAX_WORKERS": 4, "RAISE_EXCEPTION": None},
-        "django_rq": {
-            "QUEUE": "default",
-            "FUNCTION_PATH": "restflow.caching.tasks.run_cache_rules",
-            "RAISE_EXCEPTION": None,
-        },
-        "dramatiq": {
-            "QUEUE": "default",
-            "ACTOR_NAME": "restflow.task_run_cache_rules",
-            "RAISE_EXCEPTION": None,
-        },
-        "django_q": {
-            "CLUSTER": None,
-            "GROUP": None,
-            "FUNCTION_PATH": "restflow.caching.tasks.run_cache_rules",
-            "RAISE_EXCEPTION": None,
-        },
-        "asyncio": {"RAISE_EXCEPTION": None},
-        "inline": {"RAISE_EXCEPTION": None},
-    },
-}
+
+class Outbox(Dispatcher):
+    """A plugin's dispatcher: it declares its own settings block."""
+
+    name: ClassVar[str] = "outbox"
+    default_settings: ClassVar[dict[str, Any]] = {"TOPIC": "invalidation", "RETRIES": 3}
+
+    def _dispatch(self, **kwargs: Any) -> None:
+        raise NotImplementedError
 
 
-def test_defaults_are_the_settings_document_key_for_key() -> None:
-    assert_seed(DEFAULTS)
+@pytest.fixture
+def outbox() -> Iterator[type[Outbox]]:
+    register_dispatcher(Outbox)
+    yield Outbox
+    unregister_dispatcher("outbox")
 
 
-def assert_seed(values: dict[str, Any]) -> None:
-    """``values`` are the settings document's, plus the keys added since (by name)."""
-    assert set(values) == {"JWT", "CACHE_SETTINGS"}
-    assert {key: values["JWT"][key] for key in SEED_JWT} == SEED_JWT
-    assert set(values["JWT"]) - set(SEED_JWT) == ADDED_JWT
-    assert values["CACHE_SETTINGS"] == SEED_CACHE
+def _walk(defaults: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for key, value in defaults.items():
+        if isinstance(value, dict):
+            yield from _walk(value, (*path, key))
+        else:
+            yield (*path, key), value
 
 
 @override_settings(RESTFLOW_SETTINGS={})
 def test_every_default_is_served_when_nothing_is_set() -> None:
-    assert_seed(restflow_settings.to_dict())
+    served = restflow_settings.to_dict()
+    for path, default in _walk(DEFAULTS):
+        node: Any = restflow_settings
+        for part in path:
+            node = getattr(node, part)
+        assert node == default, path
+        value: Any = served
+        for part in path:
+            value = value[part]
+        assert value == default, path
     assert restflow_settings.JWT.ALGORITHM == "HS256"
-    assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.celery.QUEUE is None
+    assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.threadpool.MAX_WORKERS == 4
+
+
+def test_a_dispatcher_declares_its_own_block(outbox: type[Outbox]) -> None:
+    blocks = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS
+    assert blocks.outbox.TOPIC == "invalidation"
+    assert blocks.outbox.RAISE_EXCEPTION is None  # every block has it
+    assert blocks.to_dict()["outbox"] == {"TOPIC": "invalidation", "RETRIES": 3, "RAISE_EXCEPTION": None}
+    with override_settings(RESTFLOW_SETTINGS={
+        "CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"outbox": {"TOPIC": "cache"}}}
+    }):
+        assert blocks.outbox.TOPIC == "cache"
+        assert blocks.outbox.RETRIES == 3
+        assert Outbox().option("topic") == "cache"
+        assert Outbox(topic="rule").option("topic") == "rule"
+
+
+def test_a_block_follows_the_dispatcher_registered_under_its_name(outbox: type[Outbox]) -> None:
+    block = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.outbox
+    assert block.RETRIES == 3
+    unregister_dispatcher("outbox")
+    with pytest.raises(AttributeError, match="Invalid restflow setting: 'RETRIES'"):
+        restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.outbox.RETRIES  # noqa: B018
+    register_dispatcher(Outbox)
+    assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.outbox is block
+    assert block.RETRIES == 3
+
+
+def test_a_resolved_value_is_an_instance_attribute_until_a_change() -> None:
+    section = restflow_settings.CACHE_SETTINGS
+    assert section.MAX_KEY_SUFFIX_LENGTH == 250
+    assert vars(section)["MAX_KEY_SUFFIX_LENGTH"] == 250  # read without __getattr__
+    with override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": {"MAX_KEY_SUFFIX_LENGTH": 9}}):
+        assert "MAX_KEY_SUFFIX_LENGTH" not in vars(section)
+        assert section.MAX_KEY_SUFFIX_LENGTH == 9
+    assert section.MAX_KEY_SUFFIX_LENGTH == 250
 
 
 def test_attribute_access_reaches_every_level() -> None:
-    overrides = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"celery": {"QUEUE": "inval"}}}}
+    overrides = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"threadpool": {"RAISE_EXCEPTION": True}}}}
     with override_settings(RESTFLOW_SETTINGS=overrides):
-        assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.celery.QUEUE == "inval"
+        pool = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.threadpool
+        assert pool.RAISE_EXCEPTION is True
         # Nested merge: the other keys of the block and the other blocks keep defaults.
-        celery = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.celery
-        assert celery.TASK_NAME == "restflow.caching.tasks.task_run_cache_rules"
-        assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.threadpool.MAX_WORKERS == 4
+        assert pool.MAX_WORKERS == 4
+        assert restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.inline.RAISE_EXCEPTION is None
         assert restflow_settings.CACHE_SETTINGS.DEFAULT_DISPATCHER == "inline"
 
 
@@ -143,7 +126,11 @@ def test_explicit_none_wins_over_a_non_none_default() -> None:
 
 @pytest.mark.parametrize(
     ("path", "name"),
-    [((), "NOPE"), (("JWT",), "SIGNIN_KEY"), (("CACHE_SETTINGS", "DISPATCHER_SETTINGS", "celery"), "QUEUES")],
+    [
+        ((), "NOPE"),
+        (("JWT",), "SIGNIN_KEY"),
+        (("CACHE_SETTINGS", "DISPATCHER_SETTINGS", "threadpool"), "MAX_WORKER"),
+    ],
 )
 def test_unknown_keys_raise_attribute_error_at_every_level(path: tuple[str, ...], name: str) -> None:
     node = restflow_settings
@@ -179,7 +166,7 @@ def test_to_dict_returns_plain_dicts_at_every_level() -> None:
                 walk(item)
 
     walk(result)
-    assert type(result["CACHE_SETTINGS"]["DISPATCHER_SETTINGS"]["celery"]) is dict
+    assert type(result["CACHE_SETTINGS"]["DISPATCHER_SETTINGS"]["threadpool"]) is dict
 
 
 @pytest.mark.parametrize("value", ["oops", 42, None, ["JWT"]])

@@ -16,16 +16,15 @@ from restflow_testbed.redis_server import free_port
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.celery._publish import reset_pools
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance, Journal
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance, Journal
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 pytestmark = [pytest.mark.broker]
 
 
-class _CeleryConformance(DispatcherConformance):
+class _CeleryConformance(BrokerDispatcherConformance):
     dispatcher = "celery"
-    runs_in_other_process = True
     queue: ClassVar[str] = ""
     closed_broker_url: ClassVar[str] = ""
 
@@ -57,8 +56,8 @@ class TestCeleryRedisConformance(_CeleryConformance):
     """Celery on a private Redis; the task is registered in this process (apply_async)."""
 
     @pytest.fixture(autouse=True)
-    def _worker(self, celery_worker: CeleryWorker, celery_app: Celery, celery_queue: str) -> None:
-        type(self).queue = celery_queue
+    def _worker(self, celery_worker: CeleryWorker, celery_app: Celery, session_queue: str) -> None:
+        type(self).queue = session_queue
         type(self).closed_broker_url = f"redis://127.0.0.1:{free_port()}/0"
         assert RECORD_TASK_NAME in celery_app.tasks
 
@@ -67,8 +66,8 @@ class TestCelerySendTaskConformance(_CeleryConformance):
     """The task exists only on the worker: the dispatcher publishes it by name."""
 
     @pytest.fixture(autouse=True)
-    def _worker(self, celery_worker: CeleryWorker, celery_app: Celery, celery_queue: str) -> None:
-        type(self).queue = celery_queue
+    def _worker(self, celery_worker: CeleryWorker, celery_app: Celery, session_queue: str) -> None:
+        type(self).queue = session_queue
         type(self).closed_broker_url = f"redis://127.0.0.1:{free_port()}/0"
         celery_app.tasks.unregister(RECORD_TASK_NAME)
         assert RECORD_TASK_NAME not in celery_app.tasks

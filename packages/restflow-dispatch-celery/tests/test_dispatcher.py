@@ -62,17 +62,6 @@ def test_queue_resolution_honours_an_explicit_none() -> None:
         assert CeleryDispatcher(queue=None).queue() is None  # present: wins over the block
 
 
-def test_publish_timeout_resolution_and_validation() -> None:
-    assert CeleryDispatcher().publish_timeout() == 2.0
-    assert CeleryDispatcher(publish_timeout=0.25).publish_timeout() == 0.25
-    assert CeleryDispatcher(publish_timeout=0).publish_timeout() is None
-    with override_settings(RESTFLOW_SETTINGS=_block(PUBLISH_TIMEOUT=5)):
-        assert CeleryDispatcher().publish_timeout() == 5.0
-    for bad in (-1, "2", True):
-        with pytest.raises(ValueError, match="publish_timeout"):
-            CeleryDispatcher(publish_timeout=bad)
-
-
 def test_batch_key_depends_on_task_and_queue() -> None:
     a = CeleryDispatcher(task_name="t", queue="q")
     assert a.batch_key() == (CeleryDispatcher, "t", "q")
@@ -177,12 +166,6 @@ def test_eager_apps_run_registered_tasks_in_process(memory_app: Celery) -> None:
     )
     assert calls == [{"model_label": "app.M", "pk": 7, "rule_ids": ["r1"],
                       "signal_type": "POST_SAVE", "rule_kwargs": {"r1": {"a": 1}}}]
-
-
-def test_missing_celery_is_reported_on_construction(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "celery", None)
-    with pytest.raises(ImportError, match="celery is required"):
-        CeleryDispatcher()
 
 
 def test_the_package_imports_without_celery(monkeypatch: pytest.MonkeyPatch) -> None:

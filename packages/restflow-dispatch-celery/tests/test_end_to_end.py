@@ -36,10 +36,10 @@ class TestCeleryEndToEnd(BrokerEndToEnd):
     cached = cached
 
     @pytest.fixture
-    def e2e_live(self, celery_worker: CeleryWorker, celery_app: Celery, celery_queue: str,
+    def e2e_live(self, celery_worker: CeleryWorker, celery_app: Celery, session_queue: str,
                  broker_redis: RedisServer) -> LiveWorker:
         self.broker_url = broker_redis.db_url(0)
-        return LiveWorker(celery_queue, broker_redis.db_url(2), celery_worker.log)
+        return LiveWorker(session_queue, broker_redis.db_url(2), celery_worker.log)
 
     def published(self, queue: str) -> list[Job]:
         client = redis.Redis.from_url(self.broker_url)

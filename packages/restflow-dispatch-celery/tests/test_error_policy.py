@@ -62,7 +62,9 @@ def _task_states(backend_url: str, token: str, timeout: float = 30.0,
         client.close()
 
 
-def _failing_job(dispatcher: CeleryDispatcher) -> str:
+def _failing_job(task_name: str, queue: str) -> str:
+    """Publish a job that asks to fail to ``task_name`` on ``queue``; its token."""
+    dispatcher = CeleryDispatcher(task_name=task_name, queue=queue, function_path=RECORD_JOB_PATH)
     token = uuid.uuid4().hex
     rule_id = f"tests.policy#{token}#0"
     dispatcher.dispatch(rule_ids=[rule_id], rule_kwargs={rule_id: {"__fail__": True}},
@@ -74,9 +76,7 @@ def test_raise_exception_true_marks_the_task_failed(
     raising_worker: tuple[CeleryWorker, str], celery_app: Celery,
     broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
-    _, queue = raising_worker
-    token = _failing_job(CeleryDispatcher(task_name=RECORD_TASK_NAME, queue=queue,
-                                          function_path=RECORD_JOB_PATH))
+    token = _failing_job(RECORD_TASK_NAME, raising_worker[1])
     [job] = conformance_journal.wait_for(token, 1, 30)
     assert job["raised"] is True
     [meta] = _task_states(broker_redis.db_url(1), token, until="FAILURE")
@@ -88,9 +88,7 @@ def test_reraised_errors_drive_celery_autoretry(
     raising_worker: tuple[CeleryWorker, str], celery_app: Celery,
     broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
-    _, queue = raising_worker
-    token = _failing_job(CeleryDispatcher(task_name=RETRYING_TASK_NAME, queue=queue,
-                                          function_path=RECORD_JOB_PATH))
+    token = _failing_job(RETRYING_TASK_NAME, raising_worker[1])
     attempts = conformance_journal.wait_for(token, 3, 30)
     assert len(attempts) == 3  # the first run and max_retries=2 retries
     metas = _task_states(broker_redis.db_url(1), token, until="FAILURE")
@@ -98,11 +96,10 @@ def test_reraised_errors_drive_celery_autoretry(
 
 
 def test_default_policy_logs_and_the_task_succeeds(
-    celery_worker: CeleryWorker, celery_app: Celery, celery_queue: str,
+    celery_worker: CeleryWorker, celery_app: Celery, session_queue: str,
     broker_redis: RedisServer, conformance_journal: Journal,
 ) -> None:
-    token = _failing_job(CeleryDispatcher(task_name=RECORD_TASK_NAME, queue=celery_queue,
-                                          function_path=RECORD_JOB_PATH))
+    token = _failing_job(RECORD_TASK_NAME, session_queue)
     [job] = conformance_journal.wait_for(token, 1, 30)
     assert job["raised"] is False
     [meta] = _task_states(broker_redis.db_url(1), token, until="SUCCESS")

@@ -1,23 +1,11 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The helper modules below live next to this file (workers import them too).
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from djangoq_support import RAISING_CLUSTER, django_q_redis, qcluster_process
-from restflow_testbed.dispatch_fixtures import (  # noqa: F401  (fixtures)
-    BROKER_DB,
-    CACHE_DB,
-    broker_redis,
-    clean_dispatch_state,
-)
+from restflow_testbed.dispatch_fixtures import BROKER_DB, CACHE_DB
 from restflow_testbed.redis_server import RedisServer
 from restflow_testbed.worker_process import WorkerProcess, start_until_first_job
 
@@ -25,12 +13,11 @@ from restflow.dispatch.django_q import DjangoQDispatcher
 from restflow.dispatch.testing import (
     RECORD_JOB_PATH,
     Journal,
-    conformance_journal,  # noqa: F401  (fixture)
 )
 
 
 @pytest.fixture(scope="session")
-def producer_redis(broker_redis: RedisServer) -> Iterator[str]:  # noqa: F811
+def producer_redis(broker_redis: RedisServer) -> Iterator[str]:
     """The test process (the web process, in a project) publishes to the test Redis."""
     url = broker_redis.db_url(BROKER_DB)
     with django_q_redis(url):
@@ -50,8 +37,8 @@ def _cluster(name: str, server: RedisServer, cluster: str | None, journal: Journ
 
 @pytest.fixture(scope="session")
 def qcluster(
-    django_db_setup: Any, producer_redis: str, broker_redis: RedisServer,  # noqa: F811
-    conformance_journal: Journal,  # noqa: F811
+    django_db_setup: Any, producer_redis: str, broker_redis: RedisServer,
+    conformance_journal: Journal,
 ) -> Iterator[WorkerProcess]:
     """A real ``python -m django qcluster`` on the default cluster (queue).
 
@@ -66,8 +53,8 @@ def qcluster(
 
 @pytest.fixture(scope="session")
 def raising_qcluster(
-    django_db_setup: Any, producer_redis: str, broker_redis: RedisServer,  # noqa: F811
-    conformance_journal: Journal,  # noqa: F811
+    django_db_setup: Any, producer_redis: str, broker_redis: RedisServer,
+    conformance_journal: Journal,
 ) -> Iterator[WorkerProcess]:
     """A cluster whose settings say ``DISPATCHER_SETTINGS["django_q"]["RAISE_EXCEPTION"]``."""
     settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_q": {"RAISE_EXCEPTION": True}}}}

@@ -11,15 +11,14 @@ import pytest
 from djangoq_support import django_q_redis
 
 from restflow.dispatch.base import Dispatcher
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
 
 
 @pytest.mark.broker
 @pytest.mark.redis
 @pytest.mark.usefixtures("qcluster")
-class TestDjangoQConformance(DispatcherConformance):
+class TestDjangoQConformance(BrokerDispatcherConformance):
     dispatcher = "django_q"
-    runs_in_other_process = True
 
     def dispatcher_config(self) -> dict[str, Any]:
         return {"function_path": RECORD_JOB_PATH, "publish_timeout": 0.5}

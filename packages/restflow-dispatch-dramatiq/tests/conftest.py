@@ -1,35 +1,22 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The helper modules below live next to this file (workers import them too).
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from dramatiq_support import dramatiq_worker_process, use_broker
 from dramatiq_test_actors import RAISING_QUEUE, RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
-from restflow_testbed.dispatch_fixtures import (  # noqa: F401  (fixtures)
-    BROKER_DB,
-    CACHE_DB,
-    broker_redis,
-    clean_dispatch_state,
-)
+from restflow_testbed.dispatch_fixtures import BROKER_DB, CACHE_DB
 from restflow_testbed.redis_server import RedisServer
 from restflow_testbed.worker_process import WorkerProcess, start_until_first_job
 
 from restflow.dispatch.testing import (
     Journal,
-    conformance_journal,  # noqa: F401  (fixture)
 )
 
 
 @pytest.fixture(scope="session")
-def dramatiq_url(broker_redis: RedisServer) -> str:  # noqa: F811
+def dramatiq_url(broker_redis: RedisServer) -> str:
     return broker_redis.db_url(BROKER_DB)
 
 
@@ -56,8 +43,8 @@ def _worker(name: str, server: RedisServer, queues: list[str], journal: Journal,
 
 @pytest.fixture(scope="session")
 def dramatiq_worker(
-    django_db_setup: Any, producer_broker: Any, broker_redis: RedisServer,  # noqa: F811
-    conformance_journal: Journal,  # noqa: F811
+    django_db_setup: Any, producer_broker: Any, broker_redis: RedisServer,
+    conformance_journal: Journal,
 ) -> Iterator[WorkerProcess]:
     """A real ``dramatiq`` worker on the conformance queue and restflow's default queue.
 
@@ -73,8 +60,8 @@ def dramatiq_worker(
 
 @pytest.fixture(scope="session")
 def raising_dramatiq_worker(
-    django_db_setup: Any, producer_broker: Any, broker_redis: RedisServer,  # noqa: F811
-    conformance_journal: Journal,  # noqa: F811
+    django_db_setup: Any, producer_broker: Any, broker_redis: RedisServer,
+    conformance_journal: Journal,
 ) -> Iterator[WorkerProcess]:
     """A worker whose settings say ``DISPATCHER_SETTINGS["dramatiq"]["RAISE_EXCEPTION"]``."""
     settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"dramatiq": {"RAISE_EXCEPTION": True}}}}

@@ -11,15 +11,14 @@ from dramatiq_support import use_broker
 from dramatiq_test_actors import RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
 
 from restflow.dispatch.base import Dispatcher
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
 
 
 @pytest.mark.broker
 @pytest.mark.redis
 @pytest.mark.usefixtures("dramatiq_worker")
-class TestDramatiqConformance(DispatcherConformance):
+class TestDramatiqConformance(BrokerDispatcherConformance):
     dispatcher = "dramatiq"
-    runs_in_other_process = True
 
     def dispatcher_config(self) -> dict[str, Any]:
         # The worker's test actor records the job; function_path is what the inline

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
-from unittest import mock
 
 import pytest
 from django.test import override_settings
@@ -17,9 +16,9 @@ from dramatiq_support import use_broker
 from restflow_testbed.worker_process import worker_env
 
 from restflow.dispatch.dramatiq import DramatiqDispatcher, register_actor
-from restflow.dispatch.dramatiq import registration as registration_module
-from restflow.dispatch.dramatiq.timeouts import publishing_broker
+from restflow.dispatch.dramatiq._publish import publishing_broker
 from restflow.dispatch.registry import get_dispatcher
+from restflow.dispatch.worker import register_worker
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -48,17 +47,9 @@ def redis_broker(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
-def test_missing_library_is_reported_by_validate_config() -> None:
-    with mock.patch.dict(sys.modules, {"dramatiq": None}):
-        with pytest.raises(ImportError, match=r"dramatiq is required.*restflow-cache\[dramatiq\]"):
-            DramatiqDispatcher()
-
-
 @pytest.mark.parametrize(
     ("key", "bad"),
-    [("queue", ""), ("queue", 3), ("actor_name", ["x"]), ("publish_timeout", 0),
-     ("publish_timeout", -1), ("publish_timeout", "2"), ("publish_timeout", True),
-     ("fallback", "later")],
+    [("queue", ""), ("queue", 3), ("actor_name", ["x"]), ("fallback", "later")],
 )
 def test_bad_config_is_refused(key: str, bad: Any) -> None:
     with pytest.raises(ValueError, match=key):
@@ -139,16 +130,12 @@ def test_register_actor_passes_dramatiq_options(stub_broker: Any) -> None:
     assert actor.options["max_retries"] == 3
 
 
-def test_the_actor_forwards_its_arguments_to_the_worker_entry(
-    stub_broker: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_actor_forwards_its_arguments_to_the_worker_entry(stub_broker: Any) -> None:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(registration_module, "import_dotted",
-                        lambda path: lambda *a, **kw: calls.append((path, a, kw)))
+    register_worker(lambda *a, **kw: calls.append((a, kw)))
     actor = register_actor()
     actor.fn(["r1"], {"r1": {"pk": 5}})
-    assert calls == [("restflow.caching.tasks.run_cache_rules", (["r1"], {"r1": {"pk": 5}}),
-                      {"dispatcher_name": "dramatiq"})]
+    assert calls == [((["r1"], {"r1": {"pk": 5}}), {"dispatcher_name": "dramatiq"})]
 
 
 def test_dispatch_sends_the_job_to_the_resolved_queue(stub_broker: Any) -> None:

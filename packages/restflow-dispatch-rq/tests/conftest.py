@@ -1,28 +1,14 @@
 from __future__ import annotations
 
-import sys
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
-from restflow_testbed.dispatch_fixtures import (  # noqa: F401  (fixtures)
-    BROKER_DB,
-    CACHE_DB,
-    broker_redis,
-    clean_dispatch_state,
-)
+from restflow_testbed.dispatch_fixtures import BROKER_DB, CACHE_DB
 from restflow_testbed.redis_server import RedisServer
-
-from restflow.dispatch.testing import conformance_journal  # noqa: F401  (fixture)
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-
 from rq_testapp.processes import RqWorker
 
-from restflow.dispatch.django_rq._queues import reset_connections
+from restflow.dispatch.django_rq._publish import reset_connections
 
 
 @pytest.fixture(autouse=True)
@@ -32,17 +18,12 @@ def _fresh_connections() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def rq_queue() -> str:
-    return f"restflow-tests-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="session")
 def rq_worker(
-    request: pytest.FixtureRequest, broker_redis: RedisServer, rq_queue: str  # noqa: F811
+    request: pytest.FixtureRequest, broker_redis: RedisServer, session_queue: str
 ) -> Iterator[RqWorker]:
     """A real ``rqworker`` consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
-    worker = RqWorker(broker_redis.db_url(BROKER_DB), [rq_queue],
+    worker = RqWorker(broker_redis.db_url(BROKER_DB), [session_queue],
                       cache_url=broker_redis.db_url(CACHE_DB))
     try:
         worker.start()
@@ -52,9 +33,9 @@ def rq_worker(
 
 
 @pytest.fixture
-def rq_settings(broker_redis: RedisServer, rq_queue: str  # noqa: F811
+def rq_settings(broker_redis: RedisServer, session_queue: str
                 ) -> Iterator[dict[str, dict[str, str]]]:
     """``RQ_QUEUES`` of the test process: the session's queue on the private Redis."""
-    queues = {rq_queue: {"URL": broker_redis.db_url(BROKER_DB)}}
+    queues = {session_queue: {"URL": broker_redis.db_url(BROKER_DB)}}
     with override_settings(RQ_QUEUES=queues):
         yield queues

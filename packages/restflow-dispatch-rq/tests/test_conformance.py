@@ -12,19 +12,18 @@ from restflow_testbed.redis_server import free_port
 from rq_testapp.processes import RqWorker
 
 from restflow.dispatch.base import Dispatcher
-from restflow.dispatch.testing import RECORD_JOB_PATH, DispatcherConformance
+from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
 
 pytestmark = [pytest.mark.broker]
 
 
-class TestDjangoRqConformance(DispatcherConformance):
+class TestDjangoRqConformance(BrokerDispatcherConformance):
     dispatcher = "django_rq"
-    runs_in_other_process = True
     queue: ClassVar[str] = ""
 
     @pytest.fixture(autouse=True)
-    def _worker(self, rq_worker: RqWorker, rq_settings: dict[str, Any], rq_queue: str) -> None:
-        type(self).queue = rq_queue
+    def _worker(self, rq_worker: RqWorker, rq_settings: dict[str, Any], session_queue: str) -> None:
+        type(self).queue = session_queue
 
     def dispatcher_config(self) -> dict[str, Any]:
         return {"queue": self.queue, "function_path": RECORD_JOB_PATH, "publish_timeout": 1.0}

@@ -14,10 +14,10 @@ from django.test import override_settings
 from restflow_testbed.redis_server import RedisServer
 from rq import Queue
 
-from restflow.dispatch.base import WORKER_FUNCTION_PATH
 from restflow.dispatch.django_rq import DjangoRqDispatcher
 from restflow.dispatch.registry import get_dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, record_job
+from restflow.dispatch.worker import worker_path
 
 
 def _block(**values: Any) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def test_entry_point_and_registry_name() -> None:
 
 def test_queue_and_function_path_resolution_skip_empty_values() -> None:
     assert DjangoRqDispatcher().queue_name() == "default"
-    assert DjangoRqDispatcher().worker_path() == WORKER_FUNCTION_PATH
+    assert DjangoRqDispatcher().worker_path() == worker_path()
     with override_settings(RESTFLOW_SETTINGS=_block(QUEUE="invalidation", FUNCTION_PATH="a.b")):
         assert DjangoRqDispatcher().queue_name() == "invalidation"
         assert DjangoRqDispatcher().worker_path() == "a.b"
@@ -44,17 +44,7 @@ def test_queue_and_function_path_resolution_skip_empty_values() -> None:
         assert DjangoRqDispatcher(queue="", function_path="").queue_name() == "invalidation"
     with override_settings(RESTFLOW_SETTINGS=_block(QUEUE="", FUNCTION_PATH=None)):
         assert DjangoRqDispatcher().queue_name() == "default"
-        assert DjangoRqDispatcher().worker_path() == WORKER_FUNCTION_PATH
-
-
-def test_publish_timeout_resolution_and_validation() -> None:
-    assert DjangoRqDispatcher().publish_timeout() == 2.0
-    assert DjangoRqDispatcher(publish_timeout=0).publish_timeout() is None
-    with override_settings(RESTFLOW_SETTINGS=_block(PUBLISH_TIMEOUT=0.5)):
-        assert DjangoRqDispatcher().publish_timeout() == 0.5
-    for bad in (-1, "2", False):
-        with pytest.raises(ValueError, match="publish_timeout"):
-            DjangoRqDispatcher(publish_timeout=bad)
+        assert DjangoRqDispatcher().worker_path() == worker_path()
 
 
 def test_batch_key_depends_on_queue_and_function_path() -> None:

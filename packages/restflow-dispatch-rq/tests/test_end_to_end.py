@@ -26,10 +26,10 @@ class TestDjangoRqEndToEnd(BrokerEndToEnd):
     cached = cached
 
     @pytest.fixture
-    def e2e_live(self, rq_worker: RqWorker, rq_settings: dict[str, Any], rq_queue: str,
+    def e2e_live(self, rq_worker: RqWorker, rq_settings: dict[str, Any], session_queue: str,
                  broker_redis: RedisServer) -> LiveWorker:
         self.queues_url = broker_redis.db_url(0)
-        return LiveWorker(rq_queue, broker_redis.db_url(2), rq_worker.log)
+        return LiveWorker(session_queue, broker_redis.db_url(2), rq_worker.log)
 
     @contextlib.contextmanager
     def producer_knows(self, queue: str) -> Iterator[None]:

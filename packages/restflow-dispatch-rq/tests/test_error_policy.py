@@ -72,15 +72,15 @@ def test_raise_exception_true_puts_the_job_in_the_failed_registry(
 
 
 def test_default_policy_logs_and_the_job_finishes(
-    rq_worker: RqWorker, rq_queue: str, broker_redis: RedisServer, conformance_journal: Journal
+    rq_worker: RqWorker, session_queue: str, broker_redis: RedisServer, conformance_journal: Journal
 ) -> None:
-    token = _failing_job(rq_queue, broker_redis.db_url(0))
+    token = _failing_job(session_queue, broker_redis.db_url(0))
     [entry] = conformance_journal.wait_for(token, 1, 30)
     assert entry["raised"] is False
-    assert _jobs_in(FinishedJobRegistry, rq_queue, broker_redis.db_url(0), token)
-    assert _jobs_in(FailedJobRegistry, rq_queue, broker_redis.db_url(0), token, timeout=0) == []
+    assert _jobs_in(FinishedJobRegistry, session_queue, broker_redis.db_url(0), token)
+    assert _jobs_in(FailedJobRegistry, session_queue, broker_redis.db_url(0), token, timeout=0) == []
     client = redis.Redis.from_url(broker_redis.db_url(0))
     try:
-        assert Queue(rq_queue, connection=client).count == 0
+        assert Queue(session_queue, connection=client).count == 0
     finally:
         client.close()

@@ -23,6 +23,9 @@ Fixtures:
     Two private ``memcached`` servers on free loopback ports (one session-wide pair:
     a single server and a two-server pool for ``PyMemcacheCache``), stopped by pid.
 
+Also registered here: ``conformance_journal`` (restflow-core's conformance kit) and
+``broker_redis`` / ``clean_dispatch_state`` (:mod:`restflow_testbed.dispatch_fixtures`).
+
 ``bash tests/testbed/install_services.sh`` installs mariadb-server and memcached.
 """
 
@@ -47,6 +50,10 @@ else:
     _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
     if os.environ.get("CI"):
         _hypothesis_settings.load_profile("ci")
+
+# Fixtures every distribution's tests may use, registered once here instead of being
+# imported by name into conftest files.
+pytest_plugins = ["restflow.dispatch.testing", "restflow_testbed.dispatch_fixtures"]
 
 # Worker processes started by tests inherit this and open the same SQLite files.
 os.environ.setdefault("RESTFLOW_TEST_RUN_ID", str(os.getpid()))

@@ -1,8 +1,9 @@
 """Django system checks for what restflow-core can see at start-up.
 
-Registered when :mod:`restflow.settings` is imported (restflow-jwt and restflow-cache
-import it from their ``AppConfig``), so ``manage.py check`` reports a malformed
-``RESTFLOW_SETTINGS`` or an unknown ``DEFAULT_DISPATCHER`` before the first request.
+Core has no Django app of its own: restflow-jwt's and restflow-cache's
+``AppConfig.ready()`` call :func:`register_checks`, so ``manage.py check`` reports a
+malformed ``RESTFLOW_SETTINGS`` or an unknown ``DEFAULT_DISPATCHER`` before the first
+request whenever either app is installed.
 """
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from restflow.settings import DEFAULTS, SETTING_NAME, restflow_settings
 
-__all__ = ["check_default_dispatcher", "check_settings_shape"]
+__all__ = ["check_default_dispatcher", "check_settings_shape", "register_checks"]
 
 
-@register("restflow")
+def register_checks() -> None:
+    """Add core's checks (tag ``restflow``) to Django's registry; calling it again is a
+    no-op. Called from the ``ready()`` of every restflow app."""
+    register(check_settings_shape, "restflow")
+    register(check_default_dispatcher, "restflow")
+
+
 def check_settings_shape(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """restflow.E001-E003, W001: the shape of ``RESTFLOW_SETTINGS``."""
     if not hasattr(settings, SETTING_NAME):
@@ -65,7 +72,6 @@ def check_settings_shape(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return messages
 
 
-@register("restflow")
 def check_default_dispatcher(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """restflow.E004: ``CACHE_SETTINGS['DEFAULT_DISPATCHER']`` names a dispatcher."""
     from restflow.dispatch.registry import DispatcherNotFoundError, get_dispatcher_class

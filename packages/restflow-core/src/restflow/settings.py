@@ -4,9 +4,12 @@
 >>> restflow_settings.JWT.ALGORITHM
 'HS256'
 
-Values are merged key by key against :data:`DEFAULTS` at every level, cached on first
-read, and dropped in place when Django sends ``setting_changed`` for
-``RESTFLOW_SETTINGS`` (so ``override_settings`` needs no reload call).
+Values are merged key by key against :data:`DEFAULTS` at every level, resolved on first
+read and stored on the accessor with ``setattr`` (DRF's way: later reads are plain
+attribute lookups), and deleted in place when Django sends ``setting_changed`` for
+``RESTFLOW_SETTINGS`` (so ``override_settings`` needs no reload call). The blocks of
+``CACHE_SETTINGS["DISPATCHER_SETTINGS"]`` take their defaults from the dispatcher
+classes (:class:`DispatcherBlocks`).
 """
 
 from __future__ import annotations
@@ -73,50 +76,23 @@ DEFAULTS: dict[str, Any] = {
         "KEY_HASH_ALGORITHM": "sha256",
         "DEFAULT_DISPATCHER": "inline",
         "DISPATCHER_RAISE_EXCEPTION": False,
-        "DISPATCHER_SETTINGS": {
-            "celery": {
-                "TASK_NAME": "restflow.caching.tasks.task_run_cache_rules",
-                "QUEUE": None,
-                "RAISE_EXCEPTION": None,
-            },
-            "threadpool": {
-                "MAX_WORKERS": 4,
-                "RAISE_EXCEPTION": None,
-            },
-            "django_rq": {
-                "QUEUE": "default",
-                "FUNCTION_PATH": "restflow.caching.tasks.run_cache_rules",
-                "RAISE_EXCEPTION": None,
-            },
-            "dramatiq": {
-                "QUEUE": "default",
-                "ACTOR_NAME": "restflow.task_run_cache_rules",
-                "RAISE_EXCEPTION": None,
-            },
-            "django_q": {
-                "CLUSTER": None,
-                "GROUP": None,
-                "FUNCTION_PATH": "restflow.caching.tasks.run_cache_rules",
-                "RAISE_EXCEPTION": None,
-            },
-            "asyncio": {
-                "RAISE_EXCEPTION": None,
-            },
-            "inline": {
-                "RAISE_EXCEPTION": None,
-            },
-        },
+        # One block per dispatcher; each block's defaults are the ``default_settings`` of
+        # the dispatcher class registered under that name (see DispatcherBlocks).
+        "DISPATCHER_SETTINGS": {},
     },
 }
 
-_UNSET = object()
+#: The path of the section whose blocks are declared by the dispatchers themselves.
+DISPATCHER_BLOCKS_PATH = ("CACHE_SETTINGS", "DISPATCHER_SETTINGS")
 
 
 class RestflowSettings:
     """Attribute access to a dict of defaults overlaid with the user's values.
 
-    A key whose default is a ``dict`` is served as a nested ``RestflowSettings``; nested
-    sections resolve their user values through their parent on every cache miss, so a
+    As DRF's ``api_settings``: a name is resolved on its first read and stored on the
+    instance with ``setattr``, so every later read is a plain attribute lookup;
+    :meth:`reload` deletes those attributes in place. A key whose default is a ``dict``
+    is served as a nested ``RestflowSettings`` that lives as long as its parent, so a
     section object obtained before :meth:`reload` reports current values after it.
     """
 
@@ -124,10 +100,13 @@ class RestflowSettings:
         self,
         defaults: dict[str, Any],
         user_settings_loader: Callable[[], dict[str, Any]] | None = None,
+        *,
+        path: tuple[str, ...] = (),
     ) -> None:
         self._defaults = defaults
         self._loader = user_settings_loader or self._read_django_settings
-        self._cache: dict[str, Any] = {}
+        self._path = path
+        self._resolved: set[str] = set()
         self._sections: dict[str, RestflowSettings] = {}
 
     @staticmethod
@@ -146,26 +125,28 @@ class RestflowSettings:
         return value if isinstance(value, dict) and value else {}
 
     def __getattr__(self, name: str) -> Any:
+        # Called only when ``name`` is not an instance attribute yet: resolve, then keep.
         if name.startswith("_"):
             raise AttributeError(name)
-        if name not in self._defaults:
-            raise AttributeError(
-                f"Invalid restflow setting: {name!r} "
-                f"(known: {', '.join(sorted(self._defaults))})"
-            )
-        cached = self._cache.get(name, _UNSET)
-        if cached is not _UNSET:
-            return cached
-        default = self._defaults[name]
-        if isinstance(default, dict):
-            value: Any = self._section(name)
-        else:
-            user = self.user_settings
-            value = user.get(name, default)
-        self._cache[name] = value
+        value = self._resolve(name)
+        setattr(self, name, value)
+        self._resolved.add(name)
         return value
 
-    def _section(self, name: str) -> RestflowSettings:
+    def _unknown(self, name: str) -> AttributeError:
+        return AttributeError(
+            f"Invalid restflow setting: {name!r} (known: {', '.join(sorted(self._defaults))})"
+        )
+
+    def _resolve(self, name: str) -> Any:
+        if name not in self._defaults:
+            raise self._unknown(name)
+        default = self._defaults[name]
+        if isinstance(default, dict):
+            return self._section(name, default)
+        return self.user_settings.get(name, default)
+
+    def _section(self, name: str, defaults: dict[str, Any]) -> RestflowSettings:
         section = self._sections.get(name)
         if section is None:
 
@@ -173,42 +154,78 @@ class RestflowSettings:
                 value = parent.user_settings.get(key)
                 return value if isinstance(value, dict) else {}
 
-            section = RestflowSettings(self._defaults[name], load)
+            path = (*self._path, name)
+            kind = DispatcherBlocks if path == DISPATCHER_BLOCKS_PATH else RestflowSettings
+            section = kind(defaults, load, path=path)
             self._sections[name] = section
+        else:
+            section._defaults = defaults  # a plugin registered since may declare new ones
         return section
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of ``name``, or the user's value of a key without a default, else
+        ``default`` (for options a dispatcher reads without declaring them)."""
+        if name in self._defaults:
+            return getattr(self, name)
+        return self.user_settings.get(name, default)
+
     def reload(self) -> None:
-        """Forget every cached value, at this level and below."""
-        self._cache.clear()
+        """Forget every resolved value, at this level and below (the objects stay)."""
+        for name in self._resolved:
+            self.__dict__.pop(name, None)
+        self._resolved.clear()
         for section in self._sections.values():
             section.reload()
+
+    def _names(self) -> list[str]:
+        return list(self._defaults)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved settings as plain dicts, plus user keys that have no default."""
         result: dict[str, Any] = {}
-        for name in self._defaults:
+        names = self._names()
+        for name in names:
             value = getattr(self, name)
             result[name] = value.to_dict() if isinstance(value, RestflowSettings) else value
         for name, value in self.user_settings.items():
-            if name not in self._defaults:
+            if name not in result:
                 result[name] = copy.deepcopy(value)
         return result
 
     def __repr__(self) -> str:
-        return f"<RestflowSettings {sorted(self._defaults)}>"
+        return f"<RestflowSettings {sorted(self._names())}>"
+
+
+class DispatcherBlocks(RestflowSettings):
+    """``CACHE_SETTINGS.DISPATCHER_SETTINGS``: one block per dispatcher name.
+
+    A block's defaults are ``{"RAISE_EXCEPTION": None}`` plus the ``default_settings``
+    of the dispatcher class registered under that name, so each plugin owns its block
+    and core names none of them. A name no installed dispatcher provides is a block of
+    the user's keys only.
+    """
+
+    def _resolve(self, name: str) -> Any:
+        from restflow.dispatch.registry import dispatcher_default_settings
+
+        return self._section(name, dispatcher_default_settings(name))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name)
+
+    def _names(self) -> list[str]:
+        from restflow.dispatch.registry import registered_dispatcher_names
+
+        return registered_dispatcher_names()
 
 
 restflow_settings = RestflowSettings(defaults=DEFAULTS)
 
 
 def reload_restflow_settings(*, setting: str, **kwargs: Any) -> None:
-    """``setting_changed`` receiver: drop cached values when RESTFLOW_SETTINGS changes."""
+    """``setting_changed`` receiver: drop resolved values when RESTFLOW_SETTINGS changes."""
     if setting == SETTING_NAME:
         restflow_settings.reload()
 
 
 setting_changed.connect(reload_restflow_settings, dispatch_uid="restflow.settings.reload")
-
-# Registering the system checks is cheap (no I/O) and makes them run whenever a restflow
-# distribution is used in a Django project.
-import restflow.checks  # noqa: E402, F401

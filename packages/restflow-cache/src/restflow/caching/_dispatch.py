@@ -12,13 +12,8 @@ import logging
 from typing import Any, cast
 
 from restflow.caching.rules import RuleWork
-from restflow.dispatch.base import Dispatcher, DispatchError, run_worker
-from restflow.log import log_throttled
-
-logger = logging.getLogger("restflow.caching.registry")
-
-#: Seconds between two "dispatch failed" log lines of one dispatcher.
-_FALLBACK_LOG_INTERVAL = 60.0
+from restflow.dispatch.base import Dispatcher, DispatchError
+from restflow.dispatch.worker import WorkerError, run_fallback
 
 Payload = dict[str, Any] | list[dict[str, Any]]
 
@@ -49,7 +44,7 @@ def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
         except Exception as exc:
             spec = rule.dispatcher_spec() if rule.dispatcher is None else rule.dispatcher
             name = spec if isinstance(spec, str) else getattr(spec, "name", None)
-            _run_fallback(name, [rule_id], {rule_id: _payload(item.kwargs)}, exc, context)
+            run_fallback(name, [rule_id], {rule_id: _payload(item.kwargs)}, exc, context)
             continue
         if not _groupable(rule, dispatcher):
             _send(dispatcher, [rule_id], {rule_id: _payload(item.kwargs)}, context)
@@ -81,41 +76,8 @@ def _send(
         dispatcher.dispatch(rule_ids=rule_ids, rule_kwargs=cast(Any, rule_kwargs), **context)
     except DispatchError:
         raise  # the dispatcher was told to raise instead of falling back
+    except WorkerError as exc:
+        raise exc.error  # the job ran here and its policy says raise: the saver sees why
     except Exception as exc:
-        if getattr(exc, "_restflow_worker_error", False):
-            raise  # the job ran and its error policy says raise
-        _run_fallback(dispatcher.name, rule_ids, rule_kwargs, exc, context)
+        run_fallback(dispatcher.name, rule_ids, rule_kwargs, exc, context)
 
-
-def _run_fallback(
-    dispatcher_name: str | None,
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Payload],
-    exc: BaseException,
-    context: dict[str, Any],
-) -> None:
-    """Run a job that no dispatcher took, here and now, after an ERROR log."""
-    log_throttled(
-        logger,
-        f"dispatch-failed:{dispatcher_name}",
-        "restflow could not dispatch cache rules %s via dispatcher %r (%s: %s); running "
-        "them inline in this process instead (logged once per %d s while it lasts)",
-        rule_ids,
-        dispatcher_name,
-        type(exc).__name__,
-        exc,
-        int(_FALLBACK_LOG_INTERVAL),
-        level=logging.ERROR,
-        interval=_FALLBACK_LOG_INTERVAL,
-        exc_info=exc,
-    )
-    fallback_context: dict[str, Any] = {"fallback": "inline"}
-    fallback_context.update(
-        {key: context[key] for key in ("model_label", "pk") if key in context}
-    )
-    run_worker(
-        rule_ids,
-        cast(Any, rule_kwargs),
-        dispatcher_name=dispatcher_name,
-        context=fallback_context,
-    )

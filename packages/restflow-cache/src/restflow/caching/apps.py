@@ -13,7 +13,8 @@ class CachingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Connect every rule's model signals and add the checks.
+        """Connect every rule's model signals, register the worker entry every dispatcher
+        runs jobs through, and add the checks (restflow-core's and this app's).
 
         Dispatcher plugins are not loaded here: the registry loads them on the first
         lookup (a dispatch, or ``manage.py check``), so start-up never imports a broker
@@ -24,6 +25,11 @@ class CachingConfig(AppConfig):
 
         from restflow.caching.checks import check_invalidation_rules
         from restflow.caching.registry import CacheRegister
+        from restflow.caching.tasks import arun_cache_rules, run_cache_rules
+        from restflow.checks import register_checks
+        from restflow.dispatch.worker import register_worker
 
+        register_worker(run_cache_rules, arun_cache_rules)
         CacheRegister.auto_discover()
+        register_checks()
         checks.register(check_invalidation_rules, checks.Tags.caches)

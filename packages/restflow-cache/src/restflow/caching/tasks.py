@@ -9,18 +9,20 @@ own ``raise_exception`` (``True`` wins in a batch), then the dispatcher's block,
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import logging
 import sys
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
 
 from restflow.dispatch.base import resolve_raise_exception
 
-__all__ = ["arun_cache_rules", "run_cache_rules", "task_run_cache_rules"]
+# task_run_cache_rules is served by the module's __getattr__ (bottom).
+__all__ = ["arun_cache_rules", "run_cache_rules", "task_run_cache_rules"]  # noqa: F822
 
 logger = logging.getLogger("restflow.caching.tasks")
 
@@ -55,42 +57,47 @@ async def _await(awaitable: Awaitable[Any]) -> None:
     await awaitable
 
 
-def run_cache_rules(
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Any],
-    *,
-    dispatcher_name: str | None = None,
-    context: dict[str, Any] | None = None,
-) -> None:
-    """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
+@contextlib.contextmanager
+def _error_policy(
+    rule_ids: list[str], dispatcher_name: str | None, context: dict[str, Any] | None
+) -> Iterator[None]:
+    """Re-raise or log (per ``RAISE_EXCEPTION``) an error of the job run in the block."""
+    try:
+        yield
+    except Exception:
+        _failed(rule_ids, dispatcher_name, context)
+
+
+def _start(rule_ids: list[str], rule_kwargs: dict[str, Any]) -> Any:
+    """Run the job's rules; an awaitable when some of them are async."""
     from restflow.caching._worker import run_rules
 
+    result = run_rules(rule_ids, rule_kwargs)
+    return result if result is not None and inspect.isawaitable(result) else None
+
+
+def run_cache_rules(
+    rule_ids: list[str], rule_kwargs: dict[str, Any], *,
+    dispatcher_name: str | None = None, context: dict[str, Any] | None = None,
+) -> None:
+    """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
     ids = list(rule_ids)
-    try:
-        result = run_rules(ids, rule_kwargs)
-        if result is not None and inspect.isawaitable(result):
-            async_to_sync(_await)(result)
-    except Exception:
-        _failed(ids, dispatcher_name, context)
+    with _error_policy(ids, dispatcher_name, context):
+        pending = _start(ids, rule_kwargs)
+        if pending is not None:
+            async_to_sync(_await)(pending)
 
 
 async def arun_cache_rules(
-    rule_ids: list[str],
-    rule_kwargs: dict[str, Any],
-    *,
-    dispatcher_name: str | None = None,
-    context: dict[str, Any] | None = None,
+    rule_ids: list[str], rule_kwargs: dict[str, Any], *,
+    dispatcher_name: str | None = None, context: dict[str, Any] | None = None,
 ) -> None:
     """Run a job on the running event loop."""
-    from restflow.caching._worker import run_rules
-
     ids = list(rule_ids)
-    try:
-        result = run_rules(ids, rule_kwargs)
-        if result is not None and inspect.isawaitable(result):
-            await result
-    except Exception:
-        _failed(ids, dispatcher_name, context)
+    with _error_policy(ids, dispatcher_name, context):
+        pending = _start(ids, rule_kwargs)
+        if pending is not None:
+            await pending
 
 
 def _plain_task_run_cache_rules(
@@ -102,7 +109,6 @@ def _plain_task_run_cache_rules(
 
 _plain_task_run_cache_rules.__name__ = "task_run_cache_rules"
 _plain_task_run_cache_rules.__qualname__ = "task_run_cache_rules"
-
 
 
 def _celery_task() -> Any:
@@ -121,5 +127,14 @@ def _celery_task() -> Any:
     return getattr(plugin, "task_run_cache_rules", None)
 
 
-#: The Celery task when restflow-dispatch-celery is installed, else a plain function.
-task_run_cache_rules: Any = _celery_task() or _plain_task_run_cache_rules
+# In a Celery worker (Celery already imported) importing this module registers the
+# plugin's task, which is what ``app.autodiscover_tasks()`` relies on.
+_celery_task()
+
+
+def __getattr__(name: str) -> Any:
+    # ``task_run_cache_rules`` is looked up when read, not frozen at import: this module
+    # is imported by the app's ready(), possibly before the project imports Celery.
+    if name == "task_run_cache_rules":
+        return _celery_task() or _plain_task_run_cache_rules
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

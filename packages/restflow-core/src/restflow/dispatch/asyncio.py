@@ -6,12 +6,8 @@ import asyncio
 import logging
 from typing import Any, ClassVar
 
-from restflow.dispatch.base import (
-    ASYNC_WORKER_FUNCTION_PATH,
-    Dispatcher,
-    import_dotted,
-    run_worker,
-)
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.worker import async_worker_entry, import_dotted, run_worker
 
 __all__ = ["AsyncIODispatcher"]
 
@@ -29,6 +25,7 @@ class AsyncIODispatcher(Dispatcher):
 
     name: ClassVar[str] = "asyncio"
     supports_batching: ClassVar[bool] = False
+    default_settings: ClassVar[dict[str, Any]] = {}
 
     _pending_tasks: ClassVar[set[asyncio.Task[Any]]] = set()
 
@@ -44,9 +41,8 @@ class AsyncIODispatcher(Dispatcher):
                 function_path=self.worker_path(),
             )
             return
-        worker = import_dotted(
-            str(self.option("async_function_path", ASYNC_WORKER_FUNCTION_PATH))
-        )
+        path = self.option("async_function_path")
+        worker = import_dotted(str(path)) if path else async_worker_entry()
         task = loop.create_task(worker(rule_ids, rule_kwargs, dispatcher_name=self.name))
         self._pending_tasks.add(task)
         task.add_done_callback(self._task_done)

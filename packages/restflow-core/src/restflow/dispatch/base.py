@@ -2,55 +2,36 @@
 
 A dispatcher moves a JSON job (rule ids + keyword arguments per rule) to the place where
 it runs: the calling thread, a thread pool, the event loop, or a broker's worker. The
-job itself is always executed by the worker entry of restflow-cache
-(``restflow.caching.tasks.run_cache_rules``); core never imports it at import time.
+job itself is always executed by the worker entry its owner registered with
+:mod:`restflow.dispatch.worker` (restflow-cache does, when its app is ready).
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
 import json
 import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from django.core.signals import setting_changed
-
-from restflow.log import log_throttled
-from restflow.settings import DEFAULTS, SETTING_NAME, restflow_settings
+from restflow.dispatch.worker import WorkerError, run_fallback, worker_path
+from restflow.settings import RestflowSettings, restflow_settings
 
 __all__ = [
-    "ASYNC_WORKER_FUNCTION_PATH",
-    "DEFAULT_FUNCTION_PATH",
     "FALLBACK_INLINE",
     "FALLBACK_RAISE",
-    "WORKER_FUNCTION_PATH",
     "DispatchError",
     "Dispatcher",
     "PayloadError",
     "get_dispatcher_settings",
-    "import_dotted",
     "resolve_raise_exception",
-    "run_worker",
 ]
 
 logger = logging.getLogger("restflow.dispatch")
 
-WORKER_FUNCTION_PATH = "restflow.caching.tasks.run_cache_rules"
-ASYNC_WORKER_FUNCTION_PATH = "restflow.caching.tasks.arun_cache_rules"
-DEFAULT_FUNCTION_PATH = WORKER_FUNCTION_PATH
-
 FALLBACK_INLINE = "inline"
 FALLBACK_RAISE = "raise"
 _FALLBACKS = (FALLBACK_INLINE, FALLBACK_RAISE)
-
-#: Seconds between two log records about the same dispatcher failing to hand off.
-FALLBACK_LOG_INTERVAL = 60.0
-
-# Attribute set on an exception raised by the worker entry itself (not by the hand-off),
-# so that dispatch() re-raises it unchanged instead of running the job a second time.
-_WORKER_ERROR_FLAG = "_restflow_worker_error"
 
 
 class DispatchError(RuntimeError):
@@ -68,46 +49,17 @@ class PayloadError(TypeError):
     """The job is not made of JSON-native values (str, int, float, bool, None, list, dict)."""
 
 
-# Resolved blocks, read on every dispatch; dropped when RESTFLOW_SETTINGS changes.
-_blocks: dict[str, dict[str, Any]] = {}
-
-
-def _forget_blocks(*, setting: str, **kwargs: Any) -> None:
-    if setting == SETTING_NAME:
-        _blocks.clear()
-
-
-setting_changed.connect(_forget_blocks, dispatch_uid="restflow.dispatch.base.blocks")
+def dispatcher_block(name: str) -> RestflowSettings:
+    """The settings block of dispatcher ``name`` (``DISPATCHER_SETTINGS.<name>``)."""
+    block: RestflowSettings = getattr(restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS, name)
+    return block
 
 
 def get_dispatcher_settings(name: str) -> dict[str, Any]:
-    """The settings block of dispatcher ``name``: defaults merged with the user's block.
-
-    A name without a default block gets the user's block as given, or ``{}``. The
-    block is resolved once per settings change; each call returns its own copy.
-    """
-    block = _blocks.get(name)
-    if block is None:
-        blocks = restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS
-        if name in DEFAULTS["CACHE_SETTINGS"]["DISPATCHER_SETTINGS"]:
-            block = getattr(blocks, name).to_dict()
-        else:
-            user = blocks.user_settings.get(name)
-            block = dict(user) if isinstance(user, dict) else {}
-        _blocks[name] = block
-    return dict(block)
-
-
-def import_dotted(path: str) -> Any:
-    """Import ``"package.module.attr"`` and return ``attr``."""
-    module_path, _, attr = path.rpartition(".")
-    if not module_path or not attr:
-        raise ImportError(f"Invalid dotted path {path!r}: expected 'package.module.attribute'")
-    module = importlib.import_module(module_path)
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ImportError(f"module {module_path!r} has no attribute {attr!r}") from None
+    """The settings block of dispatcher ``name`` as a new dict: the defaults its class
+    declares (``default_settings``) merged with the user's block, or the user's block
+    as given for a name no installed dispatcher provides."""
+    return dispatcher_block(name).to_dict()
 
 
 def resolve_raise_exception(
@@ -123,34 +75,10 @@ def resolve_raise_exception(
     if explicit:
         return any(explicit)
     if dispatcher_name:
-        block_value = get_dispatcher_settings(dispatcher_name).get("RAISE_EXCEPTION")
+        block_value = dispatcher_block(dispatcher_name).get("RAISE_EXCEPTION")
         if block_value is not None:
             return bool(block_value)
     return bool(restflow_settings.CACHE_SETTINGS.DISPATCHER_RAISE_EXCEPTION)
-
-
-def run_worker(
-    rule_ids: list[str],
-    rule_kwargs: dict[str, dict[str, Any]],
-    *,
-    dispatcher_name: str | None,
-    context: dict[str, Any] | None = None,
-    function_path: str | None = None,
-) -> None:
-    """Run a job in this process through the synchronous worker entry.
-
-    An exception from the worker is marked so that :meth:`Dispatcher.dispatch` passes it
-    through unchanged rather than treating it as a failed hand-off.
-    """
-    worker = import_dotted(function_path or WORKER_FUNCTION_PATH)
-    kwargs: dict[str, Any] = {"dispatcher_name": dispatcher_name}
-    if context:
-        kwargs["context"] = context
-    try:
-        worker(rule_ids, rule_kwargs, **kwargs)
-    except Exception as exc:
-        setattr(exc, _WORKER_ERROR_FLAG, True)
-        raise
 
 
 def _check_json_native(value: Any, where: str) -> None:
@@ -175,6 +103,10 @@ class Dispatcher(abc.ABC):
 
     name: ClassVar[str] = ""
     supports_batching: ClassVar[bool] = True
+    #: This dispatcher's block of ``CACHE_SETTINGS["DISPATCHER_SETTINGS"]``: its keys
+    #: and defaults (``RAISE_EXCEPTION: None`` is added to every block). A user's block
+    #: overrides them key by key.
+    default_settings: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **config: Any) -> None:
         self.config: dict[str, Any] = dict(config)
@@ -189,9 +121,9 @@ class Dispatcher(abc.ABC):
             )
 
     @classmethod
-    def settings(cls) -> dict[str, Any]:
+    def settings(cls) -> RestflowSettings:
         """This dispatcher's block of ``CACHE_SETTINGS['DISPATCHER_SETTINGS']``."""
-        return get_dispatcher_settings(cls.name)
+        return dispatcher_block(cls.name)
 
     def option(self, key: str, default: Any = None) -> Any:
         """Per-rule ``config[key]``, else the settings block's ``KEY``, else ``default``.
@@ -204,8 +136,9 @@ class Dispatcher(abc.ABC):
         return default if value is None else value
 
     def worker_path(self) -> str:
-        """Dotted path of the synchronous worker entry the job is run with."""
-        return str(self.option("function_path", WORKER_FUNCTION_PATH))
+        """Dotted path of the synchronous worker entry the job is run with: option
+        ``function_path``, else the entry registered with :mod:`restflow.dispatch.worker`."""
+        return str(self.option("function_path") or worker_path())
 
     def batch_key(self) -> tuple[Any, ...]:
         return (type(self), tuple(sorted(self.config.items())))
@@ -229,10 +162,14 @@ class Dispatcher(abc.ABC):
         logger.debug("dispatching %s via %s", rule_ids, self.name)
         try:
             self._dispatch(rule_ids=rule_ids, rule_kwargs=rule_kwargs, **context)
+        except WorkerError:
+            raise  # the job ran here and failed; its error policy decided to raise
         except Exception as exc:
-            if getattr(exc, _WORKER_ERROR_FLAG, False):
-                raise  # the job ran here and failed; its error policy decided to raise
-            self._handle_failure(exc, rule_ids, rule_kwargs, context)
+            if self.option("fallback", FALLBACK_INLINE) == FALLBACK_RAISE:
+                raise DispatchError(self.name, exc) from exc
+            run_fallback(
+                self.name, rule_ids, rule_kwargs, exc, context, function_path=self.worker_path()
+            )
 
     @abc.abstractmethod
     def _dispatch(
@@ -243,41 +180,6 @@ class Dispatcher(abc.ABC):
         **context: Any,
     ) -> None:
         """Hand the job off to where it runs; raise if that is impossible."""
-
-    def _handle_failure(
-        self,
-        exc: Exception,
-        rule_ids: list[str],
-        rule_kwargs: dict[str, dict[str, Any]],
-        context: dict[str, Any],
-    ) -> None:
-        if self.option("fallback", FALLBACK_INLINE) == FALLBACK_RAISE:
-            raise DispatchError(self.name, exc) from exc
-        log_throttled(
-            logger,
-            f"fallback:{self.name}",
-            "dispatcher %r could not hand off rules %s (%s: %s); running them inline "
-            "in this process instead (logged once per %d s while it lasts)",
-            self.name,
-            rule_ids,
-            type(exc).__name__,
-            exc,
-            int(FALLBACK_LOG_INTERVAL),
-            level=logging.ERROR,
-            interval=FALLBACK_LOG_INTERVAL,
-            exc_info=exc,
-        )
-        fallback_context: dict[str, Any] = {
-            key: context[key] for key in ("model_label", "pk") if key in context
-        }
-        fallback_context["fallback"] = FALLBACK_INLINE
-        run_worker(
-            rule_ids,
-            rule_kwargs,
-            dispatcher_name=self.name,
-            context=fallback_context,
-            function_path=self.worker_path(),
-        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} config={self.config!r}>"

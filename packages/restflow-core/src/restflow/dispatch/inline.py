@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from restflow.dispatch.base import Dispatcher, run_worker
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.worker import run_worker
 
 __all__ = ["InlineDispatcher"]
 
@@ -18,6 +19,7 @@ class InlineDispatcher(Dispatcher):
 
     name: ClassVar[str] = "inline"
     supports_batching: ClassVar[bool] = False
+    default_settings: ClassVar[dict[str, Any]] = {}
 
     def _dispatch(
         self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any

@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from restflow.dispatch.base import Dispatcher
+from restflow.settings import restflow_settings
 
 if TYPE_CHECKING:  # imported when entry points are first read: ~5 ms off django.setup()
     from importlib.metadata import EntryPoint
@@ -20,6 +21,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "DispatcherNotFoundError",
     "DispatcherUnavailableError",
+    "dispatcher_default_settings",
     "get_dispatcher",
     "get_dispatcher_class",
     "load_entry_point_dispatchers",
@@ -95,13 +97,21 @@ def register_dispatcher(cls: type[Dispatcher]) -> type[Dispatcher]:
     _check_class(cls)
     with _lock:
         _explicit[cls.name] = cls
+    _forget_blocks()
     return cls
 
 
 def unregister_dispatcher(name: str) -> type[Dispatcher] | None:
     """Remove an explicit registration and return its class (for tests)."""
     with _lock:
-        return _explicit.pop(name, None)
+        cls = _explicit.pop(name, None)
+    _forget_blocks()
+    return cls
+
+
+def _forget_blocks() -> None:
+    # The dispatcher behind a name changed: its settings block re-reads its defaults.
+    restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.reload()
 
 
 def _distribution_label(ep: EntryPoint) -> str:
@@ -182,6 +192,8 @@ def load_entry_point_dispatchers(*, force: bool = False) -> None:
             _load_one(ep)
         _register_builtin_fallbacks()
         _loaded = True
+    if force:
+        _forget_blocks()
 
 
 def registered_dispatcher_names() -> list[str]:
@@ -231,3 +243,13 @@ def get_dispatcher(
             f"a dispatcher is a registered name or a Dispatcher subclass, not {spec!r}"
         )
     return cls(**(config or {}))
+
+
+def dispatcher_default_settings(name: str) -> dict[str, Any]:
+    """The defaults of the settings block of dispatcher ``name``: ``RAISE_EXCEPTION``
+    plus the class's ``default_settings``; ``{}`` when no dispatcher has that name."""
+    try:
+        cls = get_dispatcher_class(name)
+    except DispatcherNotFoundError:
+        return {}
+    return {"RAISE_EXCEPTION": None, **cls.default_settings}

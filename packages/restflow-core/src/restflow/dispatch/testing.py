@@ -49,10 +49,12 @@ from restflow.dispatch.base import (
     PayloadError,
     resolve_raise_exception,
 )
+from restflow.dispatch.broker import DEFAULT_PUBLISH_TIMEOUT, BrokerDispatcher
 from restflow.dispatch.registry import get_dispatcher, registered_dispatcher_names
 
 __all__ = [
     "JOURNAL_ENV",
+    "BrokerDispatcherConformance",
     "DispatcherConformance",
     "Journal",
     "RequestedFailure",
@@ -271,11 +273,10 @@ class DispatcherConformance:
         assert all(job["rule_kwargs"][job["rule_ids"][0]]["n"] == ids.index(job["rule_ids"][0])
                    for job in jobs)
 
-    def test_batched_rules_travel_in_one_job(self, conformance_journal: Journal) -> None:
+    def test_rules_of_one_dispatch_travel_in_one_job(self, conformance_journal: Journal) -> None:
+        # Whether rules are *grouped* is restflow-cache's decision (supports_batching);
+        # what one dispatch() carries, every dispatcher must deliver as one job.
         dispatcher = self.make_dispatcher()
-        if not dispatcher.supports_batching:
-            assert type(dispatcher).supports_batching is False
-            return
         token = uuid.uuid4().hex
         ids = [f"tests.conformance.batch#{token}#{n}" for n in range(3)]
         self.send(dispatcher, ids, {rule_id: {"n": n} for n, rule_id in enumerate(ids)})
@@ -334,3 +335,39 @@ class DispatcherConformance:
         assert jobs[0]["dispatcher_name"] == self.dispatcher
         # The test bed leaves RAISE_EXCEPTION unset everywhere: the failure is swallowed.
         assert jobs[0]["raised"] is False
+
+
+class BrokerDispatcherConformance(DispatcherConformance):
+    """What a :class:`~restflow.dispatch.broker.BrokerDispatcher` adds: the one meaning
+    of ``publish_timeout`` / ``PUBLISH_TIMEOUT`` (seconds; ``0``: the library's own)."""
+
+    runs_in_other_process: ClassVar[bool] = True
+
+    def test_publish_timeout_has_the_same_meaning_in_every_plugin(self) -> None:
+        from django.test import override_settings
+
+        cls = type(self.make_dispatcher())
+        assert issubclass(cls, BrokerDispatcher)
+        assert cls().publish_timeout() == DEFAULT_PUBLISH_TIMEOUT
+        assert cls(publish_timeout=0.25).publish_timeout() == 0.25
+        assert cls(publish_timeout=0).publish_timeout() is None
+        block = {"DISPATCHER_SETTINGS": {self.dispatcher: {"PUBLISH_TIMEOUT": 5}}}
+        with override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": block}):
+            assert cls().publish_timeout() == 5.0
+            assert cls(publish_timeout=0).publish_timeout() is None
+        for bad in (-1, True, "2", [2]):
+            with pytest.raises(ValueError, match="publish_timeout must be a number of seconds >= 0"):
+                cls(publish_timeout=bad)
+
+    def test_a_missing_library_names_what_to_install(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import sys
+
+        cls = type(self.make_dispatcher())
+        assert issubclass(cls, BrokerDispatcher)
+        library, _, _, distribution = cls.requires
+        monkeypatch.setitem(sys.modules, library, None)  # "import <library>" now fails
+        with pytest.raises(ImportError, match=rf"pip install .*{distribution}") as info:
+            cls()
+        assert f"{cls.name!r} dispatcher" in str(info.value)

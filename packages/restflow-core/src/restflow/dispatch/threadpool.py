@@ -8,7 +8,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from restflow.dispatch.base import Dispatcher, import_dotted
+from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.worker import import_dotted
 
 __all__ = ["ThreadPoolDispatcher"]
 
@@ -29,6 +30,7 @@ class ThreadPoolDispatcher(Dispatcher):
 
     name: ClassVar[str] = "threadpool"
     supports_batching: ClassVar[bool] = True
+    default_settings: ClassVar[dict[str, Any]] = {"MAX_WORKERS": DEFAULT_MAX_WORKERS}
 
     _executor: ClassVar[ThreadPoolExecutor | None] = None
     _executor_pid: ClassVar[int | None] = None

@@ -20,6 +20,9 @@ class AuthenticationConfig(AppConfig):
         # run (manage.py check, runserver), not at every django.setup().
         from django.core.checks import Tags, register
 
+        from restflow.checks import register_checks
+
+        register_checks()
         register(_check_jwt_settings, Tags.security, "restflow")
         # A password change ends the user's sessions (with TRACK_SESSIONS); the receiver
         # imports the sessions module on the first user save, not at start-up.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Warning
 
 from restflow.authentication.constants import (
     ACCESS_TOKEN_PROFILES,
@@ -24,7 +24,7 @@ from restflow.authentication.keys import (
     prepare_verifying_key,
 )
 
-__all__ = ["check_jwt_settings", "register_checks"]
+__all__ = ["check_jwt_settings"]
 
 _ID = "restflow_authentication."
 _S = "RESTFLOW_SETTINGS['JWT']"
@@ -451,7 +451,3 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     messages += _session_messages(s)
     messages += _rule_messages(s)
     return messages
-
-
-def register_checks() -> None:
-    register(check_jwt_settings, Tags.security, "restflow")

@@ -32,12 +32,7 @@ _lock = threading.Lock()
 
 def _transport_options(app: Celery, timeout: float) -> dict[str, Any]:
     """Transport options that bound every blocking socket call by ``timeout``."""
-    options: dict[str, Any] = {
-        "max_retries": 1,
-        "interval_start": 0,
-        "interval_step": 0.1,
-        "interval_max": 0.1,
-    }
+    options: dict[str, Any] = dict(RETRY_POLICY)
     driver = app.connection_for_write().transport.driver_type
     if driver == "redis":
         options.update(socket_timeout=timeout, socket_connect_timeout=timeout)

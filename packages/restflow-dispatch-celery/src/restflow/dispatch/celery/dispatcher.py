@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import enum
-import uuid
 from typing import Any, ClassVar
 
-from restflow.dispatch.base import Dispatcher
+from restflow.dispatch.broker import DEFAULT_PUBLISH_TIMEOUT, BrokerDispatcher
 
 __all__ = ["DEFAULT_PUBLISH_TIMEOUT", "DEFAULT_TASK_NAME", "CeleryDispatcher"]
 
 DEFAULT_TASK_NAME = "restflow.caching.tasks.task_run_cache_rules"
 
-#: Seconds a publish may take (connect, then send) before the job runs inline instead.
-DEFAULT_PUBLISH_TIMEOUT = 2.0
-
 # Options that select the message's destination; every other config key joins the
 # batch key only when given, so that rules with different policies are not merged.
 _ROUTING_KEYS = ("task_name", "queue")
-
-
-def _require_celery() -> None:
-    try:
-        import celery  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "celery is required for the 'celery' dispatcher: "
-            'pip install "restflow-cache[celery]" (or restflow-dispatch-celery)'
-        ) from exc
 
 
 def _signal_value(signal_type: Any) -> str | None:
@@ -42,9 +28,7 @@ def _json_pk(pk: Any) -> Any:
     """The primary key as a JSON value: ints and strings as they are, others as str."""
     if pk is None or isinstance(pk, bool | int | str):
         return pk
-    if isinstance(pk, uuid.UUID):
-        return str(pk)
-    return str(pk)
+    return str(pk)  # a UUID, a Decimal, ...
 
 
 def _kwargs_summary(kwargs: dict[str, Any]) -> str:
@@ -56,7 +40,7 @@ def _kwargs_summary(kwargs: dict[str, Any]) -> str:
     return repr(shown)
 
 
-class CeleryDispatcher(Dispatcher):
+class CeleryDispatcher(BrokerDispatcher):
     """Publishes each job to a Celery broker; a worker runs it.
 
     Options (per-rule ``dispatcher_config`` key, else the ``celery`` settings block):
@@ -66,26 +50,15 @@ class CeleryDispatcher(Dispatcher):
       process is called with ``apply_async`` (honours ``task_always_eager``), any other
       name with ``send_task`` (a task that exists only on the workers).
     * ``queue`` / ``QUEUE``: the queue to route to; ``None`` uses Celery's routing.
-    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: seconds one publish may take to connect
-      and send (default 2). An unreachable or hanging broker then fails the hand-off
-      quickly, and restflow runs the job inline (or raises, with ``fallback="raise"``).
-      ``0`` publishes with the Celery app's own connection and retry settings.
+    * ``publish_timeout`` / ``PUBLISH_TIMEOUT``: see :class:`BrokerDispatcher`; ``0``
+      publishes with the Celery app's own connection and retry settings.
     """
 
     name: ClassVar[str] = "celery"
-    supports_batching: ClassVar[bool] = True
-
-    def validate_config(self) -> None:
-        super().validate_config()
-        _require_celery()
-        timeout = self.config.get("publish_timeout")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
-        ):
-            raise ValueError(
-                f"CeleryDispatcher: publish_timeout must be a number of seconds >= 0, "
-                f"got {timeout!r}"
-            )
+    default_settings: ClassVar[dict[str, Any]] = {
+        "TASK_NAME": DEFAULT_TASK_NAME, "QUEUE": None, "PUBLISH_TIMEOUT": DEFAULT_PUBLISH_TIMEOUT
+    }
+    requires = ("celery", "celery", "celery", "restflow-dispatch-celery")
 
     # -- options ---------------------------------------------------------------------
 
@@ -97,17 +70,8 @@ class CeleryDispatcher(Dispatcher):
         value = self.config["queue"] if "queue" in self.config else self.settings().get("QUEUE")
         return str(value) if value else None
 
-    def publish_timeout(self) -> float | None:
-        """Seconds allowed for one publish, or ``None`` for Celery's own settings."""
-        value = self.option("publish_timeout", DEFAULT_PUBLISH_TIMEOUT)
-        return float(value) if value else None
-
     def batch_key(self) -> tuple[Any, ...]:
-        key: tuple[Any, ...] = (CeleryDispatcher, self.task_name(), self.queue())
-        extra = sorted(
-            (name, value) for name, value in self.config.items() if name not in _ROUTING_KEYS
-        )
-        return (*key, tuple(extra)) if extra else key
+        return self.routed_batch_key(self.task_name(), self.queue(), routing=_ROUTING_KEYS)
 
     # -- hand-off --------------------------------------------------------------------
 

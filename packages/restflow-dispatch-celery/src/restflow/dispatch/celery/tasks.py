@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 from restflow.dispatch.celery.dispatcher import DEFAULT_TASK_NAME
+from restflow.dispatch.worker import worker_entry
 
 __all__ = ["task_run_cache_rules"]
 
@@ -14,13 +15,12 @@ __all__ = ["task_run_cache_rules"]
 def task_run_cache_rules(
     *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
 ) -> None:
-    """Run the rules of one job through restflow-cache's worker entry.
+    """Run the rules of one job through the registered worker entry
+    (restflow-cache's ``run_cache_rules``).
 
     ``context`` carries ``model_label``, ``pk`` and ``signal_type`` of the write that
     produced the job. Whether an error fails the task (so that Celery records FAILURE
     and applies your retry configuration) follows the ``RAISE_EXCEPTION`` resolution
     under the dispatcher name ``"celery"``.
     """
-    from restflow.caching.tasks import run_cache_rules
-
-    run_cache_rules(rule_ids, rule_kwargs, dispatcher_name="celery", context=context)
+    worker_entry()(rule_ids, rule_kwargs, dispatcher_name="celery", context=context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from restflow.dispatch.base import WORKER_FUNCTION_PATH, get_dispatcher_settings, import_dotted
+from restflow.dispatch.worker import worker_entry
 
 if TYPE_CHECKING:
     import dramatiq
@@ -25,33 +25,9 @@ DEFAULT_QUEUE = "default"
 _lock = threading.Lock()
 
 
-def require_dramatiq() -> None:
-    """Raise a clear ``ImportError`` when the dramatiq library is missing."""
-    try:
-        import dramatiq  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "dramatiq is required by the 'dramatiq' dispatcher: "
-            'pip install "restflow-cache[dramatiq]" (or restflow-dispatch-dramatiq)'
-        ) from exc
-
-
 def run_cache_rules_job(rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]]) -> None:
-    """Body of restflow's actor: run the job through restflow-cache's worker entry."""
-    worker = import_dotted(WORKER_FUNCTION_PATH)
-    worker(rule_ids, rule_kwargs, dispatcher_name=DISPATCHER_NAME)
-
-
-def resolve_actor_name(actor_name: str | None = None) -> str:
-    if actor_name:
-        return actor_name
-    return str(get_dispatcher_settings(DISPATCHER_NAME).get("ACTOR_NAME") or DEFAULT_ACTOR_NAME)
-
-
-def resolve_queue_name(queue_name: str | None = None) -> str:
-    if queue_name:
-        return queue_name
-    return str(get_dispatcher_settings(DISPATCHER_NAME).get("QUEUE") or DEFAULT_QUEUE)
+    """Body of restflow's actor: run the job through the registered worker entry."""
+    worker_entry()(rule_ids, rule_kwargs, dispatcher_name=DISPATCHER_NAME)
 
 
 def register_actor(
@@ -65,11 +41,13 @@ def register_actor(
     under that name (by restflow or by you) is returned as is. One Dramatiq actor lives
     on one queue, so asking for a declared name on another queue raises ``ValueError``.
     """
-    require_dramatiq()
+    from restflow.dispatch.dramatiq.dispatcher import DramatiqDispatcher
+
+    # Resolved as the dispatcher resolves them (and the library checked on the way).
+    resolved = DramatiqDispatcher(actor_name=actor_name or None, queue=queue_name or None)
+    name, queue = resolved.actor_name(), resolved.queue_name()
     import dramatiq
 
-    name = resolve_actor_name(actor_name)
-    queue = resolve_queue_name(queue_name)
     broker = dramatiq.get_broker()
     with _lock:
         existing: dramatiq.Actor[Any, Any] | None = broker.actors.get(name)

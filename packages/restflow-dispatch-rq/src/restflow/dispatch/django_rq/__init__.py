@@ -1,7 +1,8 @@
 """Run restflow-cache jobs on RQ workers through django-rq.
 
 ``DjangoRqDispatcher`` (registered as ``"django_rq"``) enqueues the worker entry
-(``restflow.caching.tasks.run_cache_rules`` by default) on a django-rq queue; a worker
+(the one restflow-cache registers, ``restflow.caching.tasks.run_cache_rules``) on a
+django-rq queue; a worker
 started with ``python manage.py rqworker <queue>`` runs it.
 
 django-rq reads Django settings when it is imported, so this package imports it only

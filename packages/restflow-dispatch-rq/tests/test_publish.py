@@ -14,7 +14,7 @@ import redis
 from restflow_testbed.dispatch_fixtures import BROKER_DB
 from restflow_testbed.redis_server import RedisServer
 
-from restflow.dispatch.django_rq._queues import _bounded_client
+from restflow.dispatch.django_rq._publish import _bounded_client
 
 pytestmark = [pytest.mark.redis]
 

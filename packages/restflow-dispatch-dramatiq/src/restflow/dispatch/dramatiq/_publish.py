@@ -16,25 +16,15 @@ import threading
 import weakref
 from typing import Any
 
-__all__ = ["DEFAULT_PUBLISH_TIMEOUT", "check_publish_timeout", "publishing_broker"]
+__all__ = ["publishing_broker"]
 
 logger = logging.getLogger("restflow.dispatch.dramatiq")
-
-#: Seconds a publish may wait to connect to, or hear back from, a Redis broker.
-DEFAULT_PUBLISH_TIMEOUT = 2.0
 
 _TIMEOUT_KEYS = ("socket_connect_timeout", "socket_timeout")
 
 # Twin brokers per project broker, keyed by (connection pool, timeout); they go with it.
 _twins: weakref.WeakKeyDictionary[Any, dict[tuple[int, float], Any]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
-
-
-def check_publish_timeout(value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"publish_timeout must be a number of seconds > 0, got {value!r}")
 
 
 def publishing_broker(broker: Any, timeout: float) -> Any:
