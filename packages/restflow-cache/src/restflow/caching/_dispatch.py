@@ -8,7 +8,6 @@ not lose the job: it runs here, through the worker entry, after an ``ERROR`` log
 
 from __future__ import annotations
 
-import logging
 from typing import Any, cast
 
 from restflow.caching.rules import RuleWork
