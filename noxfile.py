@@ -327,7 +327,7 @@ def demo(session: nox.Session) -> None:
     ``-- --tour-only`` stops after the tour; ``-- --redis URL`` puts the cache and the
     blacklist in Redis; ``-- --broker celery|rq|dramatiq|django_q`` adds that worker.
     """
-    reqs = ["restflow-jwt", "restflow-cache"]
+    reqs = ["restflow-jwt[crypto]", "restflow-cache"]  # [crypto]: the demo signs with ES256
     args = " ".join(session.posargs).replace("=", " ").split()
     if "--redis" in args:
         reqs.append("restflow-cache[redis]")

@@ -9,8 +9,9 @@ and Django REST framework installed): ``python docs/example/demo.py [options]``.
                        invalidation through it (needs --redis; the broker uses it too)
     --port N           serve on this port (default: a free one)
 
-Everything lives in a fresh temporary directory (SQLite database, logs), removed when
-the demo stops; with Redis every key carries a per-run prefix.
+Everything lives in a fresh temporary directory (SQLite database, the ES256 signing key
+made by ``restflow_keys generate``, logs), removed when the demo stops; with Redis every
+key carries a per-run prefix.
 """
 
 from __future__ import annotations
@@ -149,12 +150,24 @@ def check_redis(url: str) -> None:
         raise SystemExit(f"--redis {url}: cannot reach Redis ({exc})")
 
 
-def manage(env: dict[str, str], *args: str) -> None:
+def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args], cwd=HERE, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def signing_key(env: dict[str, str], state: Path) -> str:
+    """``restflow_keys generate``: a new ES256 key in the run's directory; its kid."""
+    path = state / "jwt-es256.pem"
+    printed = manage(env, "restflow_keys", "generate", "--alg", "ES256", "--out", str(path))
+    env["RESTFLOW_DEMO_SIGNING_KEY_FILE"] = str(path)
+    kid = re.search(r"^kid: (\S+)$", printed, re.M)
+    if kid is None:
+        raise SystemExit(f"restflow_keys generate printed no kid:\n{printed}")
+    return kid[1]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -201,7 +214,6 @@ def run(args: argparse.Namespace, state: Path) -> int:
         "PYTHONUNBUFFERED": "1",
         "RESTFLOW_DEMO_DB": str(state / "catalogue.sqlite3"),
         "RESTFLOW_DEMO_SECRET_KEY": secrets.token_urlsafe(50),
-        "RESTFLOW_DEMO_SIGNING_KEY": secrets.token_urlsafe(64),
         "RESTFLOW_DEMO_CACHE_PREFIX": f"restflow-demo-{secrets.token_hex(4)}",
         "RESTFLOW_DEMO_REDIS": args.redis or "",
         "RESTFLOW_DEMO_BROKER": args.broker or "",
@@ -210,6 +222,8 @@ def run(args: argparse.Namespace, state: Path) -> int:
         check_redis(args.redis)
     print("restflow demo: a catalogue API (authors, books, reviews)")
     print(f"  {describe(args)}")
+    kid = signing_key(env, state)
+    print(f"  signing key: ES256, kid {kid} (restflow_keys generate, in the run's directory)")
     manage(env, "seed_catalogue", "--migrate")
     print("  database migrated and seeded (users ada and grace)")
     port = args.port or free_port()
@@ -283,7 +297,8 @@ def explore(base: str) -> None:
     print(
         "  endpoints: /api/authors/ /api/authors/<id>/ /api/books/ /api/books/<id>/\n"
         "             /api/books/<id>/rating/ /api/books/<id>/reviews/ /api/me/reviews/\n"
-        "             /api/auth/token/ token/refresh/ token/verify/ token/blacklist/"
+        "             /api/auth/token/ token/refresh/ token/verify/ token/blacklist/\n"
+        "             /api/auth/.well-known/jwks.json (the public signing key, no token)"
     )
 
 

@@ -128,6 +128,7 @@ class Tour:
             f"  {'':<48}    access token: typ {token_header(self.tokens['ada'])['typ']}, "
             f"user_id {claims['user_id']}, iss {claims['iss']}, valid {lifetime} s"
         )
+        self.published_keys()
         answer = self.call("POST", "/api/auth/token/verify/", {"token": self.tokens["ada"]})
         self.show("POST /api/auth/token/verify/  (access)", answer, "valid")
         self.expect_answer(answer, 200)
@@ -139,6 +140,23 @@ class Tour:
         answer = self.call("GET", "/api/books/", token=refresh)
         self.show("GET  /api/books/  (refresh token as access)", answer, repr(detail(answer)))
         self.expect_answer(answer, 401)
+
+    def published_keys(self) -> None:
+        """The JWKS lists the public half of the key whose ``kid`` the token names."""
+        header = token_header(self.tokens["ada"])
+        kid = header.get("kid")
+        print(f"  {'':<48}    signed with {header['alg']}, kid {kid}")
+        answer = self.call("GET", "/api/auth/.well-known/jwks.json")
+        keys = answer.body.get("keys", []) if isinstance(answer.body, dict) else []
+        published = {key.get("kid"): key for key in keys}
+        cache_control = answer.headers.get("cache-control")
+        self.show("GET  /api/auth/.well-known/jwks.json", answer, f"{len(keys)} key(s), {cache_control}")
+        self.expect_answer(answer, 200)
+        self.expect(kid in published, f"the token's kid {kid} is not in the JWKS: {answer.body}")
+        key = published[kid]
+        self.expect(key.get("alg") == header["alg"], f"the JWKS names another algorithm: {key}")
+        self.expect("d" not in key, "the JWKS must not publish the private key")
+        print(f"  {'':<48}    the token's kid is there: {key['kty']} {key.get('crv', '')}, public part only")
 
     def cached_list(self) -> None:
         title("2. A cached list (@cache_response): MISS, then HIT")

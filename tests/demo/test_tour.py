@@ -1,9 +1,9 @@
 """The demo of docs/example runs its tour against a real server and prints a transcript.
 
-``demo.py --tour-only`` migrates a fresh SQLite database, seeds it, starts
-``runserver`` on a free port, runs the HTTP tour (tokens, cached lists, invalidation,
-rotation, logout) and stops the server. These tests run it as a user would and check
-what it printed, and that nothing is left running.
+``demo.py --tour-only`` generates an ES256 signing key, migrates a fresh SQLite database,
+seeds it, starts ``runserver`` on a free port, runs the HTTP tour (tokens and the JWKS,
+cached lists, invalidation, rotation, logout) and stops the server. These tests run it as a
+user would and check what it printed, and that nothing is left running.
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ def assert_tour(transcript: str) -> None:
     assert "-> 401" in line(transcript, "GET  /api/books/  (no token)")
     assert "-> 200  access + refresh" in line(transcript, "POST /api/auth/token/  ada")
     assert "-> 401" in line(transcript, "(tampered token)")
+    # The JWKS publishes the ES256 key made at start-up, whose kid the tokens carry.
+    kid = re.search(r"signing key: ES256, kid (\S+) \(restflow_keys generate", transcript)
+    assert kid, transcript
+    assert f"signed with ES256, kid {kid[1]}" in transcript
+    assert "-> 200  1 key(s), public, max-age=600" in line(transcript, "GET  /api/auth/.well-known/jwks.json")
+    assert "the token's kid is there: EC P-256, public part only" in transcript
     # The list: MISS then HIT, MISS again after the edit through the API, then HIT.
     assert statuses(transcript, "/api/books/") == ["MISS", "HIT", "MISS", "HIT", "HIT", "MISS"]
     # A gate: an author save that leaves the name alone does not touch the book list.

@@ -8,7 +8,9 @@ environment:
 ``RESTFLOW_DEMO_BROKER``  ``celery`` | ``rq`` | ``dramatiq`` | ``django_q``: invalidation
                           jobs go to that broker (on the same Redis) and a worker runs them
 ``RESTFLOW_DEMO_DB``      the SQLite file (default: in the system's temporary directory)
-``RESTFLOW_DEMO_SIGNING_KEY``  the JWT signing key (default: a random one per process)
+``RESTFLOW_DEMO_SIGNING_KEY_FILE``  the PEM of the ES256 key that signs the tokens (demo.py
+                          makes it with ``restflow_keys generate`` in its temporary directory;
+                          default: a new key per process, so tokens die with the server)
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import secrets
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -90,9 +94,36 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+
+def _signing_key() -> str:
+    """The ES256 private key (PEM): from the file demo.py generated, else a fresh one."""
+    path = os.environ.get("RESTFLOW_DEMO_SIGNING_KEY_FILE")
+    if path:
+        return Path(path).read_text()
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+    except ImportError:
+        raise ImproperlyConfigured(
+            "The demo signs its tokens with ES256, which needs cryptography: "
+            "pip install 'restflow-jwt[crypto]'."
+        ) from None
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
 RESTFLOW_SETTINGS = {
     "JWT": {
-        "SIGNING_KEY": os.environ.get("RESTFLOW_DEMO_SIGNING_KEY") or secrets.token_urlsafe(64),
+        # A ring of one asymmetric key: tokens carry its kid, and its public half is
+        # served at /api/auth/.well-known/jwks.json (HMAC secrets are never published).
+        "SIGNING_KEYS": [{"KEY": _signing_key(), "ALGORITHM": "ES256", "STATE": "active"}],
         "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
         "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
         "ISSUER": "restflow-demo",
