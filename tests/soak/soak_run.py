@@ -1,0 +1,435 @@
+"""The HTTP rig: the demo API under gunicorn, Locust headless, restflow vs the peers.
+
+    python tests/soak/soak_run.py load|soak [--seconds 60] [--users 16] [--fault ...]
+
+``nox -s load`` and ``nox -s soak`` run this file. Per build (restflow, then the peers'
+simplejwt + drf-extensions build): a fresh PostgreSQL database (``RESTFLOW_SOAK_PG_URL``)
+migrated and seeded, gunicorn (4 sync workers) on a free loopback port, Locust headless
+for a bounded time and number of requests, then the checks (``soak_checks``). ``soak``
+adds a Celery worker that runs restflow's invalidation jobs and one fault, injected by
+pid in the middle of the run. One private ``redis-server`` (cache, blacklist, broker)
+serves the whole run. Every process the rig starts is stopped by pid on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+EXAMPLE = ROOT / "docs" / "example"
+sys.path[:0] = [str(HERE), str(EXAMPLE), str(ROOT / "tests" / "testbed")]
+
+import demo  # noqa: E402  (docs/example/demo.py: Process, free_port, worker_command)
+import soak_checks  # noqa: E402
+import soak_page  # noqa: E402
+from restflow_testbed.redis_server import RedisServer  # noqa: E402
+
+BUILDS = {
+    "restflow": ("soak_settings", "restflow-jwt + restflow-cache"),
+    "peers": ("peer_settings", "djangorestframework-simplejwt + drf-extensions"),
+}
+FAULTS = ("none", "redis-restart", "worker-kill")
+QUEUE = "restflow-demo"  # the demo's Celery queue (catalogue_project/settings.py)
+PAGE = ROOT / "docs" / "benchmarks.md"
+QUIESCE_TIMEOUT = 30.0
+
+
+# --------------------------------------------------------------------------- database
+
+
+def _admin_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/postgres"))
+
+
+def reset_database(url: str) -> None:
+    """Drop and create the rig's own database: each build starts from the same data."""
+    import psycopg
+
+    name = urlsplit(url).path.strip("/")
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def committed_prices(url: str) -> dict[int, int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT id, price FROM catalogue_book").fetchall()
+    return {int(book_id): int(Decimal(price) * 100) for book_id, price in rows}
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def call(base: str, method: str, path: str, body: Any = None, token: str = "") -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310 - http only
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def served_prices(base: str) -> dict[str, int]:
+    """What the API serves after the run: every book's detail and its row in the list."""
+    login = {"username": "ada", "password": "ada-demo-password"}
+    status, tokens = call(base, "POST", "/api/auth/token/", login)
+    if status != 200:
+        raise RuntimeError(f"cannot sign in after the run (HTTP {status})")
+    access = tokens["access"]
+    status, books = call(base, "GET", "/api/books/", token=access)
+    if status != 200:
+        raise RuntimeError(f"GET /api/books/ after the run: HTTP {status}")
+    served = {f"list book:{b['id']}": int(Decimal(b["price"]) * 100) for b in books}
+    for book in books:
+        status, detail = call(base, "GET", f"/api/books/{book['id']}/", token=access)
+        if status == 200:
+            served[f"detail book:{book['id']}"] = int(Decimal(detail["price"]) * 100)
+    return served
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass
+class BuildRun:
+    build: str
+    figures: dict[str, float] = field(default_factory=dict)
+    verdict: soak_checks.Verdict | None = None
+    faults: list[str] = field(default_factory=list)
+    fallbacks: int = 0
+
+
+def locust_figures(prefix: Path) -> dict[str, float]:
+    """req/s, p50, p99 and counts of the Aggregated row of Locust's CSV."""
+    with (prefix.parent / f"{prefix.name}_stats.csv").open() as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    total = rows["Aggregated"]
+    return {
+        "requests": float(total["Request Count"]),
+        "failures": float(total["Failure Count"]),
+        "rps": float(total["Requests/s"]),
+        "p50": float(total["50%"]),
+        "p99": float(total["99%"]),
+    }
+
+
+def wait_for_queue(redis_url: str) -> bool:
+    """Until the worker took every invalidation job (bounded)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=3)
+    deadline = time.monotonic() + QUIESCE_TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError):
+                if client.llen(QUEUE) == 0 and client.hlen("unacked") == 0:
+                    return True
+            time.sleep(0.2)
+        return False
+    finally:
+        client.close()
+
+
+class Fault(threading.Thread):
+    """One fault, by pid, ``at`` seconds into the load."""
+
+    def __init__(self, kind: str, at: float, down: float, redis: RedisServer, worker: demo.Process | None,
+                 log: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.kind, self.at, self.down, self.redis, self.worker, self.log = kind, at, down, redis, worker, log
+        self.cancelled = threading.Event()
+
+    def run(self) -> None:
+        if self.cancelled.wait(self.at):
+            return
+        started = time.monotonic()
+        if self.kind == "redis-restart":
+            pid = self.redis.pid
+            self.redis.stop()  # SIGTERM to its pid: with append-only file on, nothing lost
+            time.sleep(self.down)
+            self.redis.start()
+            self.log.append(f"redis-server pid {pid} stopped (SIGTERM) at {self.at:.0f} s, "
+                            f"restarted after {time.monotonic() - started:.1f} s")
+        elif self.kind == "worker-kill" and self.worker is not None and self.worker.proc is not None:
+            pid = self.worker.proc.pid
+            os.kill(pid, signal.SIGKILL)
+            self.worker.proc.wait(timeout=10)
+            self.worker.proc = None
+            time.sleep(self.down)
+            self.worker.start()
+            self.worker.wait_for(" ready.")
+            self.log.append(f"celery worker pid {pid} SIGKILLed at {self.at:.0f} s, "
+                            f"a new one ready after {time.monotonic() - started:.1f} s")
+
+
+def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: Path,
+              processes: list[demo.Process]) -> BuildRun:
+    settings, _ = BUILDS[build]
+    pg_url = os.environ["RESTFLOW_SOAK_PG_URL"]
+    soak = args.mode == "soak"
+    worker_needed = soak and build == "restflow"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(EXAMPLE), os.environ.get("PYTHONPATH")])),
+        "PYTHONUNBUFFERED": "1",
+        "RESTFLOW_DEMO_SECRET_KEY": secrets.token_urlsafe(50),
+        "RESTFLOW_DEMO_SIGNING_KEY": secrets.token_urlsafe(64),
+        "RESTFLOW_DEMO_CACHE_PREFIX": f"rig-{build}-{secrets.token_hex(3)}",
+        "RESTFLOW_DEMO_REDIS": redis.db_url(0),
+        "RESTFLOW_DEMO_BROKER": "celery" if worker_needed else "",
+    }
+    reset_database(pg_url)
+    demo.manage(env, "seed_catalogue", "--migrate")
+    result = BuildRun(build)
+    worker = None
+    if worker_needed:
+        cmd, ready = demo.worker_command("celery", f"rig-{secrets.token_hex(3)}")
+        worker = demo.Process("celery worker", cmd, env, state / f"{build}-worker.log")
+        processes.append(worker)
+        worker.start()
+        worker.wait_for(ready)
+    port = demo.free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = demo.Process("gunicorn", [
+        sys.executable, "-m", "gunicorn", "catalogue_project.wsgi:application",
+        "--workers", str(args.workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+        "--timeout", "30", "--graceful-timeout", "5", "--error-logfile", "-",
+    ], env, state / f"{build}-server.log")  # fmt: skip
+    processes.append(server)
+    server.start()
+    server.wait_for(None, probe=f"{base}/api/books/")
+    print(f"[rig] {build}: gunicorn pid {server.pid} on {base}"
+          + (f", celery worker pid {worker.pid}" if worker else ""), flush=True)
+
+    record = state / f"{build}-record.json"
+    prefix = state / f"{build}-locust"
+    locust_env = {
+        **env,
+        "RESTFLOW_SOAK_RECORD": str(record),
+        "RESTFLOW_SOAK_MAX_REQUESTS": str(args.max_requests),
+        "RESTFLOW_SOAK_RACES": "1" if soak else "0",
+        "RESTFLOW_SOAK_MIX": args.mix,
+    }
+    fault = None
+    if soak and args.fault != "none":
+        fault = Fault(args.fault, args.seconds * 0.4, args.down, redis, worker, result.faults)
+        fault.start()
+    try:
+        subprocess.run([
+            sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+            "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.seconds}s",
+            "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+            "--stop-timeout", "5", "--exit-code-on-error", "0",
+        ], env=locust_env, timeout=args.seconds + 120, check=True)  # fmt: skip
+    finally:
+        if fault is not None:
+            fault.cancelled.set()
+            fault.join(timeout=60)
+    result.figures = locust_figures(prefix)
+
+    if worker is not None and not wait_for_queue(redis.db_url(0)):
+        print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s", flush=True)
+    time.sleep(1.0)  # the last jobs' cache writes
+    served = served_prices(base)
+    prices = committed_prices(pg_url)
+    committed = {f"{where} book:{k}": v for k, v in prices.items() for where in ("list", "detail")}
+    log = server.log.read_text(errors="replace")
+    result.fallbacks = log.count(demo.FALLBACK)
+    result.verdict = soak_checks.judge(
+        soak_checks.Recording.load(record), args.lag_bound, served=served, committed=committed, log=log
+    )
+    for process in (server, worker):
+        if process is not None:
+            process.stop()
+            processes.remove(process)
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms"
+
+
+def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: datetime) -> str:
+    ours, peers = runs.get("restflow"), runs.get("peers")
+    lines = [
+        "### Load (`nox -s load`)",
+        "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {os.cpu_count()} CPUs shared with "
+        f"other jobs (load average at the end: {_loadavg()}), Python {platform.python_version()}. "
+        f"**Preliminary and noisy:** one short run ({args.seconds} s per build, {args.users} Locust users "
+        f"without think time, at most {args.max_requests} requests), Locust and the servers on the same "
+        "machine.",
+        "",
+        f"Mix: `{args.mix}` (90% reads: book list 25, book detail 40, authors 10, my reviews 5, "
+        "rating 5; writes 6 (PATCH a book's price); login 1, refresh with rotation 3). "
+        f"gunicorn {args.workers} sync workers, PostgreSQL, one Redis (cache + blacklist); "
+        "invalidation inline in the request for both builds.",
+        "",
+        *figures_table(runs),
+    ]
+    if ours and peers and peers.figures["rps"] and peers.figures["p99"]:
+        lines += [
+            "",
+            f"Ratios restflow / peers: throughput **{ours.figures['rps'] / peers.figures['rps']:.2f}x** "
+            f"(target ≥ 1.3x), p99 **{ours.figures['p99'] / peers.figures['p99']:.2f}x**, "
+            f"p50 {ours.figures['p50'] / max(peers.figures['p50'], 1):.2f}x "
+            "(closed loop: both at their own saturation, not yet at a fixed offered load).",
+        ]
+    lines += ["", *checks_table(runs)]
+    return "\n".join(lines)
+
+
+def figures_table(runs: dict[str, BuildRun]) -> list[str]:
+    lines = ["| build | requests | failures | req/s | p50 | p99 |", "|---|---:|---:|---:|---:|---:|"]
+    for name, run in runs.items():
+        f = run.figures
+        lines.append(f"| {name} ({BUILDS[name][1]}) | {f['requests']:.0f} | {f['failures']:.0f} | "
+                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} |")
+    return lines
+
+
+def checks_table(runs: dict[str, BuildRun]) -> list[str]:
+    names = list(runs)
+    summaries = {n: runs[n].verdict.summary() for n in names if runs[n].verdict}
+    if not summaries:
+        return []
+    rows = ["| check | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for key in next(iter(summaries.values())):
+        rows.append(f"| {key} | " + " | ".join(str(summaries[n][key]) for n in names) + " |")
+    rows.append("| invalidation jobs that fell back inline | "
+                + " | ".join(str(runs[n].fallbacks) for n in names) + " |")
+    for name in names:
+        verdict = runs[name].verdict
+        if verdict and verdict.errors:
+            causes = "; ".join(f"{cause} x{n}" for cause, n in sorted(verdict.errors.items()))
+            rows.append(f"\n5xx of {name} by cause: {causes}")
+        if verdict and verdict.lost:
+            first = dict(list(verdict.lost.items())[:5])
+            rows.append(f"\nLost invalidations of {name} (served, committed): {first}")
+        if runs[name].faults:
+            rows.append(f"\nFault in the {name} run: " + "; ".join(runs[name].faults))
+    return rows
+
+
+def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: datetime) -> str:
+    lines = [
+        f"### Soak (`nox -s soak -- --fault {args.fault}`)",
+        "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {args.seconds} s per build, "
+        f"{args.users} Locust users, mix `{args.mix}`, with refresh races (3 concurrent uses of one "
+        "token) and replays of spent tokens. restflow's invalidation runs in a Celery worker "
+        "(eventual: the stated lag bound is "
+        f"{args.lag_bound:g} s); the peers invalidate inline. Fault: `{args.fault}`, injected by pid "
+        f"at 40% of the run ({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
+        "",
+        *figures_table(runs),
+    ]
+    lines += ["", *checks_table(runs)]
+    return "\n".join(lines)
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def _loadavg() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mode", choices=("load", "soak"))
+    parser.add_argument("--seconds", type=int, default=60, help="Locust run time per build")
+    parser.add_argument("--users", type=int, default=16, help="concurrent Locust users")
+    parser.add_argument("--max-requests", type=int, default=40_000, help="stop a build's run after this many")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--builds", default="restflow,peers", help="comma-separated: restflow,peers")
+    parser.add_argument("--mix", choices=("read", "write"), default="read")
+    parser.add_argument("--lag-bound", type=float, default=2.0, help="stale-read bound in seconds")
+    parser.add_argument("--fault", choices=FAULTS, default="redis-restart", help="soak only")
+    parser.add_argument("--down", type=float, default=2.0, help="seconds a faulted process stays down")
+    parser.add_argument("--page", default=str(PAGE), help="the page to write the section into")
+    parser.add_argument("--no-page", action="store_true", help="print the section only")
+    args = parser.parse_args(argv)
+    builds = [b.strip() for b in args.builds.split(",") if b.strip()]
+    unknown = set(builds) - set(BUILDS)
+    if unknown:
+        parser.error(f"--builds: unknown {sorted(unknown)}; use restflow, peers")
+    if "RESTFLOW_SOAK_PG_URL" not in os.environ:
+        parser.error("RESTFLOW_SOAK_PG_URL is not set (postgres://user@127.0.0.1:5432/restflow_soak)")
+
+    started = datetime.now(UTC)
+    state = Path(tempfile.mkdtemp(prefix="restflow-rig-"))
+    redis = RedisServer(extra_args=("--appendonly", "yes"))
+    processes: list[demo.Process] = []
+    runs: dict[str, BuildRun] = {}
+    try:
+        with demo.stopping(processes):
+            redis.start()
+            print(f"[rig] redis-server pid {redis.pid} on {redis.url}", flush=True)
+            for build in builds:
+                runs[build] = run_build(build, args, redis, state, processes)
+                redis.start()  # a fault may have left it down
+                _flush(redis)
+    finally:
+        redis.cleanup()
+        if not os.environ.get("RESTFLOW_SOAK_KEEP_LOGS"):
+            import shutil
+
+            shutil.rmtree(state, ignore_errors=True)
+        else:
+            print(f"[rig] logs kept in {state}")
+    section = (load_section if args.mode == "load" else soak_section)(runs, args, started)
+    print("\n" + section)
+    if not args.no_page:
+        page = Path(args.page)
+        page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", args.mode, section))
+        print(f"\n[rig] wrote the {args.mode} section of {page}")
+    return 0
+
+
+def _flush(redis: RedisServer) -> None:
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(redis.url)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
