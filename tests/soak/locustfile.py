@@ -76,8 +76,7 @@ class CatalogueUser(HttpUser):
     def on_start(self) -> None:
         self.books: list[int] = []
         self.login()
-        answer = self.get("/api/books/", "/api/books/")
-        self.books = [book["id"] for book in answer] if isinstance(answer, list) else [1]
+        self.book_list()
 
     # ----------------------------------------------------------------- helpers
 
@@ -93,7 +92,7 @@ class CatalogueUser(HttpUser):
                 body = None
             if status >= 500:
                 detail = body.get("detail", "") if isinstance(body, dict) else ""
-                RECORD.errors.append(ServerError(status, name, str(detail)))
+                RECORD.errors.append(ServerError(status, name, str(detail), time.time()))
             if status in ok:
                 response.success()
             else:
@@ -121,11 +120,15 @@ class CatalogueUser(HttpUser):
     def book_list(self) -> None:
         started = time.time()
         books = self.get("/api/books/", "/api/books/")
+        if books:
+            self.books = [book["id"] for book in books]
         for book in books or []:
             RECORD.reads.append(Read(f"book:{book['id']}", _version(book["price"]), started, "list"))
 
     @task(40)
     def book_detail(self) -> None:
+        if not self.books:
+            return self.book_list()
         book_id = random.choice(self.books)
         started = time.time()
         book = self.get(f"/api/books/{book_id}/", "/api/books/[id]/")
@@ -142,6 +145,8 @@ class CatalogueUser(HttpUser):
 
     @task(5)
     def rating(self) -> None:
+        if not self.books:
+            return self.book_list()
         self.get(f"/api/books/{random.choice(self.books)}/rating/", "/api/books/[id]/rating/")
 
     # ----------------------------------------------------------------- writes
@@ -184,22 +189,28 @@ class CatalogueUser(HttpUser):
 
     @task(2 if RACES else 0)
     def race(self) -> None:
-        """Three concurrent refreshes of one fresh token: at most one may succeed."""
-        self.login()
+        """Three concurrent rotations of the user's refresh token: at most one may succeed."""
         token = self.refresh
         if not token:
-            return
+            return self.login()
+        winners: list[Any] = []
 
         def attempt() -> None:
-            status, _ = self._send("POST", "/api/auth/token/refresh/", "refresh (race)",
-                                   json={"refresh": token}, auth=False, ok=(200, 401))
+            status, body = self._send("POST", "/api/auth/token/refresh/", "refresh (race)",
+                                      json={"refresh": token}, auth=False, ok=(200, 401))
             RECORD.refreshes.append(RefreshAttempt(_token_id(token), status, time.time(), "race"))
+            if status == 200:
+                winners.append(body)
 
         group = Group()
         for _ in range(3):
             group.spawn(attempt)
         group.join()
         SPENT.append((time.time(), token))
+        if winners:
+            self.access, self.refresh = winners[0]["access"], winners[0].get("refresh", token)
+        else:
+            self.login()
 
     @task(2 if RACES else 0)
     def replay(self) -> None:

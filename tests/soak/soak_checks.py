@@ -65,6 +65,7 @@ class ServerError:
     status: int
     url: str
     detail: str = ""
+    at: float = 0.0
 
 
 @dataclass

@@ -21,6 +21,7 @@ import os
 import platform
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,7 @@ FAULTS = ("none", "redis-restart", "worker-kill")
 QUEUE = "restflow-demo"  # the demo's Celery queue (catalogue_project/settings.py)
 PAGE = ROOT / "docs" / "benchmarks.md"
 QUIESCE_TIMEOUT = 30.0
+AFTER_FAULT = 10.0  # seconds after a fault that still count as "around" it
 
 
 # --------------------------------------------------------------------------- database
@@ -124,7 +126,25 @@ class BuildRun:
     figures: dict[str, float] = field(default_factory=dict)
     verdict: soak_checks.Verdict | None = None
     faults: list[str] = field(default_factory=list)
+    window: tuple[float, float] | None = None  # wall-clock start and end of the fault
+    recording: soak_checks.Recording | None = None
     fallbacks: int = 0
+
+    def fault_rows(self) -> dict[str, str]:
+        """What users saw around the fault: stale reads near it, when the last 5xx came."""
+        if self.window is None or self.verdict is None or self.recording is None:
+            return {}
+        start, end = self.window
+        near = sum(1 for s in self.verdict.stale if start <= s.read.started <= end + AFTER_FAULT)
+        errors = [e.at for e in self.recording.errors if e.at]
+        last = max(errors, default=0.0)
+        return {
+            f"stale reads from the fault to {AFTER_FAULT:.0f} s after it": str(near),
+            "5xx before the fault": str(sum(1 for t in errors if t < start)),
+            "last 5xx, seconds after the faulted process was back": (
+                f"{last - end:.1f}" if errors and last >= end else "none after"
+            ),
+        }
 
 
 def locust_figures(prefix: Path) -> dict[str, float]:
@@ -166,11 +186,12 @@ class Fault(threading.Thread):
         super().__init__(daemon=True)
         self.kind, self.at, self.down, self.redis, self.worker, self.log = kind, at, down, redis, worker, log
         self.cancelled = threading.Event()
+        self.window: tuple[float, float] | None = None
 
     def run(self) -> None:
         if self.cancelled.wait(self.at):
             return
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
         if self.kind == "redis-restart":
             pid = self.redis.pid
             self.redis.stop()  # SIGTERM to its pid: with append-only file on, nothing lost
@@ -188,6 +209,7 @@ class Fault(threading.Thread):
             self.worker.wait_for(" ready.")
             self.log.append(f"celery worker pid {pid} SIGKILLed at {self.at:.0f} s, "
                             f"a new one ready after {time.monotonic() - started:.1f} s")
+        self.window = (wall, time.time())
 
 
 def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: Path,
@@ -206,6 +228,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "RESTFLOW_DEMO_CACHE_PREFIX": f"rig-{build}-{secrets.token_hex(3)}",
         "RESTFLOW_DEMO_REDIS": redis.db_url(0),
         "RESTFLOW_DEMO_BROKER": "celery" if worker_needed else "",
+        "RESTFLOW_SOAK_PBKDF2": "1" if args.pbkdf2 else "0",
     }
     reset_database(pg_url)
     demo.manage(env, "seed_catalogue", "--migrate")
@@ -254,6 +277,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         if fault is not None:
             fault.cancelled.set()
             fault.join(timeout=60)
+            result.window = fault.window
     result.figures = locust_figures(prefix)
 
     if worker is not None and not wait_for_queue(redis.db_url(0)):
@@ -264,8 +288,9 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
     committed = {f"{where} book:{k}": v for k, v in prices.items() for where in ("list", "detail")}
     log = server.log.read_text(errors="replace")
     result.fallbacks = log.count(demo.FALLBACK)
+    result.recording = soak_checks.Recording.load(record)
     result.verdict = soak_checks.judge(
-        soak_checks.Recording.load(record), args.lag_bound, served=served, committed=committed, log=log
+        result.recording, args.lag_bound, served=served, committed=committed, log=log
     )
     for process in (server, worker):
         if process is not None:
@@ -282,30 +307,36 @@ def _ms(value: float) -> str:
 
 
 def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: datetime) -> str:
-    ours, peers = runs.get("restflow"), runs.get("peers")
+    ratios = [
+        (ours.figures["rps"] / peers.figures["rps"], ours.figures["p99"] / peers.figures["p99"],
+         ours.figures["p50"] / max(peers.figures["p50"], 1.0))
+        for r in range(args.rounds)
+        if (ours := runs.get(_label("restflow", r))) and (peers := runs.get(_label("peers", r)))
+        and peers.figures["rps"] and peers.figures["p99"]
+    ]
     lines = [
         "### Load (`nox -s load`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {os.cpu_count()} CPUs shared with "
         f"other jobs (load average at the end: {_loadavg()}), Python {platform.python_version()}. "
-        f"**Preliminary and noisy:** one short run ({args.seconds} s per build, {args.users} Locust users "
-        f"without think time, at most {args.max_requests} requests), Locust and the servers on the same "
-        "machine.",
+        f"**Preliminary and noisy:** {args.rounds} short run(s) of each build ({args.seconds} s each, "
+        f"{args.users} Locust users without think time, at most {args.max_requests} requests), Locust "
+        "and the servers on the same machine.",
         "",
-        f"Mix: `{args.mix}` (90% reads: book list 25, book detail 40, authors 10, my reviews 5, "
-        "rating 5; writes 6 (PATCH a book's price); login 1, refresh with rotation 3). "
-        f"gunicorn {args.workers} sync workers, PostgreSQL, one Redis (cache + blacklist); "
-        "invalidation inline in the request for both builds.",
+        f"Mix: {MIXES[args.mix]} gunicorn {args.workers} sync workers, PostgreSQL, one Redis "
+        f"(cache + blacklist); invalidation inline in the request for both builds; {_hasher(args)}.",
         "",
         *figures_table(runs),
     ]
-    if ours and peers and peers.figures["rps"] and peers.figures["p99"]:
+    if ratios:
+        each = ", ".join(f"{rps:.2f}x / {p99:.2f}x" for rps, p99, _ in ratios)
         lines += [
             "",
-            f"Ratios restflow / peers: throughput **{ours.figures['rps'] / peers.figures['rps']:.2f}x** "
-            f"(target ≥ 1.3x), p99 **{ours.figures['p99'] / peers.figures['p99']:.2f}x**, "
-            f"p50 {ours.figures['p50'] / max(peers.figures['p50'], 1):.2f}x "
-            "(closed loop: both at their own saturation, not yet at a fixed offered load).",
+            f"Ratios restflow / peers (median of {len(ratios)} round(s)): throughput "
+            f"**{statistics.median(r[0] for r in ratios):.2f}x** (target ≥ 1.3x), p99 "
+            f"**{statistics.median(r[1] for r in ratios):.2f}x**, p50 "
+            f"{statistics.median(r[2] for r in ratios):.2f}x; per round (throughput / p99): {each}. "
+            "Closed loop: each build at its own saturation, not yet at a fixed offered load.",
         ]
     lines += ["", *checks_table(runs)]
     return "\n".join(lines)
@@ -315,7 +346,7 @@ def figures_table(runs: dict[str, BuildRun]) -> list[str]:
     lines = ["| build | requests | failures | req/s | p50 | p99 |", "|---|---:|---:|---:|---:|---:|"]
     for name, run in runs.items():
         f = run.figures
-        lines.append(f"| {name} ({BUILDS[name][1]}) | {f['requests']:.0f} | {f['failures']:.0f} | "
+        lines.append(f"| {name} ({BUILDS[run.build][1]}) | {f['requests']:.0f} | {f['failures']:.0f} | "
                      f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} |")
     return lines
 
@@ -328,13 +359,23 @@ def checks_table(runs: dict[str, BuildRun]) -> list[str]:
     rows = ["| check | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for key in next(iter(summaries.values())):
         rows.append(f"| {key} | " + " | ".join(str(summaries[n][key]) for n in names) + " |")
-    rows.append("| invalidation jobs that fell back inline | "
+    rows.append("| dispatch failures logged (once a minute at most) | "
                 + " | ".join(str(runs[n].fallbacks) for n in names) + " |")
+    fault_rows = {n: runs[n].fault_rows() for n in names}
+    for key in next((r for r in fault_rows.values() if r), {}):
+        rows.append(f"| {key} | " + " | ".join(fault_rows[n].get(key, "-") for n in names) + " |")
     for name in names:
         verdict = runs[name].verdict
         if verdict and verdict.errors:
             causes = "; ".join(f"{cause} x{n}" for cause, n in sorted(verdict.errors.items()))
             rows.append(f"\n5xx of {name} by cause: {causes}")
+        if verdict and verdict.stale:
+            t0 = min(r.started for r in runs[name].recording.reads) if runs[name].recording else 0.0
+            first = "; ".join(
+                f"{s.read.key} v{s.read.version} read at +{s.read.started - t0:.1f} s ({s.read.url}), "
+                f"v{s.expected} committed {s.lag:.1f} s before" for s in verdict.stale[:3]
+            )
+            rows.append(f"\nFirst stale reads of {name}: {first}")
         if verdict and verdict.lost:
             first = dict(list(verdict.lost.items())[:5])
             rows.append(f"\nLost invalidations of {name} (served, committed): {first}")
@@ -348,16 +389,33 @@ def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         f"### Soak (`nox -s soak -- --fault {args.fault}`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {args.seconds} s per build, "
-        f"{args.users} Locust users, mix `{args.mix}`, with refresh races (3 concurrent uses of one "
-        "token) and replays of spent tokens. restflow's invalidation runs in a Celery worker "
-        "(eventual: the stated lag bound is "
-        f"{args.lag_bound:g} s); the peers invalidate inline. Fault: `{args.fault}`, injected by pid "
-        f"at 40% of the run ({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
+        f"{args.users} Locust users, mix {MIXES[args.mix]} Plus refresh races (3 concurrent uses of "
+        f"one token) and replays of spent tokens; {_hasher(args)}. restflow's invalidation runs in "
+        f"a Celery worker (eventual: the lag bound the check allows is {args.lag_bound:g} s); the "
+        f"peers invalidate inline. Fault: `{args.fault}`, injected by pid at 40% of the run ({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
         "",
         *figures_table(runs),
     ]
     lines += ["", *checks_table(runs)]
     return "\n".join(lines)
+
+
+MIXES = {
+    "read": "`read` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
+    "PATCH of a book's price 6, login 1, refresh with rotation 3: 90% reads).",
+    "write": "`write` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
+    "PATCH of a book's price 40, login 1, refresh with rotation 3: 66% reads).",
+}
+
+
+def _hasher(args: argparse.Namespace) -> str:
+    return "passwords hashed with PBKDF2 (Django's default)" if args.pbkdf2 else (
+        "passwords hashed with MD5 in both builds, so that logins measure the libraries, not PBKDF2"
+    )
+
+
+def _label(build: str, round_: int) -> str:
+    return build if round_ == 0 else f"{build} #{round_ + 1}"
 
 
 def _commit() -> str:
@@ -377,13 +435,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-requests", type=int, default=40_000, help="stop a build's run after this many")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--builds", default="restflow,peers", help="comma-separated: restflow,peers")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="runs of each build, alternating the order (default: load 2, soak 1)")
     parser.add_argument("--mix", choices=("read", "write"), default="read")
     parser.add_argument("--lag-bound", type=float, default=2.0, help="stale-read bound in seconds")
     parser.add_argument("--fault", choices=FAULTS, default="redis-restart", help="soak only")
     parser.add_argument("--down", type=float, default=2.0, help="seconds a faulted process stays down")
+    parser.add_argument("--pbkdf2", action="store_true",
+                        help="hash passwords with Django's default (PBKDF2) instead of MD5")
     parser.add_argument("--page", default=str(PAGE), help="the page to write the section into")
     parser.add_argument("--no-page", action="store_true", help="print the section only")
     args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 2 if args.mode == "load" else 1
     builds = [b.strip() for b in args.builds.split(",") if b.strip()]
     unknown = set(builds) - set(BUILDS)
     if unknown:
@@ -400,10 +464,12 @@ def main(argv: list[str]) -> int:
         with demo.stopping(processes):
             redis.start()
             print(f"[rig] redis-server pid {redis.pid} on {redis.url}", flush=True)
-            for build in builds:
-                runs[build] = run_build(build, args, redis, state, processes)
-                redis.start()  # a fault may have left it down
-                _flush(redis)
+            for round_ in range(args.rounds):
+                # A B, then B A: a drift of the shared machine hits both builds alike.
+                for build in builds if round_ % 2 == 0 else builds[::-1]:
+                    runs[_label(build, round_)] = run_build(build, args, redis, state, processes)
+                    redis.start()  # a fault may have left it down
+                    _flush(redis)
     finally:
         redis.cleanup()
         if not os.environ.get("RESTFLOW_SOAK_KEEP_LOGS"):
@@ -416,7 +482,8 @@ def main(argv: list[str]) -> int:
     print("\n" + section)
     if not args.no_page:
         page = Path(args.page)
-        page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", args.mode, section))
+        name = args.mode if args.mode == "load" else f"soak-{args.fault}"
+        page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))
         print(f"\n[rig] wrote the {args.mode} section of {page}")
     return 0
 
