@@ -392,7 +392,8 @@ def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         f"{args.users} Locust users, mix {MIXES[args.mix]} Plus refresh races (3 concurrent uses of "
         f"one token) and replays of spent tokens; {_hasher(args)}. restflow's invalidation runs in "
         f"a Celery worker (eventual: the lag bound the check allows is {args.lag_bound:g} s); the "
-        f"peers invalidate inline. Fault: `{args.fault}`, injected by pid at 40% of the run ({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
+        f"peers invalidate inline. Fault: `{args.fault}`, injected by pid at 40% of the run "
+        f"({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
         "",
         *figures_table(runs),
     ]
