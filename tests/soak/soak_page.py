@@ -28,9 +28,10 @@ the invalidation drf-extensions documents) and run against the same server, data
 load in the same run.
 
 ```bash
-python3 noxw.py -s load                       # both builds, 60 s each, 16 users
+python3 noxw.py -s load                          # 2 rounds (A B, B A), 60 s per build, 16 users
 python3 noxw.py -s load -- --seconds 90 --users 24 --mix write
-python3 noxw.py -s soak -- --fault redis-restart  # or worker-kill, none
+python3 noxw.py -s soak -- --fault redis-restart    # or worker-kill, none
+RESTFLOW_SOAK_PG_URL=postgres://postgres@127.0.0.1:5432/restflow_soak python3 noxw.py -s soak
 ```
 
 Checks (`tests/soak/soak_checks.py`, tested in `tests/soak_checks`): a **stale read**
@@ -38,4 +39,6 @@ returned a book version older than the newest one committed more than the lag bo
 before the read started; a **double spend** is a refresh token accepted more than once
 (3 concurrent uses, or a replay of a spent one); a **lost invalidation** is a book whose
 detail or list entry, after the run quiesced, differs from the database; every **5xx**
-is counted by status and detail, and each traceback in the server log by its exception."""
+is counted by status and detail, and each traceback in the server log by its exception.
+The database named in `RESTFLOW_SOAK_PG_URL` is dropped and re-created for each build.
+Everything listens on 127.0.0.1 and every process is stopped by pid when the run ends."""

@@ -129,6 +129,7 @@ class BuildRun:
     window: tuple[float, float] | None = None  # wall-clock start and end of the fault
     recording: soak_checks.Recording | None = None
     fallbacks: int = 0
+    unacked: int | None = None  # Celery jobs delivered but never acknowledged, at quiesce
 
     def fault_rows(self) -> dict[str, str]:
         """What users saw around the fault: stale reads near it, when the last 5xx came."""
@@ -161,19 +162,23 @@ def locust_figures(prefix: Path) -> dict[str, float]:
     }
 
 
-def wait_for_queue(redis_url: str) -> bool:
-    """Until the worker took every invalidation job (bounded)."""
+def wait_for_queue(redis_url: str) -> tuple[bool, int]:
+    """Until the worker took every queued invalidation job (bounded); then how many
+    jobs Celery still holds as delivered but unacknowledged (a killed worker's prefetched
+    jobs stay there until the visibility timeout, an hour by default)."""
     import redis
 
     client = redis.Redis.from_url(redis_url, socket_timeout=3)
     deadline = time.monotonic() + QUIESCE_TIMEOUT
+    drained = False
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not drained:
             with contextlib.suppress(redis.RedisError):
-                if client.llen(QUEUE) == 0 and client.hlen("unacked") == 0:
-                    return True
-            time.sleep(0.2)
-        return False
+                drained = client.llen(QUEUE) == 0
+            if not drained:
+                time.sleep(0.2)
+        time.sleep(1.0)  # the last jobs' cache writes
+        return drained, int(client.hlen("unacked"))
     finally:
         client.close()
 
@@ -263,7 +268,9 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "RESTFLOW_SOAK_MIX": args.mix,
     }
     fault = None
-    if soak and args.fault != "none":
+    if soak and args.fault == "worker-kill" and worker is None:
+        result.faults.append("none: this build has no broker worker (it invalidates inline)")
+    elif soak and args.fault != "none":
         fault = Fault(args.fault, args.seconds * 0.4, args.down, redis, worker, result.faults)
         fault.start()
     try:
@@ -280,9 +287,11 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
             result.window = fault.window
     result.figures = locust_figures(prefix)
 
-    if worker is not None and not wait_for_queue(redis.db_url(0)):
-        print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s", flush=True)
-    time.sleep(1.0)  # the last jobs' cache writes
+    if worker is not None:
+        drained, result.unacked = wait_for_queue(redis.db_url(0))
+        if not drained:
+            print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s",
+                  flush=True)
     served = served_prices(base)
     prices = committed_prices(pg_url)
     committed = {f"{where} book:{k}": v for k, v in prices.items() for where in ("list", "detail")}
@@ -361,6 +370,9 @@ def checks_table(runs: dict[str, BuildRun]) -> list[str]:
         rows.append(f"| {key} | " + " | ".join(str(summaries[n][key]) for n in names) + " |")
     rows.append("| dispatch failures logged (once a minute at most) | "
                 + " | ".join(str(runs[n].fallbacks) for n in names) + " |")
+    if any(runs[n].unacked is not None for n in names):
+        rows.append("| Celery jobs left unacknowledged at quiesce | " + " | ".join(
+            "-" if runs[n].unacked is None else str(runs[n].unacked) for n in names) + " |")
     fault_rows = {n: runs[n].fault_rows() for n in names}
     for key in next((r for r in fault_rows.values() if r), {}):
         rows.append(f"| {key} | " + " | ".join(fault_rows[n].get(key, "-") for n in names) + " |")
