@@ -368,6 +368,7 @@ SOAK_TOOLS = [
     "restflow-cache[redis,celery]",
     "psycopg[binary]>=3.1",
     "gunicorn>=23",
+    "uvicorn>=0.30",
     "locust>=2.30",
     "djangorestframework-simplejwt>=5.3",
     "drf-extensions>=0.7",

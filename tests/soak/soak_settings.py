@@ -25,8 +25,9 @@ def database(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "127.0.0.1",
         "PORT": str(parts.port or 5432),
-        # Persistent connections, as a production deployment has them.
-        "CONN_MAX_AGE": 60,
+        # Persistent connections, as a production deployment has them; none under ASGI,
+        # where sync views run in a pool of threads and each thread would keep its own.
+        "CONN_MAX_AGE": 0 if os.environ.get("RESTFLOW_SOAK_SERVER") == "uvicorn" else 60,
         "CONN_HEALTH_CHECKS": True,
     }
 
