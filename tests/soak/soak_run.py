@@ -482,6 +482,9 @@ def main(argv: list[str]) -> int:
                         help="hash passwords with Django's default (PBKDF2) instead of MD5")
     parser.add_argument("--page", default=str(PAGE), help="the page to write the section into")
     parser.add_argument("--no-page", action="store_true", help="print the section only")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a restflow run broke a promise (stale read beyond the bound, "
+                        "double spend, lost invalidation, 5xx other than 503)")
     args = parser.parse_args(argv)
     if args.workers is None:
         args.workers = 4 if args.server == "gunicorn" else 2
@@ -524,6 +527,11 @@ def main(argv: list[str]) -> int:
         name = f"load-{args.server}" if args.mode == "load" else f"soak-{args.fault}"
         page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))
         print(f"\n[rig] wrote the {args.mode} section of {page}")
+    broken = [label for label, run in runs.items()
+              if run.build == "restflow" and run.verdict is not None and not run.verdict.clean]
+    if args.check and broken:
+        print(f"[rig] promises broken in: {', '.join(broken)}", file=sys.stderr)
+        return 1
     return 0
 
 
