@@ -402,7 +402,7 @@ def load(session: nox.Session) -> None:
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
 def soak(session: nox.Session) -> None:
     """The same rig with a Celery worker: stale reads, double spends, lost invalidations,
-    5xx by cause, and faults by pid (``-- --fault redis-restart|worker-kill|none``)."""
+    5xx by cause, and faults by pid (``-- --fault redis-restart|worker-kill|web-kill|none``)."""
     _soak_rig(session, "soak")
 
 

@@ -90,7 +90,7 @@ class CatalogueUser(HttpUser):
                 body = response.json()
             except ValueError:
                 body = None
-            if status >= 500:
+            if status >= 500 or status == 0:  # 0: no answer (connection refused or closed)
                 detail = body.get("detail", "") if isinstance(body, dict) else ""
                 RECORD.errors.append(ServerError(status, name, str(detail), time.time()))
             if status in ok:

@@ -170,6 +170,9 @@ def lost_invalidations(served: Mapping[str, int], committed: Mapping[str, int]) 
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Unavailable|Timeout|Refused)\w*)(?::|$)")
 
 
+NO_ANSWER = "no answer: connection refused or closed"
+
+
 def logged_causes(log: str) -> Counter[str]:
     """The exception class that ended each traceback the server logged."""
     causes: Counter[str] = Counter()
@@ -201,6 +204,9 @@ def errors_by_cause(errors: Iterable[ServerError], log: str = "") -> dict[str, i
     """Each 5xx counted once: by its status and ``detail``; the log says what raised the 500s."""
     counted: Counter[str] = Counter()
     for error in errors:
+        if error.status == 0:
+            counted[NO_ANSWER] += 1
+            continue
         reason = error.detail.strip() or "no detail in the answer"
         counted[f"{error.status}: {reason}"] += 1
     causes = logged_causes(log)
@@ -229,7 +235,8 @@ class Verdict:
         return not (self.stale or self.double_spends or self.lost or self._bad_errors())
 
     def _bad_errors(self) -> dict[str, int]:
-        return {cause: n for cause, n in self.errors.items() if not cause.startswith("503")}
+        """5xx other than the documented 503 (a request cut by a killed process is not one)."""
+        return {c: n for c, n in self.errors.items() if not c.startswith(("503", NO_ANSWER))}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -240,7 +247,8 @@ class Verdict:
             "max observed lag (s)": round(self.max_lag, 3),
             "double spends": sum(n - 1 for n in self.double_spends.values()),
             "lost invalidations": len(self.lost),
-            "5xx": sum(n for cause, n in self.errors.items() if not cause.startswith("logged")),
+            "5xx": sum(n for cause, n in self.errors.items() if not cause.startswith(("logged", NO_ANSWER))),
+            "requests without an answer": self.errors.get(NO_ANSWER, 0),
         }
 
 

@@ -51,7 +51,7 @@ BUILDS = {
     "restflow": ("soak_settings", "restflow-jwt + restflow-cache"),
     "peers": ("peer_settings", "djangorestframework-simplejwt + drf-extensions"),
 }
-FAULTS = ("none", "redis-restart", "worker-kill")
+FAULTS = ("none", "redis-restart", "worker-kill", "web-kill")
 QUEUE = "restflow-demo"  # the demo's Celery queue (catalogue_project/settings.py)
 PAGE = ROOT / "docs" / "benchmarks.md"
 QUIESCE_TIMEOUT = 30.0
@@ -142,8 +142,8 @@ class BuildRun:
         last = max(errors, default=0.0)
         return {
             f"stale reads from the fault to {AFTER_FAULT:.0f} s after it": str(near),
-            "5xx before the fault": str(sum(1 for t in errors if t < start)),
-            "last 5xx, seconds after the faulted process was back": (
+            "5xx or unanswered before the fault": str(sum(1 for t in errors if t < start)),
+            "last 5xx or unanswered, s after the faulted process was back": (
                 f"{last - end:.1f}" if errors and last >= end else "none after"
             ),
         }
@@ -179,18 +179,31 @@ def wait_for_queue(redis_url: str) -> tuple[bool, int]:
             if not drained:
                 time.sleep(0.2)
         time.sleep(1.0)  # the last jobs' cache writes
-        return drained, int(client.hlen("unacked"))
+        unacked = -1  # unknown
+        with contextlib.suppress(redis.RedisError):
+            unacked = int(client.hlen("unacked"))
+        return drained, unacked
     finally:
         client.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The child pids of ``pid`` (the server's workers), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
 
 
 class Fault(threading.Thread):
     """One fault, by pid, ``at`` seconds into the load."""
 
     def __init__(self, kind: str, at: float, down: float, redis: RedisServer, worker: demo.Process | None,
-                 log: list[str]) -> None:
+                 server: demo.Process, log: list[str]) -> None:
         super().__init__(daemon=True)
         self.kind, self.at, self.down, self.redis, self.worker, self.log = kind, at, down, redis, worker, log
+        self.server = server
         self.cancelled = threading.Event()
         self.window: tuple[float, float] | None = None
 
@@ -215,6 +228,18 @@ class Fault(threading.Thread):
             self.worker.wait_for(" ready.")
             self.log.append(f"celery worker pid {pid} SIGKILLed at {self.at:.0f} s, "
                             f"a new one ready after {time.monotonic() - started:.1f} s")
+        elif self.kind == "web-kill" and self.server.pid is not None:
+            before = _children(self.server.pid)
+            if before:
+                os.kill(before[0], signal.SIGKILL)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # until the master forked a replacement
+                    now = _children(self.server.pid)
+                    if len(now) >= len(before) and before[0] not in now:
+                        break
+                    time.sleep(0.05)
+                self.log.append(f"server worker pid {before[0]} SIGKILLed at {self.at:.0f} s, "
+                                f"replaced after {time.monotonic() - started:.1f} s")
         self.window = (wall, time.time())
 
 
@@ -289,7 +314,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
     if soak and args.fault == "worker-kill" and worker is None:
         result.faults.append("none: this build has no broker worker (it invalidates inline)")
     elif soak and args.fault != "none":
-        fault = Fault(args.fault, args.seconds * 0.4, args.down, redis, worker, result.faults)
+        fault = Fault(args.fault, args.seconds * 0.4, args.down, redis, worker, server, result.faults)
         fault.start()
     try:
         subprocess.run([
@@ -402,7 +427,7 @@ def checks_table(runs: dict[str, BuildRun]) -> list[str]:
         verdict = runs[name].verdict
         if verdict and verdict.errors:
             causes = "; ".join(f"{cause} x{n}" for cause, n in sorted(verdict.errors.items()))
-            rows.append(f"\n5xx of {name} by cause: {causes}")
+            rows.append(f"\nErrors of {name} by cause: {causes}")
         if verdict and verdict.stale:
             t0 = min(r.started for r in runs[name].recording.reads) if runs[name].recording else 0.0
             first = "; ".join(

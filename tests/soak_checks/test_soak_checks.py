@@ -103,6 +103,11 @@ def test_the_verdict_accepts_503_only(tmp_path: Path) -> None:
     assert verdict.summary()["5xx"] == 1
     loaded.errors.append(ServerError(500, "/api/books/", ""))
     assert not soak_checks.judge(loaded, 1.0).clean
+    cut = soak_checks.Recording(errors=[ServerError(0, "/api/books/", "")])
+    verdict = soak_checks.judge(cut, 1.0)
+    assert verdict.clean  # a request cut by a killed worker is counted, not a broken promise
+    assert verdict.summary()["requests without an answer"] == 1
+    assert verdict.summary()["5xx"] == 0
     stale = soak_checks.Recording(writes=list(WRITES), reads=[Read("book:1", 2, started=30.0)])
     assert soak_checks.judge(stale, 1.0).summary()["stale reads (> 1 s)"] == 1
     lost = soak_checks.judge(recording, 1.0, served={"book:1": 2}, committed={"book:1": 3})
