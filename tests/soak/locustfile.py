@@ -24,7 +24,7 @@ from typing import Any
 
 import gevent
 from gevent.pool import Group
-from locust import HttpUser, between, constant, events, task
+from locust import HttpUser, constant, constant_throughput, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,7 +38,8 @@ SPENT: list[tuple[float, str]] = []  # (when, refresh token) accepted once alrea
 MAX_REQUESTS = int(os.environ.get("RESTFLOW_SOAK_MAX_REQUESTS", "0"))
 RACES = os.environ.get("RESTFLOW_SOAK_RACES") == "1"
 WRITE_HEAVY = os.environ.get("RESTFLOW_SOAK_MIX") == "write"
-THINK = float(os.environ.get("RESTFLOW_SOAK_THINK", "0"))
+# Tasks per second per user (Locust's constant_throughput): a fixed offered load.
+RATE = float(os.environ.get("RESTFLOW_SOAK_RATE") or 0)
 _sent = itertools.count(1)
 _names = itertools.cycle(sorted(USERS))
 
@@ -68,7 +69,7 @@ def _dump(**kwargs: Any) -> None:
 
 
 class CatalogueUser(HttpUser):
-    wait_time = between(THINK / 2, THINK * 1.5) if THINK else constant(0)
+    wait_time = constant_throughput(RATE) if RATE else constant(0)
 
     def context(self) -> dict[str, Any]:
         return {"runner": self.environment.runner}

@@ -309,6 +309,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "RESTFLOW_SOAK_MAX_REQUESTS": str(args.max_requests),
         "RESTFLOW_SOAK_RACES": "1" if soak else "0",
         "RESTFLOW_SOAK_MIX": args.mix,
+        "RESTFLOW_SOAK_RATE": str(args.rate or ""),
     }
     fault = None
     if soak and args.fault == "worker-kill" and worker is None:
@@ -371,12 +372,13 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         and peers.figures["rps"] and peers.figures["p99"]
     ]
     lines = [
-        f"### Load (`nox -s load{' -- --server uvicorn' if args.server == 'uvicorn' else ''}`)",
+        f"### Load (`nox -s load -- --server {args.server}"
+        f"{f' --users {args.users} --rate {args.rate:g}' if args.rate else ''}`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {os.cpu_count()} CPUs shared with "
         f"other jobs (load average at the end: {_loadavg()}), Python {platform.python_version()}. "
         f"**Preliminary and noisy:** {args.rounds} short run(s) of each build ({args.seconds} s each, "
-        f"{args.users} Locust users without think time, at most {args.max_requests} requests), Locust "
+        f"{args.users} Locust users {_offered(args)}, at most {args.max_requests} requests), Locust "
         "and the servers on the same machine.",
         "",
         f"Mix: {MIXES[args.mix]} {_servers(args)}, PostgreSQL, one Redis "
@@ -389,10 +391,12 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         lines += [
             "",
             f"Ratios restflow / peers (median of {len(ratios)} round(s)): throughput "
-            f"**{statistics.median(r[0] for r in ratios):.2f}x** (target ≥ 1.3x), p99 "
-            f"**{statistics.median(r[1] for r in ratios):.2f}x**, p50 "
+            f"**{statistics.median(r[0] for r in ratios):.2f}x**{'' if args.rate else ' (target ≥ 1.3x)'}, "
+            f"p99 **{statistics.median(r[1] for r in ratios):.2f}x**{' (target ≤ 0.8x)' if args.rate else ''}, p50 "
             f"{statistics.median(r[2] for r in ratios):.2f}x; per round (throughput / p99): {each}. "
-            "Closed loop: each build at its own saturation, not yet at a fixed offered load.",
+            + (f"Open loop at a fixed offered load of {args.users * args.rate:g} tasks/s: compare the "
+             "latencies (the throughput is the offered load when both keep up)." if args.rate else
+             "Closed loop: each build at its own saturation (`--rate` gives a fixed offered load)."),
         ]
     lines += ["", *checks_table(runs)]
     return "\n".join(lines)
@@ -468,6 +472,12 @@ MIXES = {
 }
 
 
+def _offered(args: argparse.Namespace) -> str:
+    if args.rate:
+        return f"at {args.rate:g} tasks/s each (offered: {args.users * args.rate:g} tasks/s)"
+    return "without think time"
+
+
 def _hasher(args: argparse.Namespace) -> str:
     return "passwords hashed with PBKDF2 (Django's default)" if args.pbkdf2 else (
         "passwords hashed with MD5 in both builds, so that logins measure the libraries, not PBKDF2"
@@ -492,6 +502,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("mode", choices=("load", "soak"))
     parser.add_argument("--seconds", type=int, default=60, help="Locust run time per build")
     parser.add_argument("--users", type=int, default=16, help="concurrent Locust users")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="tasks per second per user (a fixed offered load); default: no wait")
     parser.add_argument("--max-requests", type=int, default=40_000, help="stop a build's run after this many")
     parser.add_argument("--server", choices=("gunicorn", "uvicorn"), default="gunicorn")
     parser.add_argument("--workers", type=int, default=None,
@@ -549,7 +561,9 @@ def main(argv: list[str]) -> int:
     print("\n" + section)
     if not args.no_page:
         page = Path(args.page)
-        name = f"load-{args.server}" if args.mode == "load" else f"soak-{args.fault}"
+        name = f"soak-{args.fault}"
+        if args.mode == "load":
+            name = f"load-{args.server}{'-fixed' if args.rate else ''}"
         page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))
         print(f"\n[rig] wrote the {args.mode} section of {page}")
     broken = [label for label, run in runs.items()
