@@ -392,7 +392,8 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
             "",
             f"Ratios restflow / peers (median of {len(ratios)} round(s)): throughput "
             f"**{statistics.median(r[0] for r in ratios):.2f}x**{'' if args.rate else ' (target ≥ 1.3x)'}, "
-            f"p99 **{statistics.median(r[1] for r in ratios):.2f}x**{' (target ≤ 0.8x)' if args.rate else ''}, p50 "
+            f"p99 **{statistics.median(r[1] for r in ratios):.2f}x**"
+            f"{' (target ≤ 0.8x)' if args.rate else ''}, p50 "
             f"{statistics.median(r[2] for r in ratios):.2f}x; per round (throughput / p99): {each}. "
             + (f"Open loop at a fixed offered load of {args.users * args.rate:g} tasks/s: compare the "
              "latencies (the throughput is the offered load when both keep up)." if args.rate else
