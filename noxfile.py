@@ -365,7 +365,7 @@ def bench(session: nox.Session) -> None:
 # What the HTTP rig (tests/soak) runs: servers, the load generator, the peers' build.
 SOAK_TOOLS = [
     "restflow-jwt",
-    "restflow-cache[redis,celery]",
+    "restflow-cache[redis,celery,rq,dramatiq,django-q]",
     "psycopg[binary]>=3.1",
     "gunicorn>=23",
     "uvicorn>=0.30",

@@ -5,11 +5,10 @@
 ``nox -s load`` and ``nox -s soak`` run this file. Per build (restflow, then the peers'
 simplejwt + drf-extensions build): a fresh PostgreSQL database (``RESTFLOW_SOAK_PG_URL``)
 migrated and seeded, gunicorn (4 sync workers; or ``--server uvicorn``, 2 ASGI workers) on
-a free loopback port, Locust headless
-for a bounded time and number of requests, then the checks (``soak_checks``). ``soak``
-adds a Celery worker that runs restflow's invalidation jobs and one fault, injected by
-pid in the middle of the run. One private ``redis-server`` (cache, blacklist, broker)
-serves the whole run. Every process the rig starts is stopped by pid on the way out.
+a free loopback port, Locust headless for a bounded time and number of requests, then the
+checks (``soak_checks``). ``soak`` adds a worker (Celery, or ``--broker rq|dramatiq|django_q``)
+that runs the invalidation jobs, and one fault, injected by pid in the middle of the run.
+One private ``redis-server`` (cache, blacklist, broker) serves the whole run. Every process the rig starts is stopped by pid on the way out.
 """
 
 from __future__ import annotations
@@ -220,13 +219,19 @@ class Fault(threading.Thread):
                             f"restarted after {time.monotonic() - started:.1f} s")
         elif self.kind == "worker-kill" and self.worker is not None and self.worker.proc is not None:
             pid = self.worker.proc.pid
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)  # the worker and its children (a django-q cluster)
             self.worker.proc.wait(timeout=10)
             self.worker.proc = None
             time.sleep(self.down)
+            # A new name: the killed worker's registration (RQ) outlives it.
+            broker = getattr(self.worker, "broker", "celery")
+            self.worker.cmd = demo.worker_command(broker, f"rig-{secrets.token_hex(3)}")[0]
             self.worker.start()
-            self.worker.wait_for(" ready.")
-            self.log.append(f"celery worker pid {pid} SIGKILLed at {self.at:.0f} s, "
+            try:
+                self.worker.wait_for(getattr(self.worker, "ready", None))
+            except SystemExit as exc:  # reported in the section; the run goes on
+                self.log.append(f"the new {self.worker.name} did not start: {exc}")
+            self.log.append(f"{self.worker.name} pid {pid} SIGKILLed (its process group) at {self.at:.0f} s, "
                             f"a new one ready after {time.monotonic() - started:.1f} s")
         elif self.kind == "web-kill" and self.server.pid is not None:
             before = _children(self.server.pid)
@@ -278,7 +283,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "RESTFLOW_DEMO_SIGNING_KEY": secrets.token_urlsafe(64),
         "RESTFLOW_DEMO_CACHE_PREFIX": f"rig-{build}-{secrets.token_hex(3)}",
         "RESTFLOW_DEMO_REDIS": redis.db_url(0),
-        "RESTFLOW_DEMO_BROKER": "celery" if worker_needed else "",
+        "RESTFLOW_DEMO_BROKER": args.broker if worker_needed else "",
         "RESTFLOW_SOAK_PBKDF2": "1" if args.pbkdf2 else "0",
         "RESTFLOW_SOAK_SERVER": args.server,
     }
@@ -287,8 +292,9 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
     result = BuildRun(build)
     worker = None
     if worker_needed:
-        cmd, ready = demo.worker_command("celery", f"rig-{secrets.token_hex(3)}")
-        worker = demo.Process("celery worker", cmd, env, state / f"{build}-worker.log")
+        cmd, ready = demo.worker_command(args.broker, f"rig-{secrets.token_hex(3)}")
+        worker = demo.Process(f"{args.broker} worker", cmd, env, state / f"{build}-worker.log")
+        worker.ready, worker.broker = ready, args.broker  # type: ignore[attr-defined]
         processes.append(worker)
         worker.start()
         worker.wait_for(ready)
@@ -299,7 +305,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
     server.start()
     server.wait_for(None, probe=f"{base}/api/books/")
     print(f"[rig] {build}: {args.server} pid {server.pid} on {base}"
-          + (f", celery worker pid {worker.pid}" if worker else ""), flush=True)
+          + (f", {worker.name} pid {worker.pid}" if worker else ""), flush=True)
 
     record = state / f"{build}-record.json"
     prefix = state / f"{build}-locust"
@@ -331,18 +337,26 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
             result.window = fault.window
     result.figures = locust_figures(prefix)
 
-    if worker is not None:
+    if worker is not None and args.broker == "celery":
         drained, result.unacked = wait_for_queue(redis.db_url(0))
         if not drained:
             print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s",
                   flush=True)
-    try:
-        served = served_prices(base)
-    except (RuntimeError, OSError) as exc:  # reported, not fatal: the other checks stand
-        result.faults.append(f"lost invalidations NOT checked: {exc}")
-        served = {}
     prices = committed_prices(pg_url)
     committed = {f"{where} book:{k}": v for k, v in prices.items() for where in ("list", "detail")}
+    # Other brokers: their queues are not inspected; the check waits (bounded) until what
+    # is served matches the database, and what still differs then is lost.
+    deadline = time.monotonic() + (QUIESCE_TIMEOUT if worker is not None and args.broker != "celery" else 0)
+    while True:
+        try:
+            served = served_prices(base)
+        except (RuntimeError, OSError) as exc:  # reported, not fatal: the other checks stand
+            result.faults.append(f"lost invalidations NOT checked: {exc}")
+            served = {}
+            break
+        if not soak_checks.lost_invalidations(served, committed) or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
     log = server.log.read_text(errors="replace")
     result.fallbacks = log.count(demo.FALLBACK)
     result.recording = soak_checks.Recording.load(record)
@@ -450,12 +464,12 @@ def checks_table(runs: dict[str, BuildRun]) -> list[str]:
 
 def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: datetime) -> str:
     lines = [
-        f"### Soak (`nox -s soak -- --fault {args.fault}`)",
+        f"### Soak (`nox -s soak -- --broker {args.broker} --fault {args.fault}`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {args.seconds} s per build, "
         f"{args.users} Locust users, mix {MIXES[args.mix]} Plus refresh races (3 concurrent uses of "
         f"one token) and replays of spent tokens; {_hasher(args)}. restflow's invalidation runs in "
-        f"a Celery worker (eventual: the lag bound the check allows is {args.lag_bound:g} s); the "
+        f"a {args.broker} worker (eventual: the lag bound the check allows is {args.lag_bound:g} s); the "
         f"peers invalidate inline. Fault: `{args.fault}`, injected by pid at 40% of the run "
         f"({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
         "",
@@ -514,6 +528,8 @@ def main(argv: list[str]) -> int:
                         help="runs of each build, alternating the order (default: load 2, soak 1)")
     parser.add_argument("--mix", choices=("read", "write"), default="read")
     parser.add_argument("--lag-bound", type=float, default=2.0, help="stale-read bound in seconds")
+    parser.add_argument("--broker", choices=demo.BROKERS, default="celery",
+                        help="soak: the worker that runs restflow's invalidation jobs")
     parser.add_argument("--fault", choices=FAULTS, default="redis-restart", help="soak only")
     parser.add_argument("--down", type=float, default=2.0, help="seconds a faulted process stays down")
     parser.add_argument("--pbkdf2", action="store_true",
@@ -565,6 +581,8 @@ def main(argv: list[str]) -> int:
         name = f"soak-{args.fault}"
         if args.mode == "load":
             name = f"load-{args.server}{'-fixed' if args.rate else ''}"
+        elif args.broker != "celery":
+            name = f"soak-{args.broker}-{args.fault}"
         page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))
         print(f"\n[rig] wrote the {args.mode} section of {page}")
     broken = [label for label, run in runs.items()
