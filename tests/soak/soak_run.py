@@ -8,7 +8,8 @@ migrated and seeded, gunicorn (4 sync workers; or ``--server uvicorn``, 2 ASGI w
 a free loopback port, Locust headless for a bounded time and number of requests, then the
 checks (``soak_checks``). ``soak`` adds a worker (Celery, or ``--broker rq|dramatiq|django_q``)
 that runs the invalidation jobs, and one fault, injected by pid in the middle of the run.
-One private ``redis-server`` (cache, blacklist, broker) serves the whole run. Every process the rig starts is stopped by pid on the way out.
+One private ``redis-server`` (cache, blacklist, broker) serves the whole run. Every
+process the rig starts is stopped by pid on the way out.
 """
 
 from __future__ import annotations
