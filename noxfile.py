@@ -16,6 +16,8 @@ Sessions
     field           the field matrix (tests/field): database x project, real servers
     demo            the catalogue demo (docs/example) and its scripted tour
     bench           benchmarks against simplejwt / drf-extensions (writes docs/benchmarks*)
+    load            the demo under gunicorn + Locust, restflow vs the peers' build (HTTP figures)
+    soak            the same rig with a Celery worker, correctness checks and a fault by pid
     version         ``nox -s version -- X.Y.Z`` rewrites every version and sibling pin
 """
 
@@ -355,8 +357,53 @@ def bench(session: nox.Session) -> None:
     ]
     if os.environ.get("DATABASE_URL"):
         reqs.append("psycopg[binary]>=3.1")
-    session.install(*_targets(DISTS, reqs, _source))
+    # Editable: ``-R`` skips every install, so a regular install would measure old code.
+    session.install(*_targets(DISTS, reqs, _source, editable=True))
     session.run("python", str(ROOT / "tests" / "benchmarks" / "bench_run.py"), *session.posargs)
+
+
+# What the HTTP rig (tests/soak) runs: servers, the load generator, the peers' build.
+SOAK_TOOLS = [
+    "restflow-jwt",
+    "restflow-cache[redis,celery,rq,dramatiq,django-q]",
+    "psycopg[binary]>=3.1",
+    "gunicorn>=23",
+    "uvicorn>=0.30",
+    "locust>=2.30",
+    "djangorestframework-simplejwt>=5.3",
+    "drf-extensions>=0.7",
+    "celery[redis]>=5.3",
+]
+DEFAULT_SOAK_PG_URL = "postgres://postgres@127.0.0.1:5432/restflow_soak"
+
+
+def _soak_rig(session: nox.Session, mode: str) -> None:
+    session.install(*_targets(_local_closure(SOAK_TOOLS), SOAK_TOOLS, _source, editable=True))
+    url = os.environ.get("RESTFLOW_SOAK_PG_URL") or DEFAULT_SOAK_PG_URL
+    session.run(
+        "python",
+        str(ROOT / "tests" / "soak" / "soak_run.py"),
+        mode,
+        *session.posargs,
+        env={"RESTFLOW_SOAK_PG_URL": url, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def load(session: nox.Session) -> None:
+    """The demo API under gunicorn, Locust headless: restflow vs simplejwt + drf-extensions.
+
+    Starts its own Redis, uses PostgreSQL (``RESTFLOW_SOAK_PG_URL``, default: local
+    restflow_soak DB), writes a section of docs/benchmarks.md. ``-- --seconds 60 --users 20``.
+    """
+    _soak_rig(session, "load")
+
+
+@nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
+def soak(session: nox.Session) -> None:
+    """The same rig with a Celery worker: stale reads, double spends, lost invalidations,
+    5xx by cause, and faults by pid (``-- --fault redis-restart|worker-kill|web-kill|none``)."""
+    _soak_rig(session, "soak")
 
 
 # --------------------------------------------------------------------------- version

@@ -47,7 +47,7 @@ JOB_DONE = {
     "rq": re.compile(r"Successfully completed restflow\.caching\.tasks\.run_cache_rules"),
     "django_q": re.compile(r"Processed 'restflow\.caching\.tasks\.run_cache_rules'"),
 }
-FALLBACK = "could not hand off rules"
+FALLBACK = "could not dispatch cache rules"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 

@@ -211,6 +211,18 @@ def _runs(meta: dict[str, Any]) -> str:
     return f"\nThe rows come from more than one run (the machine table describes the last):\n\n{listed}\n"
 
 
+# Sections other runs write into the page (``nox -s load`` / ``soak``, tests/soak): from
+# this heading on, a rewrite of the page keeps them.
+KEPT_HEADING = "## HTTP load and soak (tests/soak)"
+
+
+def kept_tail(old_page: str) -> str:
+    """The part of ``old_page`` that other sessions own (empty when there is none)."""
+    if KEPT_HEADING not in old_page:
+        return ""
+    return "\n" + KEPT_HEADING + old_page.split(KEPT_HEADING, 1)[1]
+
+
 def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: list[str],
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
@@ -239,7 +251,8 @@ DATABASE_URL=postgres://postgres@127.0.0.1:5432/restflow_bench python3 noxw.py -
 python3 noxw.py -s bench -- --groups jwt,cache --processes 5
 ```
 
-The session installs the restflow distributions from `packages/*` (not editable), the
+The session installs the restflow distributions from `packages/*` (editable, so a
+`-R` rerun measures the current code), the
 contenders (djangorestframework-simplejwt, drf-extensions), the broker libraries and
 matplotlib into its own environment, starts a private `redis-server` on a free port, and
 rewrites this page, `docs/benchmarks/results.md`, `results.json` and the PNG charts.

@@ -140,7 +140,8 @@ def _keep_other_groups(rows: list[dict[str, Any]], meta: dict[str, Any], groups:
 def _report(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path, page: Path) -> int:
     table, images = bench_report.write(rows, meta, out)
     folder = Path(os.path.relpath(out.resolve(), page.resolve().parent))
-    page.write_text(bench_docs.page(rows, meta, table, images, folder))
+    old = page.read_text() if page.exists() else ""
+    page.write_text(bench_docs.page(rows, meta, table, images, folder) + bench_docs.kept_tail(old))
     missed = [r["comparison"] for r in rows if r["status"] == "missed"]
     print(f"[bench] {len(rows)} comparisons in {meta['duration_s']:.0f} s; missed: {missed or 'none'}")
     print(f"[bench] wrote {out}/results.md, results.json, {len(images)} charts and {page}")

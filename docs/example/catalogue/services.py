@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Avg, Count
-
 from catalogue.models import Review
+from catalogue.queries import rating_totals
 from restflow.caching import ArgsKeyField, InvalidationRule, cache_result
 
 
@@ -22,6 +21,4 @@ from restflow.caching import ArgsKeyField, InvalidationRule, cache_result
 )
 def rating_summary(book_id: int) -> dict[str, Any]:
     """How many reviews a book has and their average rating (an aggregate query)."""
-    totals = Review.objects.filter(book_id=book_id).aggregate(count=Count("id"), average=Avg("rating"))
-    average = totals["average"]
-    return {"reviews": totals["count"], "average": None if average is None else round(average, 2)}
+    return rating_totals(book_id)

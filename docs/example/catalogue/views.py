@@ -17,16 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.models import Author, Book, Review
+from catalogue.queries import filtered_books as _books
 from catalogue.serializers import AuthorSerializer, BookSerializer, ReviewSerializer
 from catalogue.services import rating_summary
 from restflow.authentication import JWTAuthentication
@@ -40,7 +39,6 @@ from restflow.caching import (
 )
 
 CACHE_TTL = 600  # seconds; invalidation, not expiry, keeps the answers fresh
-BOOK_ORDERINGS = {"title", "-title", "published", "-published", "price", "-price"}
 
 
 class CatalogueView(APIView):
@@ -97,23 +95,6 @@ class AuthorDetail(CatalogueView):
 
 
 # --------------------------------------------------------------------------- books
-
-
-def _books(request: Request) -> QuerySet[Book]:
-    """``?author=<id>``, ``?search=<words in the title>``, ``?ordering=<field>``."""
-    books = Book.objects.select_related("author")
-    author = request.query_params.get("author")
-    if author is not None:
-        if not author.isdigit():
-            raise ValidationError({"author": "Expected an author id."})
-        books = books.filter(author_id=int(author))
-    search = request.query_params.get("search")
-    if search:
-        books = books.filter(title__icontains=search)
-    ordering = request.query_params.get("ordering", "title")
-    if ordering not in BOOK_ORDERINGS:
-        raise ValidationError({"ordering": f"One of {', '.join(sorted(BOOK_ORDERINGS))}."})
-    return books.order_by(ordering, "id")
 
 
 class BookList(CatalogueView):

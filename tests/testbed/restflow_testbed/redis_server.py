@@ -53,8 +53,11 @@ class RedisServer:
     clients configured with :attr:`url` reconnect once the server is back.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        """``extra_args`` go last on the command line (``("--appendonly", "yes")`` keeps
+        the data across a restart)."""
         self.port = port or free_port()
+        self.extra_args = extra_args
         self.host = "127.0.0.1"
         self._dir = tempfile.mkdtemp(prefix="restflow-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
@@ -65,6 +68,11 @@ class RedisServer:
 
     def db_url(self, db: int) -> str:
         return f"{self.url}/{db}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (what a fault injection signals)."""
+        return self._proc.pid if self.running and self._proc is not None else None
 
     @property
     def running(self) -> bool:
@@ -82,6 +90,7 @@ class RedisServer:
             "--dir", self._dir,
             "--databases", "32",
             "--protected-mode", "no",
+            *self.extra_args,
         ]
         self._proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -1,0 +1,225 @@
+"""The workload of the rig (``nox -s load`` / ``nox -s soak``), run by Locust headless.
+
+Signed-in users read the catalogue (lists, details, per-user pages, the cached service
+function), write book prices, log in and refresh with rotation; with
+``RESTFLOW_SOAK_RACES=1`` they also race one refresh token from 3 greenlets and replay
+spent tokens later. Every write's committed version and every read's version are
+recorded for the checks (``soak_checks``), written to ``RESTFLOW_SOAK_RECORD`` at the end.
+
+A book's version is its price in cents: each write sets a price higher than any before,
+and only one write per book is in flight at a time, so versions follow commit order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import random
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.pool import Group
+from locust import HttpUser, constant, constant_throughput, events, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from soak_checks import Read, Recording, RefreshAttempt, ServerError, Write
+
+USERS = {"ada": "ada-demo-password", "grace": "grace-demo-password"}
+RECORD = Recording()
+VERSIONS = itertools.count(100_000)  # above every seeded price (in cents)
+WRITING: set[int] = set()
+SPENT: list[tuple[float, str]] = []  # (when, refresh token) accepted once already
+MAX_REQUESTS = int(os.environ.get("RESTFLOW_SOAK_MAX_REQUESTS", "0"))
+RACES = os.environ.get("RESTFLOW_SOAK_RACES") == "1"
+WRITE_HEAVY = os.environ.get("RESTFLOW_SOAK_MIX") == "write"
+# Tasks per second per user (Locust's constant_throughput): a fixed offered load.
+RATE = float(os.environ.get("RESTFLOW_SOAK_RATE") or 0)
+_sent = itertools.count(1)
+_names = itertools.cycle(sorted(USERS))
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _version(price: str) -> int:
+    return int(Decimal(price) * 100)
+
+
+@events.request.add_listener
+def _bounded(**kwargs: Any) -> None:
+    """Stop the whole run after ``RESTFLOW_SOAK_MAX_REQUESTS`` requests."""
+    if MAX_REQUESTS and next(_sent) == MAX_REQUESTS:
+        runner = kwargs["context"].get("runner")
+        if runner is not None:
+            gevent.spawn(runner.quit)
+
+
+@events.test_stop.add_listener
+def _dump(**kwargs: Any) -> None:
+    target = os.environ.get("RESTFLOW_SOAK_RECORD")
+    if target:
+        RECORD.dump(Path(target))
+
+
+class CatalogueUser(HttpUser):
+    wait_time = constant_throughput(RATE) if RATE else constant(0)
+
+    def context(self) -> dict[str, Any]:
+        return {"runner": self.environment.runner}
+
+    def on_start(self) -> None:
+        self.books: list[int] = []
+        self.login()
+        self.book_list()
+
+    # ----------------------------------------------------------------- helpers
+
+    def _send(self, method: str, url: str, name: str, *, json: Any = None, auth: bool = True,
+              ok: tuple[int, ...] = (200, 201)) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.access}"} if auth else {}
+        with self.client.request(method, url, name=name, json=json, headers=headers,
+                                 catch_response=True) as response:
+            status = response.status_code
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if status >= 500 or status == 0:  # 0: no answer (connection refused or closed)
+                detail = body.get("detail", "") if isinstance(body, dict) else ""
+                RECORD.errors.append(ServerError(status, name, str(detail), time.time()))
+            if status in ok:
+                response.success()
+            else:
+                response.failure(f"HTTP {status}")
+            return status, body
+
+    def get(self, url: str, name: str) -> Any:
+        status, body = self._send("GET", url, name)
+        if status == 401:  # access token expired or refused: sign in again
+            self.login()
+        return body if status == 200 else None
+
+    def login(self) -> None:
+        name = next(_names)
+        status, body = self._send("POST", "/api/auth/token/", "/api/auth/token/",
+                                  json={"username": name, "password": USERS[name]}, auth=False)
+        if status == 200:
+            self.access, self.refresh = body["access"], body["refresh"]
+        else:
+            self.access = self.refresh = ""
+
+    # ----------------------------------------------------------------- reads
+
+    @task(25)
+    def book_list(self) -> None:
+        started = time.time()
+        books = self.get("/api/books/", "/api/books/")
+        if books:
+            self.books = [book["id"] for book in books]
+        for book in books or []:
+            RECORD.reads.append(Read(f"book:{book['id']}", _version(book["price"]), started, "list"))
+
+    @task(40)
+    def book_detail(self) -> None:
+        if not self.books:
+            return self.book_list()
+        book_id = random.choice(self.books)
+        started = time.time()
+        book = self.get(f"/api/books/{book_id}/", "/api/books/[id]/")
+        if book:
+            RECORD.reads.append(Read(f"book:{book_id}", _version(book["price"]), started, "detail"))
+
+    @task(10)
+    def authors(self) -> None:
+        self.get("/api/authors/", "/api/authors/")
+
+    @task(5)
+    def my_reviews(self) -> None:
+        self.get("/api/me/reviews/", "/api/me/reviews/")
+
+    @task(5)
+    def rating(self) -> None:
+        if not self.books:
+            return self.book_list()
+        self.get(f"/api/books/{random.choice(self.books)}/rating/", "/api/books/[id]/rating/")
+
+    # ----------------------------------------------------------------- writes
+
+    @task(40 if WRITE_HEAVY else 6)
+    def write_price(self) -> None:
+        free = [b for b in self.books if b not in WRITING]
+        if not free:
+            return
+        book_id = random.choice(free)
+        WRITING.add(book_id)
+        try:
+            version = next(VERSIONS)
+            status, _ = self._send("PATCH", f"/api/books/{book_id}/", "/api/books/[id]/ PATCH",
+                                   json={"price": f"{Decimal(version) / 100:.2f}"})
+            if status == 200:
+                RECORD.writes.append(Write(f"book:{book_id}", version, time.time()))
+        finally:
+            WRITING.discard(book_id)
+
+    # ----------------------------------------------------------------- tokens
+
+    @task(1)
+    def sign_in(self) -> None:
+        self.login()
+
+    @task(3)
+    def rotate(self) -> None:
+        if not self.refresh:
+            return self.login()
+        token = self.refresh
+        status, body = self._send("POST", "/api/auth/token/refresh/", "/api/auth/token/refresh/",
+                                  json={"refresh": token}, auth=False)
+        RECORD.refreshes.append(RefreshAttempt(_token_id(token), status, time.time(), "rotate"))
+        if status == 200:
+            SPENT.append((time.time(), token))
+            self.access, self.refresh = body["access"], body.get("refresh", token)
+        else:
+            self.login()
+
+    @task(2 if RACES else 0)
+    def race(self) -> None:
+        """Three concurrent rotations of the user's refresh token: at most one may succeed."""
+        token = self.refresh
+        if not token:
+            return self.login()
+        winners: list[Any] = []
+
+        def attempt() -> None:
+            status, body = self._send("POST", "/api/auth/token/refresh/", "refresh (race)",
+                                      json={"refresh": token}, auth=False, ok=(200, 401))
+            RECORD.refreshes.append(RefreshAttempt(_token_id(token), status, time.time(), "race"))
+            if status == 200:
+                winners.append(body)
+
+        group = Group()
+        for _ in range(3):
+            group.spawn(attempt)
+        group.join()
+        SPENT.append((time.time(), token))
+        if winners:
+            self.access, self.refresh = winners[0]["access"], winners[0].get("refresh", token)
+        else:
+            self.login()
+
+    @task(2 if RACES else 0)
+    def replay(self) -> None:
+        """A token spent more than a second ago, sent again: must be refused."""
+        old = [token for when, token in SPENT[-500:] if when < time.time() - 1.0]
+        if not old:
+            return
+        token = random.choice(old)
+        status, _ = self._send("POST", "/api/auth/token/refresh/", "refresh (replay)",
+                               json={"refresh": token}, auth=False, ok=(401,))
+        RECORD.refreshes.append(RefreshAttempt(_token_id(token), status, time.time(), "replay"))
