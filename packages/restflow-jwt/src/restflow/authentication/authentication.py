@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.blacklist_backends import TokenBlacklist
 from restflow.authentication.codec import read_header
 from restflow.authentication.config import JWTConfig, get_config
 from restflow.authentication.exceptions import TokenError, translate_token_errors

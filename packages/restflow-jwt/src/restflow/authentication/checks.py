@@ -278,7 +278,7 @@ def _profile_messages(s: Any) -> list[CheckMessage]:
 def _cache_class_problem(path: str, alias: str) -> str | None:
     from django.utils.module_loading import import_string
 
-    from restflow.authentication.blacklist import eviction_problem
+    from restflow.authentication.blacklist_backends import eviction_problem
 
     try:
         cache_class = import_string(path)
@@ -290,7 +290,7 @@ def _cache_class_problem(path: str, alias: str) -> str | None:
 def _blacklist_messages(s: Any) -> list[CheckMessage]:
     from django.conf import settings
 
-    from restflow.authentication.blacklist import (
+    from restflow.authentication.blacklist_backends import (
         EVICTION_FIX,
         CacheBlacklistBackend,
         resolve_token_blacklist_backend,
@@ -408,7 +408,10 @@ def _reuse_store_messages(s: Any) -> list[CheckMessage]:
     """W005: rotation with reuse detection whose records die with the process."""
     from django.conf import settings
 
-    from restflow.authentication.blacklist import CacheBlacklistBackend, resolve_token_blacklist_backend
+    from restflow.authentication.blacklist_backends import (
+        CacheBlacklistBackend,
+        resolve_token_blacklist_backend,
+    )
 
     if not (s.ROTATE_REFRESH_TOKENS and s.BLACKLIST_ENABLED):
         return []

@@ -25,7 +25,7 @@ from restflow.authentication.exceptions import JWTConfigurationError
 from restflow.settings import RestflowSettings, restflow_settings
 
 if TYPE_CHECKING:
-    from restflow.authentication.blacklist import BlacklistBackend
+    from restflow.authentication.blacklist_backends import BlacklistBackend
     from restflow.authentication.keyring import KeyRing, RingKey
     from restflow.authentication.remote_jwks import RemoteKeySet
 
@@ -183,7 +183,7 @@ class JWTConfig:
 
     @cached_property
     def blacklist_backend(self) -> BlacklistBackend:
-        from restflow.authentication.blacklist import resolve_token_blacklist_backend
+        from restflow.authentication.blacklist_backends import resolve_token_blacklist_backend
 
         return resolve_token_blacklist_backend(self._backend_setting)
 

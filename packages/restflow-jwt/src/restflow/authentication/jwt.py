@@ -7,7 +7,7 @@ The implementation lives in modules named after one concept each: ``tokens``,
 from __future__ import annotations
 
 from restflow.authentication.authentication import JWTAuthentication
-from restflow.authentication.blacklist import (
+from restflow.authentication.blacklist_backends import (
     BlacklistBackend,
     CacheBlacklistBackend,
     ModelBlacklistBackend,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.blacklist_backends import TokenBlacklist
 from restflow.authentication.config import get_config
 from restflow.authentication.exceptions import TokenError
 from restflow.authentication.sessions import end_sessions, touch_session

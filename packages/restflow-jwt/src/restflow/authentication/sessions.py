@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.blacklist_backends import TokenBlacklist
 from restflow.authentication.config import get_config
 from restflow.authentication.exceptions import JWTConfigurationError
 from restflow.authentication.signals import session_created, session_revoked

@@ -136,12 +136,12 @@ class _Token:
 
     def blacklist(self) -> None:
         """Revoke this token until it expires (plus ``LEEWAY``)."""
-        from restflow.authentication.blacklist import TokenBlacklist
+        from restflow.authentication.blacklist_backends import TokenBlacklist
 
         TokenBlacklist.blacklist(self.jti, expires_at=self.exp)
 
     async def ablacklist(self) -> None:
-        from restflow.authentication.blacklist import TokenBlacklist
+        from restflow.authentication.blacklist_backends import TokenBlacklist
 
         await TokenBlacklist.ablacklist(self.jti, expires_at=self.exp)
 

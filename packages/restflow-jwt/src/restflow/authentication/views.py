@@ -14,7 +14,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from restflow.authentication.authentication import JWTAuthentication
-from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.blacklist_backends import TokenBlacklist
 from restflow.authentication.codec import decode_token
 from restflow.authentication.config import get_config
 from restflow.authentication.exceptions import TokenError, translate_token_errors

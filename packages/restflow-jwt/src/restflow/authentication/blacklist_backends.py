@@ -1,4 +1,4 @@
-"""Revoked token ids: the backend interface, the cache and model backends, the facade.
+"""Blacklist backends (revoked token ids): the interface, the cache and model backends, the facade.
 
 Entries are kept at least until the token's ``exp`` plus ``LEEWAY``: until then the
 token would still decode, so it must still be known as revoked.
