@@ -62,6 +62,9 @@ class InvalidationRule:
     _dispatcher_instance: Dispatcher | None = dataclasses.field(
         default=None, init=False, compare=False, repr=False
     )
+    _dispatcher_generation: int = dataclasses.field(
+        default=-1, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.invalidator is not None:
@@ -110,14 +113,17 @@ class InvalidationRule:
         return spec if isinstance(spec, str) else spec.name
 
     def get_dispatcher(self) -> Dispatcher:
-        """The dispatcher instance of this rule, resolved on first use and kept."""
-        if self._dispatcher_instance is None:
-            from restflow.dispatch.registry import get_dispatcher
+        """The dispatcher instance of this rule, resolved on first use and kept until
+        ``RESTFLOW_SETTINGS`` or the dispatcher registry changes."""
+        from restflow.dispatch.registry import dispatcher_generation, get_dispatcher
 
-            self._dispatcher_instance = get_dispatcher(
-                self.dispatcher_spec(), self.dispatcher_config
-            )
-        return self._dispatcher_instance
+        generation = dispatcher_generation()
+        instance = self._dispatcher_instance
+        if instance is None or self._dispatcher_generation != generation:
+            instance = get_dispatcher(self.dispatcher_spec(), self.dispatcher_config)
+            self._dispatcher_instance = instance
+            self._dispatcher_generation = generation
+        return instance
 
 
 class SignalType(enum.StrEnum):
