@@ -31,6 +31,8 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from restflow.dispatch import registry as _dispatchers
+
 if TYPE_CHECKING:
     from restflow.dispatch.base import Dispatcher
 
@@ -115,12 +117,10 @@ class InvalidationRule:
     def get_dispatcher(self) -> Dispatcher:
         """The dispatcher instance of this rule, resolved on first use and kept until
         ``RESTFLOW_SETTINGS`` or the dispatcher registry changes."""
-        from restflow.dispatch.registry import dispatcher_generation, get_dispatcher
-
-        generation = dispatcher_generation()
+        generation = _dispatchers.dispatcher_generation()
         instance = self._dispatcher_instance
         if instance is None or self._dispatcher_generation != generation:
-            instance = get_dispatcher(self.dispatcher_spec(), self.dispatcher_config)
+            instance = _dispatchers.get_dispatcher(self.dispatcher_spec(), self.dispatcher_config)
             self._dispatcher_instance = instance
             self._dispatcher_generation = generation
         return instance
