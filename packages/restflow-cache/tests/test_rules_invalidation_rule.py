@@ -105,8 +105,8 @@ def test_default_dispatcher_read_from_settings_for_a_fresh_rule():
         rule = InvalidationRule(model=Plain)
         assert isinstance(rule.get_dispatcher(), ThreadPoolDispatcher)
         assert rule.dispatcher_name() == "threadpool"
-    # the choice sticks once made
-    assert isinstance(rule.get_dispatcher(), ThreadPoolDispatcher)
+    # the setting is read live: leaving the override goes back to the default
+    assert isinstance(rule.get_dispatcher(), InlineDispatcher)
 
 
 def test_named_dispatcher_gets_the_config():

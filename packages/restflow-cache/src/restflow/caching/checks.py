@@ -2,6 +2,8 @@
 
 * ``restflow_caching.E001``: a rule names a dispatcher nobody registered (or
   ``DEFAULT_DISPATCHER`` does).
+* ``restflow_caching.E002``: a rule's dispatcher class implements neither
+  ``_dispatch()`` nor ``dispatch()``.
 * ``restflow_caching.W001``: a rule asks for ``rewarm`` but its function has required
   parameters ``field_mapping`` does not supply, so the rewarm can never succeed.
 * ``restflow_caching.W002``: a ``watch_fields`` name is not a field of the rule's model.
@@ -30,8 +32,11 @@ def _signature(wrapper: Any) -> inspect.Signature | None:
 
 def _dispatcher_error(rule: Rule, known: set[str]) -> checks.CheckMessage | None:
     spec = rule.spec
-    if spec.invalidator is not None or not isinstance(spec.dispatcher_spec(), str):
+    if spec.invalidator is not None:
         return None
+    target = spec.dispatcher_spec()
+    if isinstance(target, type):
+        return _dispatcher_class_error(rule, target)
     name = spec.dispatcher_name()
     if name in known:
         return None
@@ -46,6 +51,20 @@ def _dispatcher_error(rule: Rule, known: set[str]) -> checks.CheckMessage | None
         ),
         obj=rule.func,
         id="restflow_caching.E001",
+    )
+
+
+def _dispatcher_class_error(rule: Rule, cls: type) -> checks.CheckMessage | None:
+    from restflow.dispatch.base import Dispatcher, missing_dispatch_method
+
+    problem = missing_dispatch_method(cls) if issubclass(cls, Dispatcher) else None
+    if problem is None:
+        return None
+    return checks.Error(
+        f"Cache rule {rule.id} uses dispatcher class {problem}.",
+        hint="docs/writing-a-dispatcher.md shows both forms.",
+        obj=rule.func,
+        id="restflow_caching.E002",
     )
 
 

@@ -31,6 +31,8 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from restflow.dispatch import registry as _dispatchers
+
 if TYPE_CHECKING:
     from restflow.dispatch.base import Dispatcher
 
@@ -61,6 +63,9 @@ class InvalidationRule:
     )
     _dispatcher_instance: Dispatcher | None = dataclasses.field(
         default=None, init=False, compare=False, repr=False
+    )
+    _dispatcher_generation: int = dataclasses.field(
+        default=-1, init=False, compare=False, repr=False
     )
 
     def __post_init__(self) -> None:
@@ -110,14 +115,15 @@ class InvalidationRule:
         return spec if isinstance(spec, str) else spec.name
 
     def get_dispatcher(self) -> Dispatcher:
-        """The dispatcher instance of this rule, resolved on first use and kept."""
-        if self._dispatcher_instance is None:
-            from restflow.dispatch.registry import get_dispatcher
-
-            self._dispatcher_instance = get_dispatcher(
-                self.dispatcher_spec(), self.dispatcher_config
-            )
-        return self._dispatcher_instance
+        """The dispatcher instance of this rule, resolved on first use and kept until
+        ``RESTFLOW_SETTINGS`` or the dispatcher registry changes."""
+        generation = _dispatchers.dispatcher_generation()
+        instance = self._dispatcher_instance
+        if instance is None or self._dispatcher_generation != generation:
+            instance = _dispatchers.get_dispatcher(self.dispatcher_spec(), self.dispatcher_config)
+            self._dispatcher_instance = instance
+            self._dispatcher_generation = generation
+        return instance
 
 
 class SignalType(enum.StrEnum):

@@ -8,7 +8,6 @@ job itself is always executed by the worker entry its owner registered with
 
 from __future__ import annotations
 
-import abc
 import json
 import logging
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ __all__ = [
     "Dispatcher",
     "PayloadError",
     "get_dispatcher_settings",
+    "missing_dispatch_method",
     "resolve_raise_exception",
 ]
 
@@ -91,14 +91,31 @@ def _check_json_native(value: Any, where: str) -> None:
         ) from None
 
 
-class Dispatcher(abc.ABC):
+def missing_dispatch_method(cls: type[Dispatcher]) -> str | None:
+    """Why ``cls`` cannot dispatch (it overrides neither :meth:`Dispatcher._dispatch`
+    nor :meth:`Dispatcher.dispatch`), or ``None`` when it can."""
+    if cls._dispatch is not Dispatcher._dispatch or cls.dispatch is not Dispatcher.dispatch:
+        return None
+    return (
+        f"{cls.__module__}.{cls.__qualname__} implements neither _dispatch() nor dispatch(): "
+        "implement _dispatch(self, *, rule_ids, rule_kwargs, **context) to hand the job off "
+        "(restflow validates it and applies the fallback policy), or override "
+        "dispatch(self, *, rule_ids, rule_kwargs, **context) to do everything yourself"
+    )
+
+
+class Dispatcher:
     """Base class of every dispatcher.
 
-    Subclasses set :attr:`name` and implement :meth:`_dispatch`, which hands a job off
-    and raises if it could not. The public :meth:`dispatch` validates the job, logs it,
-    and applies the hand-off failure policy (option ``fallback``): ``"inline"`` (default)
-    runs the job in the calling process through the worker entry and logs an error at
-    most once a minute per dispatcher; ``"raise"`` raises :class:`DispatchError`.
+    Subclasses set :attr:`name` and implement one of two methods:
+
+    * :meth:`_dispatch`, which hands a job off and raises if it could not. The public
+      :meth:`dispatch` then validates the job, logs it, and applies the hand-off failure
+      policy (option ``fallback``): ``"inline"`` (default) runs the job in the calling
+      process through the worker entry and logs an error at most once a minute per
+      dispatcher; ``"raise"`` raises :class:`DispatchError`.
+    * :meth:`dispatch` itself, which then owns the whole hand-off (no validation, no
+      fallback: an exception it raises reaches the code that saved).
     """
 
     name: ClassVar[str] = ""
@@ -109,6 +126,9 @@ class Dispatcher(abc.ABC):
     default_settings: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **config: Any) -> None:
+        problem = missing_dispatch_method(type(self))
+        if problem is not None:
+            raise TypeError(problem)
         self.config: dict[str, Any] = dict(config)
         self.validate_config()
 
@@ -171,7 +191,6 @@ class Dispatcher(abc.ABC):
                 self.name, rule_ids, rule_kwargs, exc, context, function_path=self.worker_path()
             )
 
-    @abc.abstractmethod
     def _dispatch(
         self,
         *,
@@ -179,7 +198,11 @@ class Dispatcher(abc.ABC):
         rule_kwargs: dict[str, dict[str, Any]],
         **context: Any,
     ) -> None:
-        """Hand the job off to where it runs; raise if that is impossible."""
+        """Hand the job off to where it runs; raise if that is impossible.
+
+        Not abstract: a subclass may override :meth:`dispatch` instead (see the class
+        docstring); one that overrides neither is refused when it is registered."""
+        raise NotImplementedError(missing_dispatch_method(type(self)))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} config={self.config!r}>"

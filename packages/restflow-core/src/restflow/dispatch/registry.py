@@ -11,8 +11,10 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from restflow.dispatch.base import Dispatcher
-from restflow.settings import restflow_settings
+from django.core.signals import setting_changed
+
+from restflow.dispatch.base import Dispatcher, missing_dispatch_method
+from restflow.settings import SETTING_NAME, restflow_settings
 
 if TYPE_CHECKING:  # imported when entry points are first read: ~5 ms off django.setup()
     from importlib.metadata import EntryPoint
@@ -22,6 +24,7 @@ __all__ = [
     "DispatcherNotFoundError",
     "DispatcherUnavailableError",
     "dispatcher_default_settings",
+    "dispatcher_generation",
     "get_dispatcher",
     "get_dispatcher_class",
     "load_entry_point_dispatchers",
@@ -78,6 +81,7 @@ _explicit: dict[str, type[Dispatcher]] = {}
 _entry_points: dict[str, _Supplier] = {}
 _failures: dict[str, _Failure] = {}
 _loaded = False
+_generation = 0
 
 
 def _check_class(cls: Any) -> type[Dispatcher]:
@@ -85,6 +89,9 @@ def _check_class(cls: Any) -> type[Dispatcher]:
         raise TypeError(f"{cls!r} is not a subclass of restflow.dispatch.base.Dispatcher")
     if not getattr(cls, "name", ""):
         raise ValueError(f"{cls.__qualname__} must set a non-empty class attribute 'name'")
+    problem = missing_dispatch_method(cls)
+    if problem is not None:
+        raise TypeError(problem)
     return cls
 
 
@@ -110,8 +117,32 @@ def unregister_dispatcher(name: str) -> type[Dispatcher] | None:
 
 
 def _forget_blocks() -> None:
-    # The dispatcher behind a name changed: its settings block re-reads its defaults.
+    # The dispatcher behind a name changed: its settings block re-reads its defaults,
+    # and whoever kept an instance resolves it again.
     restflow_settings.CACHE_SETTINGS.DISPATCHER_SETTINGS.reload()
+    _bump_generation()
+
+
+def _bump_generation() -> None:
+    global _generation
+    with _lock:
+        _generation += 1
+
+
+def dispatcher_generation() -> int:
+    """A number that changes whenever a kept dispatcher instance may be stale: a
+    registration, an unregistration, a forced entry-point reload, or a change of
+    ``RESTFLOW_SETTINGS`` (``DEFAULT_DISPATCHER``, a ``DISPATCHER_SETTINGS`` block).
+    Keep it next to the instance and resolve again when it differs."""
+    return _generation
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        _bump_generation()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="restflow.dispatch.registry.generation")
 
 
 def _distribution_label(ep: EntryPoint) -> str:

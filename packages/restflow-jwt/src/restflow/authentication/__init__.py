@@ -10,6 +10,8 @@ itself is importing it.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
         RefreshToken,
         TokenBlacklist,
         TokenError,
+    )
+    from restflow.authentication.revocation import (
+        ablacklist,
+        ais_blacklisted,
+        blacklist,
+        is_blacklisted,
     )
 
 __all__ = [
@@ -46,10 +54,17 @@ __all__ = [
     "TokenRefreshView",
     "TokenVerifySerializer",
     "TokenVerifyView",
+    "ablacklist",
+    "ais_blacklisted",
+    "blacklist",
+    "is_blacklisted",
     "revoke_user_sessions",
 ]
 
 _LAZY = {
+    "ablacklist": "revocation",
+    "is_blacklisted": "revocation",
+    "ais_blacklisted": "revocation",
     "revoke_user_sessions": "sessions",
     "SessionLogoutAllView": "views",
     "SessionListView": "views",
@@ -81,3 +96,22 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """``restflow.authentication.blacklist`` is the public function, not the submodule of
+    the same name: the import system's ``setattr`` of the submodule is ignored (it stays
+    in ``sys.modules``, so ``from restflow.authentication.blacklist import X`` works)."""
+
+    @property
+    def blacklist(self) -> Any:
+        from restflow.authentication.revocation import blacklist
+
+        return blacklist
+
+    @blacklist.setter
+    def blacklist(self, value: Any) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
