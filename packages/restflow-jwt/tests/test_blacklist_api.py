@@ -9,12 +9,17 @@ from asgiref.sync import async_to_sync
 from jwt_testapp.support import AUTH, PASSWORD, REFRESH, WHOAMI, bearer
 
 import restflow.authentication as auth
-from restflow.authentication import AccessToken, RefreshToken, TokenBlacklist, TokenError
+from restflow.authentication import (
+    AccessToken,
+    RefreshToken,
+    TokenBlacklist,
+    TokenError,
+    ablacklist,
+    ais_blacklisted,
+    blacklist,
+    is_blacklisted,
+)
 from restflow.authentication.models import BlacklistedToken
-
-# Through the package attribute: ``blacklist`` also names a submodule of the package.
-blacklist, ablacklist = auth.blacklist, auth.ablacklist
-is_blacklisted, ais_blacklisted = auth.is_blacklisted, auth.ais_blacklisted
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +41,11 @@ def obtain(client: Any) -> dict[str, str]:
 
 def test_the_functions_are_exported() -> None:
     assert {"blacklist", "ablacklist", "is_blacklisted", "ais_blacklisted"} <= set(auth.__all__)
+    # No submodule shadows the function once the backends module has been imported.
+    import restflow.authentication.blacklist_backends  # noqa: F401
+
+    assert auth.blacklist is blacklist
+    assert callable(auth.blacklist)
 
 
 def test_blacklisting_a_refresh_token_object_ends_its_refreshes(backend, user, client) -> None:

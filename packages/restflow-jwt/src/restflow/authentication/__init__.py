@@ -10,8 +10,6 @@ itself is importing it.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,6 +60,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "blacklist": "revocation",
     "ablacklist": "revocation",
     "is_blacklisted": "revocation",
     "ais_blacklisted": "revocation",
@@ -97,21 +96,3 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-
-class _Package(types.ModuleType):
-    """``restflow.authentication.blacklist`` is the public function, not the submodule of
-    the same name: the import system's ``setattr`` of the submodule is ignored (it stays
-    in ``sys.modules``, so ``from restflow.authentication.blacklist import X`` works)."""
-
-    @property
-    def blacklist(self) -> Any:
-        from restflow.authentication.revocation import blacklist
-
-        return blacklist
-
-    @blacklist.setter
-    def blacklist(self, value: Any) -> None:
-        pass
-
-
-sys.modules[__name__].__class__ = _Package

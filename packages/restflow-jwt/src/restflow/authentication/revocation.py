@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from restflow.authentication.blacklist import TokenBlacklist
+from restflow.authentication.blacklist_backends import TokenBlacklist
 
 if TYPE_CHECKING:
     from restflow.authentication.tokens import AccessToken, RefreshToken
