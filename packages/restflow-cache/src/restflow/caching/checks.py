@@ -5,7 +5,10 @@
 * ``restflow_caching.W001``: a rule asks for ``rewarm`` but its function has required
   parameters ``field_mapping`` does not supply, so the rewarm can never succeed.
 * ``restflow_caching.W002``: a ``watch_fields`` name is not a field of the rule's model.
-* ``restflow_caching.W003``: a ``field_mapping`` key is not a parameter of the function.
+* ``restflow_caching.E002``: a ``field_mapping`` key names neither a parameter of the
+  function nor a key field of its key constructor (the hint lists the names that work).
+* ``restflow_caching.E003``: a ``field_mapping`` key names a key field that cannot address
+  a partition (not ``partition=True``, or not built from one value).
 """
 
 from __future__ import annotations
@@ -95,25 +98,78 @@ def _watch_field_warning(rule: Rule) -> checks.CheckMessage | None:
     )
 
 
-def _mapping_warning(rule: Rule) -> checks.CheckMessage | None:
+def _mappable_fields(constructor: Any) -> dict[str, str | None]:
+    """Key fields of ``constructor`` by name: ``None`` when a rule may map the field,
+    else why it may not."""
+    found: dict[str, str | None] = {}
+    for name, field in getattr(constructor, "fields", {}).items():
+        if not field.partition:
+            found[name] = "is not a partition field"
+        elif field.mapped_payload(0) is None:
+            found[name] = "reads several values, or none of the call's, so no one value names it"
+        else:
+            found[name] = None
+    return found
+
+
+def _parameters(rule: Rule, signature: inspect.Signature) -> list[str]:
+    """Parameters a rule of ``rule.func`` can map (a view's ``self``/``request`` left out)."""
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    named = [p.name for p in signature.parameters.values() if p.kind not in variadic]
+    own = getattr(rule.func, "_rule_parameters", None)
+    if callable(own):
+        wanted = set(own())
+        return [name for name in named if name in wanted]
+    return named
+
+
+def _mapping_errors(rule: Rule) -> list[checks.CheckMessage]:
     spec = rule.spec
     signature = _signature(rule.func)
     if signature is None or not spec.field_mapping:
-        return None
+        return []
     parameters = signature.parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    names = {p.name for p in parameters}
-    unknown = [arg for arg in spec.field_mapping if arg not in names]
-    if not unknown:
-        return None
-    return checks.Warning(
-        f"Cache rule {rule.id} maps {', '.join(unknown)}, which "
-        f"{wrapper_name(rule.func)} does not accept.",
-        hint="field_mapping keys are parameter names of the cached function.",
-        obj=rule.func,
-        id="restflow_caching.W003",
-    )
+    names = {p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    open_keywords = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    fields = _mappable_fields(getattr(rule.func, "key_constructor", None))
+    messages: list[checks.CheckMessage] = []
+    unknown = [arg for arg in spec.field_mapping if arg not in names and arg not in fields]
+    if unknown and not open_keywords:
+        usable = [f"{name} (parameter)" for name in _parameters(rule, signature)]
+        usable += [f"{name} (key field)" for name, why in sorted(fields.items()) if why is None]
+        messages.append(
+            checks.Error(
+                f"Cache rule {rule.id} maps {', '.join(unknown)}, which is neither a "
+                f"parameter of {wrapper_name(rule.func)} nor a key field of its key "
+                "constructor; its saves could never address the right entries.",
+                hint=(
+                    f"Names that would work: {', '.join(usable)}."
+                    if usable
+                    else "Nothing to map: drop field_mapping (the rule then invalidates "
+                    "every entry), or declare a key field with partition=True."
+                ),
+                obj=rule.func,
+                id="restflow_caching.E002",
+            )
+        )
+    for arg in spec.field_mapping:
+        why = fields.get(arg)
+        if arg in names or why is None:
+            continue
+        messages.append(
+            checks.Error(
+                f"Cache rule {rule.id} maps key field {arg!r} of {wrapper_name(rule.func)}, "
+                f"which {why}; every save would invalidate all of its entries.",
+                hint=(
+                    "Map a partition field that reads one value: RequestValueKeyField, "
+                    "QueryParamsKeyField of one parameter, ArgsKeyField or "
+                    "ViewKwargsKeyField of one argument, declared with partition=True."
+                ),
+                obj=rule.func,
+                id="restflow_caching.E003",
+            )
+        )
+    return messages
 
 
 def check_invalidation_rules(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -123,10 +179,11 @@ def check_invalidation_rules(app_configs: Any = None, **kwargs: Any) -> list[che
     known = set(registered_dispatcher_names())
     messages: list[checks.CheckMessage] = []
     for rule in CacheRegister.rules():
-        for check in (_rewarm_warning, _watch_field_warning, _mapping_warning):
+        for check in (_rewarm_warning, _watch_field_warning):
             message = check(rule)
             if message is not None:
                 messages.append(message)
+        messages.extend(_mapping_errors(rule))
         error = _dispatcher_error(rule, known)
         if error is not None:
             messages.append(error)
