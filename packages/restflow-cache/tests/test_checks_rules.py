@@ -156,3 +156,35 @@ def test_mapping_a_key_field_that_cannot_address_a_partition_is_an_error(attach_
     assert message.id == "restflow_caching.E003"
     assert why in message.msg
     assert "partition=True" in message.hint
+
+
+class BookNotesKey(ResponseCacheKeyConstructor):
+    user = RequestValueKeyField("user.id", partition=True)
+
+
+class BookNotes(APIView):
+    """``/books/<book_id>/my-notes/``: the URL kwargs (``path_params``) come before ``user``."""
+
+    @cache_response(key_constructor=BookNotesKey)
+    def get(self, request: Request, book_id: int) -> Response:
+        return Response([])
+
+
+@pytest.fixture
+def attach_book_notes() -> Iterator[Any]:
+    yield lambda rule: CacheRegister.add(rule.model, BookNotes.get, rule)
+    CacheRegister.unregister(BookNotes.get)
+
+
+def test_mapping_a_key_field_but_not_an_earlier_level_is_a_warning(attach_book_notes):
+    rule_id = attach_book_notes(InvalidationRule(model=Note, field_mapping={"user": "owner_id"}))
+    (message,) = messages_for(rule_id)
+    assert message.id == "restflow_caching.W004"
+    assert "'path_params'" in message.msg
+    assert message.hint.startswith("Map book_id too")
+
+
+def test_mapping_every_level_passes(attach_book_notes):
+    rule_id = attach_book_notes(InvalidationRule(
+        model=Note, field_mapping={"book_id": "book_id", "user": "owner_id"}))
+    assert messages_for(rule_id) == []

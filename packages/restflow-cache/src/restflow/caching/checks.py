@@ -9,6 +9,8 @@
   function nor a key field of its key constructor (the hint lists the names that work).
 * ``restflow_caching.E003``: a ``field_mapping`` key names a key field that cannot address
   a partition (not ``partition=True``, or not built from one value).
+* ``restflow_caching.W004``: a ``field_mapping`` names a partition key field but leaves an
+  earlier partition level (URL kwargs before ``user``) to be taken as empty.
 """
 
 from __future__ import annotations
@@ -172,6 +174,57 @@ def _mapping_errors(rule: Rule) -> list[checks.CheckMessage]:
     return messages
 
 
+def _unmapped_levels(rule: Rule, signature: inspect.Signature) -> dict[str, list[str]]:
+    """Partition fields before a mapped key field that the mapping leaves to chance:
+    ``{field: what would supply it}`` (the field's name, or its parameters)."""
+    from restflow.caching.key_fields import ArgsKeyField
+
+    constructor = getattr(rule.func, "key_constructor", None)
+    mapping = rule.spec.field_mapping
+    parameters = set(_parameters(rule, signature))
+    items = [(name, f) for name, f in sorted(getattr(constructor, "fields", {}).items())
+             if f.partition]
+    mapped = [i for i, (name, _) in enumerate(items) if name in mapping and name not in parameters]
+    if not mapped:
+        return {}
+    gaps: dict[str, list[str]] = {}
+    for name, field in items[: max(mapped)]:
+        if name in mapping:
+            continue
+        if isinstance(field, ArgsKeyField):
+            wanted = parameters if field.arguments == "*" else set(
+                [field.arguments] if isinstance(field.arguments, str) else field.arguments
+            ) & parameters
+            missing = sorted(wanted - set(mapping))
+            if missing:
+                gaps[name] = missing
+        else:
+            gaps[name] = [name]
+    return gaps
+
+
+def _level_warning(rule: Rule) -> checks.CheckMessage | None:
+    signature = _signature(rule.func)
+    if signature is None or not rule.spec.field_mapping:
+        return None
+    gaps = _unmapped_levels(rule, signature)
+    if not gaps:
+        return None
+    fields = ", ".join(f"{name!r}" for name in gaps)
+    supply = ", ".join(sorted({value for values in gaps.values() for value in values}))
+    return checks.Warning(
+        f"Cache rule {rule.id} maps a key field of {wrapper_name(rule.func)} but not the "
+        f"earlier partition field(s) {fields}: a save drops only the entries where those "
+        "are empty.",
+        hint=(
+            f"Map {supply} too (partition levels follow the fields' names: every level "
+            "before the mapped field needs a value)."
+        ),
+        obj=rule.func,
+        id="restflow_caching.W004",
+    )
+
+
 def check_invalidation_rules(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     from restflow.caching.registry import CacheRegister
     from restflow.dispatch.registry import registered_dispatcher_names
@@ -179,7 +232,7 @@ def check_invalidation_rules(app_configs: Any = None, **kwargs: Any) -> list[che
     known = set(registered_dispatcher_names())
     messages: list[checks.CheckMessage] = []
     for rule in CacheRegister.rules():
-        for check in (_rewarm_warning, _watch_field_warning):
+        for check in (_rewarm_warning, _watch_field_warning, _level_warning):
             message = check(rule)
             if message is not None:
                 messages.append(message)
