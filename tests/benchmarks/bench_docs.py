@@ -82,12 +82,10 @@ CAUSES: dict[str, str] = {
         "project and of one with restflow's apps installed."
     ),
     "startup.first_request": (
-        "With Redis configured, ready() imports redis-py at boot (no connection), so the first "
-        "request no longer does: before that change (commit 5d8f2df) the plain first request "
-        "took ~113 ms of CPU and the boot ~125 ms. What remains in the plain first request is "
-        "Django importing the URLconf (views, DRF, PyJWT and cryptography through "
-        "JWTAuthentication): importing it in wsgi.py (urlconf_at_boot) leaves the key ring, "
-        "the first database and Redis connections."
+        "redis-py was imported by the first request, not at boot: AppConfig.ready() of "
+        "restflow.caching / restflow.authentication no longer loads the cache client "
+        "(restflow._cacheclients.load_cache_client), or the settings name a backend it does "
+        "not know."
     ),
     "brokers": (
         "The end-to-end time starts before save(), so it includes the database write and "
