@@ -218,6 +218,41 @@ def _runs(meta: dict[str, Any]) -> str:
     return f"\nThe rows come from more than one run (the machine table describes the last):\n\n{listed}\n"
 
 
+# Measured by hand (not by `nox -s bench`): kept here so the page keeps it when regenerated.
+HIT_PROFILE = """## Profile of a cached hit in a gunicorn worker (restflow build)
+
+Issue 20, item 2, first step: where a cached, authenticated hit spends its time in a real
+worker. The demo (`docs/example`, `GET /api/books/`: `JWTAuthentication`,
+`IsAuthenticated`, `@cache_response(public=True)`, cache and blacklist in Redis, SQLite)
+under `gunicorn -w 1` (sync), profiled with `cProfile` using CPU time from gunicorn's
+`pre_request` / `post_request` hooks (`tests/benchmarks/profile_gunicorn.py`), over
+2,000 hits after 200 warm-up requests (2026-12-05, commit `f6ef08e`, 2 shared cores,
+load average ~6). Figures are CPU µs per request, cumulative, profiler overhead
+included (it inflates many small calls more than a few large ones); rows are cumulative
+and overlap; only the proportions are meant to be read.
+
+| Part of the request | CPU µs |
+|---|---|
+| WSGI handler, whole request | 2,739 |
+| DRF `dispatch` (authentication, permission, negotiation, cached view) | 2,203 |
+| `JWTAuthentication.authenticate` | 1,461 |
+| — token verification (PyJWT decode, claim checks) | 483 |
+| — user query, of which 246 µs open a new SQLite connection | 655 |
+| — blacklist `GET` sent (read back while the user query runs) | 196 |
+| `cache_response` hit (plan, MGET, envelope check, response rebuild) | 462 |
+| — Redis `MGET` of the entry and its scopes | 252 |
+| content negotiation (DRF, before the cache lookup) | 159 |
+| `request_started` / `request_finished` signals | 297 |
+| `response.close()` (sends `request_finished`, which closes the database connection) | 219 |
+
+Readings, not yet acted on: authentication is half of the request and the cache lookup a
+sixth; the demo's database settings have no `CONN_MAX_AGE`, so every request opens and
+closes a SQLite connection (~0.25 ms here, more on PostgreSQL): a deployment setting, not
+restflow code. The simplejwt + drf-extensions build has not been profiled yet, so there is
+no comparison in this section.
+"""
+
+
 def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: list[str],
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
@@ -307,6 +342,7 @@ sides of a ratio alike; the paired ratios are what to read.
 ## Why rows are missed
 
 {_missed(rows)}
+{HIT_PROFILE}
 ## Charts
 
 {charts}
