@@ -100,6 +100,15 @@ def _watch_field_warning(rule: Rule) -> checks.CheckMessage | None:
     )
 
 
+def _probe_payload(field: Any) -> Any:
+    """``field.mapped_payload`` of a sample value; a field of your own that cannot take
+    it is given the benefit of the doubt (not ``None``)."""
+    try:
+        return field.mapped_payload(0)
+    except Exception:
+        return {}
+
+
 def _mappable_fields(constructor: Any) -> dict[str, str | None]:
     """Key fields of ``constructor`` by name: ``None`` when a rule may map the field,
     else why it may not."""
@@ -107,7 +116,7 @@ def _mappable_fields(constructor: Any) -> dict[str, str | None]:
     for name, field in getattr(constructor, "fields", {}).items():
         if not field.partition:
             found[name] = "is not a partition field"
-        elif field.mapped_payload(0) is None:
+        elif _probe_payload(field) is None:
             found[name] = "reads several values, or none of the call's, so no one value names it"
         else:
             found[name] = None
