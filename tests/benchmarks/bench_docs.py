@@ -219,37 +219,40 @@ def _runs(meta: dict[str, Any]) -> str:
 
 
 # Measured by hand (not by `nox -s bench`): kept here so the page keeps it when regenerated.
-HIT_PROFILE = """## Profile of a cached hit in a gunicorn worker (restflow build)
+HIT_PROFILE = """## Profile of a cached hit in a gunicorn worker (both builds)
 
-Issue 20, item 2, first step: where a cached, authenticated hit spends its time in a real
-worker. The demo (`docs/example`, `GET /api/books/`: `JWTAuthentication`,
-`IsAuthenticated`, `@cache_response(public=True)`, cache and blacklist in Redis, SQLite)
-under `gunicorn -w 1` (sync), profiled with `cProfile` using CPU time from gunicorn's
-`pre_request` / `post_request` hooks (`tests/benchmarks/profile_gunicorn.py`), over
-2,000 hits after 200 warm-up requests (2026-12-05, commit `f6ef08e`, 2 shared cores,
-load average ~6). Figures are CPU µs per request, cumulative, profiler overhead
-included (it inflates many small calls more than a few large ones); rows are cumulative
-and overlap; only the proportions are meant to be read.
+Issue 20, item 2, first step (report only, nothing optimised yet): where a cached,
+authenticated hit spends its time in a real worker. **restflow**: the demo
+(`docs/example`, `GET /api/books/`: `JWTAuthentication`, `IsAuthenticated`,
+`@cache_response(public=True)`, cache and blacklist in Redis, SQLite). **simplejwt +
+drf-extensions**: the same project, settings and data with that view rebuilt on
+`rest_framework_simplejwt.authentication.JWTAuthentication` and drf-extensions'
+`@cache_response(timeout=600)`. Each under `gunicorn -w 1` (sync), profiled with
+`cProfile` on CPU time between gunicorn's `pre_request` / `post_request` hooks
+(`tests/benchmarks/profile_gunicorn.py`), 2,000 hits after 200 warm-up requests, the two
+builds back to back (2026-12-05, commit `f6ef08e`, 2 shared cores, load average ~5).
+Figures are CPU µs per request, cumulative (rows overlap), profiler overhead included (it
+inflates many small calls more than a few large ones): read the proportions.
 
-| Part of the request | CPU µs |
-|---|---|
-| WSGI handler, whole request | 2,739 |
-| DRF `dispatch` (authentication, permission, negotiation, cached view) | 2,203 |
-| `JWTAuthentication.authenticate` | 1,461 |
-| — token verification (PyJWT decode, claim checks) | 483 |
-| — user query, of which 246 µs open a new SQLite connection | 655 |
-| — blacklist `GET` sent (read back while the user query runs) | 196 |
-| `cache_response` hit (plan, MGET, envelope check, response rebuild) | 462 |
-| — Redis `MGET` of the entry and its scopes | 252 |
-| content negotiation (DRF, before the cache lookup) | 159 |
-| `request_started` / `request_finished` signals | 297 |
-| `response.close()` (sends `request_finished`, which closes the database connection) | 219 |
+| Part of the request | restflow | simplejwt + drf-extensions |
+|---|---|---|
+| WSGI handler, whole request | 2,884 | 3,292 |
+| DRF `dispatch` (authentication, permission, negotiation, cached view) | 2,331 | 2,825 |
+| `authenticate()` | 1,531 | 1,981 |
+| — token verification (PyJWT decode, claim checks) | 501 | 431 |
+| — user lookup (a new SQLite connection included) | 693 | 1,535 |
+| — blacklist `GET` (simplejwt checks no blacklist for access tokens) | 208 | - |
+| opening the SQLite connection | 263 | 221 |
+| cached view, hit (key, lookup, response rebuild) | 506 | 535 |
+| content negotiation (DRF, before the cache lookup) | 165 | 167 |
+| `request_started` / `request_finished` signals | 304 | 313 |
 
-Readings, not yet acted on: authentication is half of the request and the cache lookup a
-sixth; the demo's database settings have no `CONN_MAX_AGE`, so every request opens and
-closes a SQLite connection (~0.25 ms here, more on PostgreSQL): a deployment setting, not
-restflow code. The simplejwt + drf-extensions build has not been profiled yet, so there is
-no comparison in this section.
+Readings, not yet acted on: a whole hit costs 0.88x the other build's CPU here (issue 20
+measured 2-7% less server CPU per request under load with Locust): authentication is half
+of the request on both builds, the cached view a sixth, and what differs is mostly the
+user lookup (restflow's precompiled query). The demo's database settings have no
+`CONN_MAX_AGE`, so every request opens and closes a SQLite connection (~0.25 ms here,
+more on PostgreSQL): a deployment setting, not library code, and the same on both builds.
 """
 
 

@@ -7,6 +7,12 @@ How the "Profile of a cached hit" section of docs/benchmarks.md was made::
     # ... send 2,200 authenticated GET /api/books/, stop gunicorn (SIGTERM), then:
     python -m pstats /tmp/hit.prof
 
+The simplejwt + drf-extensions column: the same settings with ``ROOT_URLCONF`` pointing
+at one ``APIView`` for ``api/books/`` whose ``authentication_classes`` is simplejwt's
+``JWTAuthentication`` and whose ``get`` (the demo's ``BookList.get`` body) is decorated
+with drf-extensions' ``@cache_response(timeout=600)``, ``rest_framework_simplejwt`` in
+``INSTALLED_APPS`` and ``SIMPLE_JWT["SIGNING_KEY"]`` set.
+
 Requests after the first ``PROFILE_SKIP`` (default 200: the miss, warm-up) are profiled,
 between gunicorn's ``pre_request`` and ``post_request`` hooks; the stats are written
 when the worker exits.
