@@ -232,6 +232,15 @@ class Tour:
         answer = self.get_cached("/api/me/reviews/", grace, "MISS", "her own entry", who="grace")
         self.expect([r["user"] for r in answer.body] == ["grace"], f"grace's reviews: {answer.body}")
         self.get_cached("/api/me/reviews/", grace, "HIT", who="grace")
+        # The rule maps the key field "user" to the review's author: ada's entry only.
+        books = {b["title"]: b["id"] for b in self.call("GET", "/api/books/", token=ada).body}
+        review = {"rating": 5, "text": "Read it twice."}
+        answer = self.call("POST", f"/api/books/{books['Kindred']}/reviews/", review, token=ada)
+        self.show(f"POST /api/books/{books['Kindred']}/reviews/  ada, 5 stars", answer, "review created")
+        self.expect_answer(answer, 201)
+        answer = self.get_cached("/api/me/reviews/", ada, "MISS", "her partition was dropped", who="ada")
+        self.expect(len(answer.body) == 2, f"ada's two reviews expected: {answer.body}")
+        self.get_cached("/api/me/reviews/", grace, "HIT", "grace's entry survived", who="grace", strict=True)
 
     def rotation_and_logout(self) -> None:
         title("6. Refresh-token rotation, a stolen refresh token reused, and logout")

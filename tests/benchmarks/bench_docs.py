@@ -75,10 +75,17 @@ CAUSES: dict[str, str] = {
     ),
     "startup.django_setup": (
         "restflow's AppConfig.ready() methods import only restflow's own settings, checks and "
-        "signal handlers: dispatcher plugins (and Celery, RQ, Dramatiq, django-q2) are "
+        "signal handlers, and the client library of the configured caches (none here: local "
+        "memory): dispatcher plugins (and Celery, RQ, Dramatiq, django-q2) are "
         "imported on first use, PyJWT and cryptography when the first token is handled. "
         "A miss points at a new eager import: compare `python -X importtime` of a bare "
         "project and of one with restflow's apps installed."
+    ),
+    "startup.first_request": (
+        "redis-py was imported by the first request, not at boot: AppConfig.ready() of "
+        "restflow.caching / restflow.authentication no longer loads the cache client "
+        "(restflow._cacheclients.load_cache_client), or the settings name a backend it does "
+        "not know."
     ),
     "brokers": (
         "The end-to-end time starts before save(), so it includes the database write and "
@@ -223,6 +230,44 @@ def kept_tail(old_page: str) -> str:
     return "\n" + KEPT_HEADING + old_page.split(KEPT_HEADING, 1)[1]
 
 
+# Measured by hand (not by `nox -s bench`): kept here so the page keeps it when regenerated.
+HIT_PROFILE = """## Profile of a cached hit in a gunicorn worker (both builds)
+
+Issue 20, item 2, first step (report only, nothing optimised yet): where a cached,
+authenticated hit spends its time in a real worker. **restflow**: the demo
+(`docs/example`, `GET /api/books/`: `JWTAuthentication`, `IsAuthenticated`,
+`@cache_response(public=True)`, cache and blacklist in Redis, SQLite). **simplejwt +
+drf-extensions**: the same project, settings and data with that view rebuilt on
+`rest_framework_simplejwt.authentication.JWTAuthentication` and drf-extensions'
+`@cache_response(timeout=600)`. Each under `gunicorn -w 1` (sync), profiled with
+`cProfile` on CPU time between gunicorn's `pre_request` / `post_request` hooks
+(`tests/benchmarks/profile_gunicorn.py`), 2,000 hits after 200 warm-up requests, the two
+builds back to back (2026-12-05, commit `f6ef08e`, 2 shared cores, load average ~5).
+Figures are CPU µs per request, cumulative (rows overlap), profiler overhead included (it
+inflates many small calls more than a few large ones): read the proportions.
+
+| Part of the request | restflow | simplejwt + drf-extensions |
+|---|---|---|
+| WSGI handler, whole request | 2,884 | 3,292 |
+| DRF `dispatch` (authentication, permission, negotiation, cached view) | 2,331 | 2,825 |
+| `authenticate()` | 1,531 | 1,981 |
+| — token verification (PyJWT decode, claim checks) | 501 | 431 |
+| — user lookup (a new SQLite connection included) | 693 | 1,535 |
+| — blacklist `GET` (simplejwt checks no blacklist for access tokens) | 208 | - |
+| opening the SQLite connection | 263 | 221 |
+| cached view, hit (key, lookup, response rebuild) | 506 | 535 |
+| content negotiation (DRF, before the cache lookup) | 165 | 167 |
+| `request_started` / `request_finished` signals | 304 | 313 |
+
+Readings, not yet acted on: a whole hit costs 0.88x the other build's CPU here (issue 20
+measured 2-7% less server CPU per request under load with Locust): authentication is half
+of the request on both builds, the cached view a sixth, and what differs is mostly the
+user lookup (restflow's precompiled query). The demo's database settings have no
+`CONN_MAX_AGE`, so every request opens and closes a SQLite connection (~0.25 ms here,
+more on PostgreSQL): a deployment setting, not library code, and the same on both builds.
+"""
+
+
 def page(rows: list[dict[str, Any]], meta: dict[str, Any], table: str, images: list[str],
          folder: Path) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v != "not installed")
@@ -313,6 +358,7 @@ sides of a ratio alike; the paired ratios are what to read.
 ## Why rows are missed
 
 {_missed(rows)}
+{HIT_PROFILE}
 ## Charts
 
 {charts}

@@ -24,6 +24,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT / "tests" / "testbed")]
 
 import bench_docs  # noqa: E402
+import bench_first_request  # noqa: E402
 import bench_report  # noqa: E402
 import bench_startup  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         for group in groups:
             if group == "startup":
                 records += bench_startup.run(env=env)
+                records += bench_first_request.run(env=env)
                 print("[bench] startup done", flush=True)
                 continue
             processes = args.processes or DEFAULT_PROCESSES[group]

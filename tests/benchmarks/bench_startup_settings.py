@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 SECRET_KEY = "restflow-bench-startup-secret-key-0123456789abcdef0123456789"
 USE_TZ = True
@@ -22,4 +23,15 @@ VARIANTS = {
         *BARE, "rest_framework", "rest_framework_simplejwt", "rest_framework_simplejwt.token_blacklist",
     ],
 }
+# The first-request probe (bench_first_request): restflow with the cache and the JWT
+# blacklist in Redis, a JWT-protected view, a database file prepared beforehand.
+VARIANTS["restflow_redis"] = VARIANTS["restflow"]
 INSTALLED_APPS = VARIANTS[os.environ.get("RESTFLOW_BENCH_STARTUP", "bare")]
+if os.environ.get("RESTFLOW_BENCH_STARTUP") == "restflow_redis":
+    ROOT_URLCONF = "bench_startup_urls"
+    ALLOWED_HOSTS = ["127.0.0.1"]
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                             "NAME": os.environ["RESTFLOW_BENCH_STARTUP_DB"]}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["RESTFLOW_BENCH_REDIS_URL"]}}
+    RESTFLOW_SETTINGS = {"JWT": {**RESTFLOW_SETTINGS["JWT"], "ACCESS_TOKEN_LIFETIME": timedelta(hours=1)}}

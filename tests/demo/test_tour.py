@@ -105,8 +105,12 @@ def assert_tour(transcript: str) -> None:
     assert statuses(transcript, "/api/books/6/rating/") == ["MISS", "HIT"]
     assert "{'reviews': 2, 'average': 4.5}" in transcript
     # Per-user entries.
-    assert statuses(transcript, "/api/me/reviews/  as ada") == ["MISS", "HIT"]
-    assert statuses(transcript, "/api/me/reviews/  as grace") == ["MISS", "HIT"]
+    assert statuses(transcript, "/api/me/reviews/  as ada") == ["MISS", "HIT", "MISS"]
+    assert statuses(transcript, "/api/me/reviews/  as grace") == ["MISS", "HIT", "HIT"]
+    # Ada's review drops her entry only (the rule maps the key field "user").
+    review = transcript.index("reviews/  ada, 5 stars")
+    assert transcript.index("grace's entry survived") > review
+    assert transcript.index("her partition was dropped") > review
     # Rotation, a stolen refresh token reused (its session dies), logout.
     assert "-> 200  new access + refresh #2" in line(transcript, "(refresh #1)")
     replay = line(transcript, "(#1 stolen, replayed)")

@@ -6,8 +6,9 @@ Caching choices, view by view:
   those responses are cached with ``public=True``; the default key covers the URL kwargs
   (the partition: ``book_id=3``), the whole query string and the negotiated format.
 * ``/api/me/reviews/`` depends on who asks, so its key has a user-scoped field
-  (``RequestValueKeyField("user.id")``); without one ``cache_response`` refuses to cache an
-  authenticated request.
+  (``RequestValueKeyField("user.id", partition=True)``); without one ``cache_response``
+  refuses to cache an authenticated request. As a partition named ``user``, it is what the
+  view's review rule maps: a review drops its author's entry only.
 * Invalidation rules say which model changes make which entries stale. Rules with a
   ``field_mapping`` drop one partition (the book that changed); the rules registered at
   the bottom of this module drop every entry of a list view.
@@ -49,9 +50,10 @@ class CatalogueView(APIView):
 
 
 class PerUserKey(ResponseCacheKeyConstructor):
-    """The default response key (URL kwargs, query string, format) + the user's id."""
+    """The default response key (URL kwargs, query string, format) + the user's id, as
+    the partition named ``user`` (what an invalidation rule can map)."""
 
-    user = RequestValueKeyField("user.id")
+    user = RequestValueKeyField("user.id", partition=True)
 
 
 # --------------------------------------------------------------------------- authors
@@ -177,7 +179,15 @@ class BookReviews(CatalogueView):
 class MyReviews(CatalogueView):
     """The signed-in user's own reviews: a per-user payload, so a per-user key."""
 
-    @cache_response(key_constructor=PerUserKey, ttl=CACHE_TTL, set_cache_headers=True)
+    @cache_response(
+        key_constructor=PerUserKey,
+        ttl=CACHE_TTL,
+        set_cache_headers=True,
+        invalidates_on=[
+            # The key field ``user`` <- the review's author: grace's entry survives ada's review.
+            InvalidationRule(model=Review, field_mapping={"user": "user_id"}, trigger_on_create=True),
+        ],
+    )
     def get(self, request: Request) -> Response:
         reviews = Review.objects.filter(user=request.user).select_related("user", "book")
         return Response(ReviewSerializer(reviews, many=True).data)
@@ -203,7 +213,5 @@ _drop_every_entry(BookList.get, Book, trigger_on_create=True)
 # Only a new name shows in the book list; an edit of ``born`` leaves it alone.
 _drop_every_entry(BookList.get, Author, watch_fields=["name"])
 _drop_every_entry(BookDetail.get, Author, watch_fields=["name"])
-# Keyed per user, and no argument names the user: any review change drops every user's
-# entry (still one cache write).
-_drop_every_entry(MyReviews.get, Review, trigger_on_create=True)
+# A renamed book shows in the reviews of every user who reviewed it.
 _drop_every_entry(MyReviews.get, Book, watch_fields=["title"])

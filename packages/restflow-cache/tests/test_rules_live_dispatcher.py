@@ -133,5 +133,5 @@ def test_a_rule_with_a_class_implementing_neither_method_fails_the_checks():
     finally:
         CacheRegister.unregister(neither_titles)
     (message,) = found
-    assert message.id == "restflow_caching.E002"
+    assert message.id == "restflow_caching.E004"
     assert "implements neither _dispatch() nor dispatch()" in message.msg

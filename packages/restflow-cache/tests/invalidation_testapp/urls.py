@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import BookDetail
+from . import views
 
-urlpatterns = [path("books/<int:pk>/", BookDetail.as_view())]
+urlpatterns = [
+    path("books/<int:pk>/", views.BookDetail.as_view()),
+    path("my-notes/", views.MyNotes.as_view()),
+    path("my-notes-async/", views.my_notes_async),
+    path("member-notes/", views.MemberNotes.as_view()),
+    path("book-titles/", views.BookTitles.as_view()),
+]

@@ -19,6 +19,7 @@ from restflow.caching.key_constructor import (
     DefaultKeyConstructor,
     InlineKeyConstructor,
     KeyConstructor,
+    UnaddressableKeyField,
 )
 from restflow.caching.key_fields import (
     AcceptedRendererKeyField,
@@ -66,6 +67,7 @@ __all__ = [
     "RequestValueKeyField",
     "ResponseCacheKeyConstructor",
     "ThreadPoolDispatcher",
+    "UnaddressableKeyField",
     "ViewKwargsKeyField",
     "cache_response",
     "cache_result",

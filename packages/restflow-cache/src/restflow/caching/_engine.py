@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,10 +24,12 @@ from restflow.caching import envelope, scopes, stampede
 from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
-from restflow.caching.key_constructor import KeyConstructor
+from restflow.caching.key_constructor import KeyConstructor, UnaddressableKeyField
 from restflow.caching.plan_memo import Memo, memo_key
 
 __all__ = ["NO_STORE", "CacheEngine"]
+
+logger = logging.getLogger("restflow.caching.registry")
 
 Metadata = dict[str, Any]
 _HIT = CacheStatus.HIT
@@ -121,7 +124,16 @@ class CacheEngine:
     ) -> scopes.Target:
         scope = self._fn_scope
         if (args is not None or kwargs is not None) and self._has_partition:
-            parts = self._key_constructor.partition_parts(self.func, args, kwargs)
+            try:
+                parts = self._key_constructor.partition_parts(self.func, args, kwargs)
+            except UnaddressableKeyField as exc:
+                # Never stale: drop every entry (check restflow_caching.E003 reports it).
+                logger.warning(
+                    "%s: %s, so it cannot address a partition; invalidating every entry",
+                    self.func.__qualname__,
+                    exc,
+                )
+                parts = []
             last = len(parts)
             while last and not parts[last - 1]:
                 last -= 1

@@ -33,3 +33,15 @@ class CachingConfig(AppConfig):
         CacheRegister.auto_discover()
         register_checks()
         checks.register(check_invalidation_rules, checks.Tags.caches)
+        _load_cache_clients()
+
+
+def _load_cache_clients() -> None:
+    """Import every configured cache's client library (redis-py...) now rather than in
+    a fresh worker's first request that reads a cached entry."""
+    from django.conf import settings
+
+    from restflow._cacheclients import load_cache_client
+
+    for alias in getattr(settings, "CACHES", {}):
+        load_cache_client(alias)

@@ -11,7 +11,7 @@ from restflow.caching._encoding import render_payload
 from restflow.caching.constants import MISSING_VALUE
 from restflow.caching.hashing import hash_string
 
-__all__ = ["CacheKeyField", "reject_unknown", "selection"]
+__all__ = ["CacheKeyField", "reject_unknown", "selection", "single_name"]
 
 _Func = Callable[..., Any]
 
@@ -65,6 +65,15 @@ class CacheKeyField(abc.ABC):
     def get_cache_key_part(self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         return self.stringify(self.get_key_payload(func, args, kwargs))
 
+    def mapped_payload(self, value: Any) -> dict[str, Any] | None:
+        """The payload of the calls for which this field reads ``value``, or ``None`` when
+        one value cannot say (the field reads several values, or none of the call's).
+
+        This is how an invalidation rule that maps the field by its name (``{"user":
+        "author_id"}``) addresses the partition of those calls.
+        """
+        return None
+
     @staticmethod
     def _resolve_attr_path(obj: Any, path: str | None) -> Any:
         if not path:
@@ -96,3 +105,10 @@ def selection(spec: str | Iterable[str]) -> str | tuple[str, ...]:
     if spec == "*" or isinstance(spec, str):
         return spec
     return tuple(spec)
+
+
+def single_name(spec: str | tuple[str, ...]) -> str | None:
+    """The one name a field's selection holds, or ``None`` (``"*"`` or several names)."""
+    if isinstance(spec, str):
+        return None if spec == "*" else spec
+    return spec[0] if len(spec) == 1 else None

@@ -10,7 +10,7 @@ from typing import Any
 
 from restflow.caching._binding import bind_flat
 from restflow.caching._requests import request_types
-from restflow.caching.key_field_base import CacheKeyField, selection
+from restflow.caching.key_field_base import CacheKeyField, selection, single_name
 from restflow.caching.request_key_fields import (
     AcceptedRendererKeyField,
     HostKeyField,
@@ -97,6 +97,12 @@ class ArgsKeyField(CacheKeyField):
         if self.path is None and self.normalizer is None:
             return selected
         return {name: self._transform(value) for name, value in selected.items()}
+
+    def mapped_payload(self, value: Any) -> dict[str, Any] | None:
+        """For a field of one argument: ``value`` is what it keys (after ``path`` and
+        ``normalizer``)."""
+        name = single_name(self.arguments)
+        return None if name is None else {name: value}
 
     def _transform(self, value: Any) -> Any:
         value = self._resolve_attr_path(value, self.path)

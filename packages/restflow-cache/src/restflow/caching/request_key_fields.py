@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from restflow.caching._binding import parameter_names
 from restflow.caching._requests import http_request, locate_request
-from restflow.caching.key_field_base import CacheKeyField, reject_unknown, selection
+from restflow.caching.key_field_base import CacheKeyField, reject_unknown, selection, single_name
 
 __all__ = [
     "AcceptedRendererKeyField",
@@ -93,6 +93,13 @@ class RequestValueKeyField(_RequestField):
             return {self.name: user_identity(request)}
         return {self.name: str(self._resolve_attr_path(request, self.path))}
 
+    def mapped_payload(self, value: Any) -> dict[str, Any]:
+        """``value`` is the user's primary key for the identity paths (``None``: an
+        anonymous request), else the value at ``path``."""
+        if self.path in IDENTITY_PATHS:
+            return {self.name: value}
+        return {self.name: str(value)}
+
 
 def user_identity(request: Any) -> Any:
     """The requesting user's primary key, or ``None`` (rendered as a marker that no
@@ -141,6 +148,16 @@ class QueryParamsKeyField(_RequestField):
             # Repeated values keep their order: ``request.GET.get`` answers the last one.
             payload[name] = values[0] if len(values) == 1 else list(values)
         return payload
+
+    def mapped_payload(self, value: Any) -> dict[str, Any] | None:
+        """For a field of one parameter: ``value`` is its value (``None``: absent; a list:
+        the repeated values in order)."""
+        name = single_name(self.params)
+        if name is None:
+            return None
+        if value is None:
+            return {}
+        return {name: list(value) if isinstance(value, list | tuple) else value}
 
 
 class HostKeyField(_RequestField):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from django.apps import AppConfig
@@ -32,6 +33,25 @@ class AuthenticationConfig(AppConfig):
         pre_save.connect(
             _user_saved, sender=get_user_model(), dispatch_uid="restflow.authentication.sessions"
         )
+        _load_hot_path()
+
+
+def _load_hot_path() -> None:
+    """Resolve the JWT settings and import the client library (redis-py) of the
+    blacklist's cache, so a fresh worker's first authenticated request does not.
+
+    The backend class itself is not imported: it pulls in PyJWT and cryptography, which
+    management commands do not need (a project's views import them, and restflow.caching's
+    discovery imports the views of local apps at start-up). The client of
+    ``BLACKLIST_CACHE_ALIAS`` is loaded whichever backend is configured: an import, no
+    connection. Failures are left to the system checks and the first request, which
+    report them: a misconfigured project still starts far enough to run ``check``.
+    """
+    with suppress(Exception):
+        from restflow._cacheclients import load_cache_client
+        from restflow.authentication.config import get_config
+
+        load_cache_client(get_config().blacklist_cache_alias)
 
 
 def _check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
