@@ -258,3 +258,19 @@ def test_sessions_live_in_the_cookie_and_logout_all_clears_it(
     assert response.cookies[AT]["max-age"] == 0
     browser.cookies[RT] = rotated
     assert browser.post(REFRESH, **csrf_header(browser)).status_code == 401
+
+
+def test_views_mounted_with_cookie_true_serve_browsers_beside_body_clients(
+    user: Any, browser: APIClient, cookie_mode: Any
+) -> None:
+    cookie_mode(ENABLED=False, ACCESS_TOKEN=False, REFRESH_PATH="/jwt_testapp/browser/")
+    assert set(login(APIClient()).json()) == {"access", "refresh"}  # the default mount
+    response = browser.post(
+        "/jwt_testapp/browser/token/", {"username": "alice", "password": PASSWORD}, format="json"
+    )
+    assert set(response.json()) == {"access"}
+    assert response.cookies[RT]["path"] == "/jwt_testapp/browser/"
+    rotated = browser.post("/jwt_testapp/browser/refresh/", **csrf_header(browser))
+    assert rotated.status_code == 200
+    assert rotated.cookies[RT].value != response.cookies[RT].value
+    assert browser.post("/jwt_testapp/browser/logout/", **csrf_header(browser)).status_code == 204

@@ -83,13 +83,19 @@ class _TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    # The cookie transport (COOKIE['ENABLED']): see restflow.authentication.cookies.
+    #: The cookie transport (see restflow.authentication.cookies): ``None`` follows
+    #: ``COOKIE['ENABLED']``; ``as_view(cookie=True)`` mounts browser endpoints beside
+    #: body-token ones.
+    cookie: bool | None = None
     _cookie_used = False
+
+    def _cookie_mode(self) -> bool:
+        return get_config().cookie.enabled if self.cookie is None else self.cookie
 
     def _refresh_input(self, request: Request) -> str:
         """The refresh token of the body or, in cookie mode, of the cookie (CSRF-checked)."""
         policy = get_config().cookie
-        if policy.enabled:
+        if self._cookie_mode():
             body = self._body(request) if policy.refresh_from_body else None
             in_body = isinstance(body, Mapping) and "refresh" in body
             raw = None if in_body else policy.read_refresh(request)
@@ -136,7 +142,7 @@ class TokenObtainView(_TokenView):
             )
         refresh = RefreshToken.for_user(user)
         start_session(user, refresh, request)
-        cookie = get_config().cookie.enabled
+        cookie = self._cookie_mode()
         if cookie:
             rotate_token(request)  # a new CSRF secret per login, as django.contrib.auth.login
         return self._tokens_response(refresh.access_token, refresh, cookie=cookie)
