@@ -1,8 +1,7 @@
 from django.urls import include, path
 
-from restflow.authentication import TokenBlacklistView, TokenObtainView, TokenRefreshView
-
 from jwt_testapp.views import CookieWhoAmIView, MaybeAnonymousView, WhoAmIView
+from restflow.authentication import TokenBlacklistView, TokenObtainView, TokenRefreshView
 
 urlpatterns = [
     path("auth/", include("restflow.authentication.urls")),
