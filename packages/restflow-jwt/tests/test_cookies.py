@@ -276,3 +276,48 @@ def test_views_mounted_with_cookie_true_serve_browsers_beside_body_clients(
     assert rotated.status_code == 200
     assert rotated.cookies[RT].value != response.cookies[RT].value
     assert browser.post("/jwt_testapp/browser/logout/", **csrf_header(browser)).status_code == 204
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_cookie_authentication_sync_and_async(
+    user: Any, cookie_mode: Any, settings: Any, mode: str
+) -> None:
+    """``authenticate`` and ``aauthenticate`` read the cookie and check CSRF alike."""
+    from asgiref.sync import async_to_sync
+    from django.test import RequestFactory
+    from rest_framework.exceptions import PermissionDenied
+    from rest_framework.parsers import JSONParser
+    from rest_framework.request import Request
+
+    from restflow.authentication import AccessToken, JWTCookieAuthentication
+
+    auth = JWTCookieAuthentication()
+    run = auth.authenticate if mode == "sync" else async_to_sync(auth.aauthenticate)
+    access = str(RefreshToken.for_user(user).access_token)
+    secret = "csrfSecretOfThirtyTwoCharacters0"  # the form of Django's CSRF secrets
+    factory = RequestFactory()
+
+    def request(method: str, **extra: Any) -> Request:
+        django_request = getattr(factory, method)("/", content_type="application/json", **extra)
+        django_request.COOKIES = {AT: access, "csrftoken": secret}
+        return Request(django_request, parsers=[JSONParser()])
+
+    found_user, token = run(request("get"))
+    assert found_user == user
+    assert isinstance(token, AccessToken)
+    with pytest.raises(PermissionDenied, match="CSRF token missing"):
+        run(request("post"))
+    assert run(request("post", HTTP_X_CSRFTOKEN=secret))[0] == user
+    cookie_mode(ACCESS_TOKEN=False)  # without the access cookie setting the cookie is ignored
+    assert run(request("get")) is None
+
+
+def test_refresh_without_rotation_sets_only_a_new_access_cookie(
+    user: Any, browser: APIClient, cookie_mode: Any
+) -> None:
+    cookie_mode({"ROTATE_REFRESH_TOKENS": False})
+    first = login(browser)
+    response = browser.post(REFRESH, **csrf_header(browser))
+    assert response.status_code == 200
+    assert RT not in response.cookies  # the refresh cookie stays as it is
+    assert response.cookies[AT].value != first.cookies[AT].value
