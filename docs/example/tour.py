@@ -12,6 +12,7 @@ the tour with ``TourFailed`` (exit status 1).
 from __future__ import annotations
 
 import base64
+import http.cookies
 import json
 import sys
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PASSWORDS = {"ada": "ada-demo-password", "grace": "grace-demo-password"}
+REFRESH_COOKIE = "__Secure-refresh"  # the /browser/ page's refresh cookie
 # With a broker the worker invalidates a moment after the write: poll up to this long.
 INVALIDATION_WAIT = 20.0
 POLL_INTERVAL = 0.1
@@ -283,6 +285,56 @@ class Tour:
         self.show("POST /api/auth/token/verify/  (after logout)", answer, rejection(answer))
         self.expect_answer(answer, 401)
 
+    def browser_cookies(self) -> None:
+        title("7. The browser page /browser/: the refresh token in an HttpOnly cookie")
+        with urllib.request.urlopen(f"{self.base_url}/browser/", timeout=30) as page:  # noqa: S310
+            html = page.read().decode()
+        self.expect('credentials: "include"' in html, "the page calls fetch() with cookies")
+        jar: dict[str, str] = {}
+        login = {"username": "grace", "password": PASSWORDS["grace"]}
+        answer, set_cookies = self.cookie_call("/api/browser/token/", jar, login)
+        refresh = set_cookies.get(REFRESH_COOKIE)
+        self.show("POST /api/browser/token/  grace", answer, "body: access only")
+        self.expect(set(answer.body) == {"access"}, f"no refresh token in the body: {answer.body}")
+        self.expect(refresh is not None, f"a {REFRESH_COOKIE} cookie expected: {set_cookies}")
+        assert refresh is not None
+        attributes = (refresh["httponly"], refresh["secure"], refresh["samesite"], refresh["path"])
+        shown = f"HttpOnly Secure SameSite={attributes[2]} Path={attributes[3]}"
+        print(f"  {'':<48}    {REFRESH_COOKIE}: {shown}")
+        self.expect(attributes == (True, True, "Lax", "/api/browser/"), f"attributes: {attributes}")
+        answer, _ = self.cookie_call("/api/browser/refresh/", jar, csrf=False)
+        self.show("POST /api/browser/refresh/  (cookie, no CSRF token)", answer, detail(answer))
+        self.expect_answer(answer, 403)
+        answer, set_cookies = self.cookie_call("/api/browser/refresh/", jar)
+        self.show("POST /api/browser/refresh/  (cookie + X-CSRFToken)", answer, "rotated")
+        self.expect_answer(answer, 200)
+        rotated = set_cookies.get(REFRESH_COOKIE)
+        self.expect(rotated is not None and rotated.value != refresh.value, "a new refresh cookie")
+
+    def cookie_call(
+        self, path: str, jar: dict[str, str], data: Any = None, csrf: bool = True
+    ) -> tuple[Answer, http.cookies.SimpleCookie]:
+        """POST as a browser would: the cookies of ``jar`` (updated from the answer) and
+        the ``csrftoken`` cookie echoed in ``X-CSRFToken``."""
+        request = urllib.request.Request(  # noqa: S310
+            f"{self.base_url}{path}", data=json.dumps(data or {}).encode(), method="POST"
+        )
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items()))
+        if csrf and "csrftoken" in jar:
+            request.add_header("X-CSRFToken", jar["csrftoken"])
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status, headers, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, headers, raw = error.code, error.headers, error.read()
+        received: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        for header in headers.get_all("Set-Cookie") or []:
+            received.load(header)
+        jar.update({name: morsel.value for name, morsel in received.items()})
+        answer = Answer(status, {k.lower(): v for k, v in headers.items()}, json.loads(raw))
+        return answer, received
+
     def run(self) -> int:
         self.sign_in()
         self.cached_list()
@@ -290,6 +342,7 @@ class Tour:
         self.cached_service()
         self.per_user()
         self.rotation_and_logout()
+        self.browser_cookies()
         print(f"\ntour passed: {self.checks} checks")
         return self.checks
 

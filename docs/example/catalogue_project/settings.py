@@ -65,6 +65,7 @@ elif BROKER == "django_q":
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",  # the CSRF token of /browser/
 ]
 
 DATABASES = {
@@ -131,6 +132,8 @@ RESTFLOW_SETTINGS = {
         # The local-memory cache is per process: fine for one runserver, wrong for a
         # fleet, so restflow refuses it unless told otherwise.
         "BLACKLIST_ALLOW_LOCMEM": REDIS_URL is None,
+        # /browser/ signs in through cookies (catalogue_project/browser.py)
+        "COOKIE": {"REFRESH_PATH": "/api/browser/"},
     },
     "CACHE_SETTINGS": {
         "DEFAULT_DISPATCHER": DISPATCHERS[BROKER],

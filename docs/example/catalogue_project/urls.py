@@ -8,3 +8,5 @@ urlpatterns = [
     path("api/auth/", include("restflow.authentication.urls")),
     path("api/", include("catalogue.urls")),
 ]
+# /browser/: a page that signs in through cookies (catalogue_project/browser.py)
+urlpatterns.append(path("", include("catalogue_project.browser")))

@@ -221,3 +221,59 @@ def test_reuse_detection_in_a_store_a_restart_empties(check: Any) -> None:
     assert P + "W005" not in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=False)
     model = "restflow.authentication.jwt.ModelBlacklistBackend"
     assert P + "W005" not in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=True, BLACKLIST_BACKEND=model)
+
+
+CSRF = "django.middleware.csrf.CsrfViewMiddleware"
+
+
+@pytest.fixture
+def cookie_check(check: Any, settings: Any) -> Any:
+    """The checks with cookie mode on, the CSRF middleware installed, DEBUG off."""
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, CSRF]
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+
+    def run(**cookie: Any) -> dict[str, Any]:
+        return check(SIGNING_KEY=OK, COOKIE={"ENABLED": True, **cookie})  # type: ignore[no-any-return]
+
+    return run
+
+
+def test_cookie_mode_with_defaults_is_quiet(cookie_check: Any) -> None:
+    assert cookie_check() == {}
+    assert cookie_check(DOMAIN="api.example.com") == {}
+
+
+def test_cookie_without_secure_outside_debug(cookie_check: Any, settings: Any) -> None:
+    found = cookie_check(SECURE=False)
+    assert set(found) == {P + "W006"}
+    assert "HTTPS" in found[P + "W006"].hint
+    settings.DEBUG = True
+    assert cookie_check(SECURE=False) == {}
+
+
+def test_samesite_none_needs_secure(cookie_check: Any) -> None:
+    assert cookie_check(SAMESITE="None") == {}
+    found = cookie_check(SAMESITE="None", SECURE=False)
+    assert P + "E021" in found
+    assert "without SECURE" in found[P + "E021"].msg
+    assert P + "E021" in cookie_check(SAMESITE="lax-ish")
+
+
+def test_cookie_mode_needs_the_csrf_middleware(cookie_check: Any, settings: Any) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != CSRF]
+    found = cookie_check()
+    assert set(found) == {P + "E022"}
+    assert CSRF in found[P + "E022"].hint
+
+
+def test_cookie_domain_broader_than_the_host(cookie_check: Any) -> None:
+    found = cookie_check(DOMAIN=".example.com")
+    assert set(found) == {P + "W007"}
+    assert "api.example.com" in found[P + "W007"].msg
+    assert P + "W007" in cookie_check(DOMAIN="com")
+
+
+def test_cookie_checks_are_silent_while_cookie_mode_is_off(check: Any, settings: Any) -> None:
+    settings.DEBUG = False
+    assert check(SIGNING_KEY=OK, COOKIE={"SECURE": False, "SAMESITE": "None"}) == {}

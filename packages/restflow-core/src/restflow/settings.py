@@ -69,6 +69,20 @@ DEFAULTS: dict[str, Any] = {
         "JWKS_TIMEOUT": timedelta(seconds=5),
         "ACCESS_TOKEN_PROFILE": "restflow",
         "CLIENT_ID": None,
+        # Browser apps: the refresh (and optionally the access) token in HttpOnly cookies.
+        "COOKIE": {
+            "ENABLED": False,
+            "REFRESH_NAME": "refresh",
+            "ACCESS_NAME": "access",
+            "ACCESS_TOKEN": False,
+            "SECURE": True,
+            "SAMESITE": "Lax",
+            "DOMAIN": None,
+            "REFRESH_PATH": None,
+            "ACCESS_PATH": "/",
+            "NAME_PREFIX": True,
+            "REFRESH_FROM_BODY": True,
+        },
     },
     "CACHE_SETTINGS": {
         "MAX_KEY_SUFFIX_LENGTH": 250,

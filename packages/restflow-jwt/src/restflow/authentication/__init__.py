@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from restflow.authentication.authentication import JWTCookieAuthentication
     from restflow.authentication.jwt import (
         AccessToken,
         BlacklistBackend,
@@ -37,6 +38,7 @@ __all__ = [
     "CacheBlacklistBackend",
     "JWTAuthentication",
     "JWTConfigurationError",
+    "JWTCookieAuthentication",
     "ModelBlacklistBackend",
     "RefreshToken",
     "SessionDetailView",
@@ -72,6 +74,7 @@ _LAZY = {
     "BlacklistBackend": "jwt",
     "CacheBlacklistBackend": "jwt",
     "JWTAuthentication": "jwt",
+    "JWTCookieAuthentication": "authentication",
     "JWTConfigurationError": "jwt",
     "ModelBlacklistBackend": "jwt",
     "RefreshToken": "jwt",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from restflow.authentication.blacklist_backends import TokenBlacklist
 from restflow.authentication.codec import read_header
 from restflow.authentication.config import JWTConfig, get_config
+from restflow.authentication.cookies import enforce_csrf
 from restflow.authentication.exceptions import TokenError, translate_token_errors
 from restflow.authentication.tokens import AccessToken
 from restflow.authentication.users import aget_token_user, get_token_user
 
-__all__ = ["JWTAuthentication"]
+__all__ = ["JWTAuthentication", "JWTCookieAuthentication"]
 
 _BLACKLISTED = "Token has been blacklisted."
 
@@ -53,6 +55,9 @@ class JWTAuthentication(BaseAuthentication):
         raw = _raw_token(request, config)
         if raw is None:
             return None
+        return self._authenticate_token(raw, config)
+
+    def _authenticate_token(self, raw: str, config: JWTConfig) -> tuple[Any, AccessToken]:
         with translate_token_errors():
             token = AccessToken.verify(raw)
             if not config.blacklist_enabled:
@@ -76,6 +81,9 @@ class JWTAuthentication(BaseAuthentication):
         raw = _raw_token(request, config)
         if raw is None:
             return None
+        return await self._aauthenticate_token(raw, config)
+
+    async def _aauthenticate_token(self, raw: str, config: JWTConfig) -> tuple[Any, AccessToken]:
         with translate_token_errors():
             remote = config.remote_keys
             if remote is not None:  # verify-only: a due JWKS fetch runs off the event loop
@@ -97,3 +105,37 @@ class JWTAuthentication(BaseAuthentication):
     async def aget_user(self, token: AccessToken) -> Any:
         with translate_token_errors():
             return await aget_token_user(token.payload)
+
+
+class JWTCookieAuthentication(JWTAuthentication):
+    """``JWTAuthentication`` that also reads the access token from its cookie
+    (``COOKIE['ACCESS_TOKEN']``) when the request has no ``Authorization`` header.
+
+    A cookie-authenticated request must pass Django's CSRF check for unsafe methods, as
+    DRF's ``SessionAuthentication`` requires of a session (403 ``CSRF Failed: ...``);
+    a Bearer-header request stays CSRF-exempt.
+    """
+
+    def authenticate(self, request: Any) -> tuple[Any, AccessToken] | None:
+        config = get_config()
+        raw = _raw_token(request, config)
+        if raw is not None:
+            return self._authenticate_token(raw, config)
+        raw = config.cookie.read_access(request)
+        if raw is None:
+            return None
+        result = self._authenticate_token(raw, config)
+        enforce_csrf(request)
+        return result
+
+    async def aauthenticate(self, request: Any) -> tuple[Any, AccessToken] | None:
+        config = get_config()
+        raw = _raw_token(request, config)
+        if raw is not None:
+            return await self._aauthenticate_token(raw, config)
+        raw = config.cookie.read_access(request)
+        if raw is None:
+            return None
+        result = await self._aauthenticate_token(raw, config)
+        await sync_to_async(enforce_csrf)(request)  # CSRF_USE_SESSIONS reads the session
+        return result

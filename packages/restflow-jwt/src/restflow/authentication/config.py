@@ -26,6 +26,7 @@ from restflow.settings import RestflowSettings, restflow_settings
 
 if TYPE_CHECKING:
     from restflow.authentication.blacklist_backends import BlacklistBackend
+    from restflow.authentication.cookies import CookiePolicy
     from restflow.authentication.keyring import KeyRing, RingKey
     from restflow.authentication.remote_jwks import RemoteKeySet
 
@@ -136,6 +137,13 @@ class JWTConfig:
             ACCESS_TOKEN_TYPE: {"require": access, "verify_signature": True},
             REFRESH_TOKEN_TYPE: {"require": base, "verify_signature": True},
         }
+
+    @cached_property
+    def cookie(self) -> CookiePolicy:
+        """The ``COOKIE`` block (browser apps): names, attributes, refresh path."""
+        from restflow.authentication.cookies import CookiePolicy
+
+        return CookiePolicy(self._settings.COOKIE)
 
     @cached_property
     def user_model(self) -> Any:

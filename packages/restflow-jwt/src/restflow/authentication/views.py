@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.middleware.csrf import rotate_token
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
 from rest_framework.permissions import IsAuthenticated
@@ -13,10 +15,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from restflow.authentication.authentication import JWTAuthentication
+from restflow.authentication.authentication import JWTCookieAuthentication
 from restflow.authentication.blacklist_backends import TokenBlacklist
 from restflow.authentication.codec import decode_token
 from restflow.authentication.config import get_config
+from restflow.authentication.cookies import enforce_csrf
 from restflow.authentication.exceptions import TokenError, translate_token_errors
 from restflow.authentication.rotation import rotate_refresh_token
 from restflow.authentication.serializers import (
@@ -68,14 +71,61 @@ class _TokenView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         return f'{get_config().challenge_scheme} realm="api"'
 
-    def _validated(self, request: Request) -> dict[str, Any]:
+    @staticmethod
+    def _body(request: Request) -> Any:
         try:
-            body = request.data
+            return request.data
         except RecursionError:  # DRF's JSONParser catches ValueError only
             raise ParseError("JSON parse error - the request body is nested too deeply.") from None
-        serializer = self.get_serializer(data=body)
+
+    def _validated(self, request: Request) -> dict[str, Any]:
+        serializer = self.get_serializer(data=self._body(request))
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    #: The cookie transport (see restflow.authentication.cookies): ``None`` follows
+    #: ``COOKIE['ENABLED']``; ``as_view(cookie=True)`` mounts browser endpoints beside
+    #: body-token ones.
+    cookie: bool | None = None
+    _cookie_used = False
+
+    def _cookie_mode(self) -> bool:
+        return get_config().cookie.enabled if self.cookie is None else self.cookie
+
+    def _refresh_input(self, request: Request) -> str:
+        """The refresh token of the body or, in cookie mode, of the cookie (CSRF-checked)."""
+        policy = get_config().cookie
+        if self._cookie_mode():
+            body = self._body(request) if policy.refresh_from_body else None
+            in_body = isinstance(body, Mapping) and "refresh" in body
+            raw = None if in_body else policy.read_refresh(request)
+            if raw is not None:
+                enforce_csrf(request)
+                self._cookie_used = True
+                return raw
+            if not policy.refresh_from_body:
+                raise AuthenticationFailed("The refresh cookie is missing.", code="no_refresh_cookie")
+        return str(self._validated(request)["refresh"])
+
+    def _tokens_response(
+        self, access: AccessToken, refresh: RefreshToken | None, *, cookie: bool
+    ) -> Response:
+        """``{"access", "refresh"}``; in cookie mode the refresh token (and with
+        ``ACCESS_TOKEN`` the access token) goes into its cookie instead of the body."""
+        policy = get_config().cookie
+        body = {} if cookie and policy.access_enabled else {"access": str(access)}
+        if refresh is not None and not cookie:
+            body["refresh"] = str(refresh)
+        response = Response(body)
+        if cookie:
+            policy.set_tokens(response, refresh=refresh, access=access)
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if self._cookie_used and response.status_code == status.HTTP_401_UNAUTHORIZED:
+            get_config().cookie.clear(response)  # a dead cookie the page cannot remove itself
+        return response
 
 
 class TokenObtainView(_TokenView):
@@ -92,7 +142,10 @@ class TokenObtainView(_TokenView):
             )
         refresh = RefreshToken.for_user(user)
         start_session(user, refresh, request)
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        cookie = self._cookie_mode()
+        if cookie:
+            rotate_token(request)  # a new CSRF secret per login, as django.contrib.auth.login
+        return self._tokens_response(refresh.access_token, refresh, cookie=cookie)
 
 
 class TokenRefreshView(_TokenView):
@@ -107,10 +160,10 @@ class TokenRefreshView(_TokenView):
     serializer_class = TokenRefreshSerializer
 
     def post(self, request: Request) -> Response:
-        data = self._validated(request)
+        raw = self._refresh_input(request)
         config = get_config()
         with translate_token_errors():
-            refresh = RefreshToken.verify(data["refresh"])
+            refresh = RefreshToken.verify(raw)
             rotate = config.rotate_refresh_tokens
             if not (config.blacklist_enabled and rotate):
                 if config.blacklist_enabled and TokenBlacklist.is_blacklisted(
@@ -118,14 +171,12 @@ class TokenRefreshView(_TokenView):
                 ):
                     raise _blacklisted()
                 get_token_user(refresh.payload)
-                body = {"access": str(refresh.access_token)}
-                if rotate:
-                    body["refresh"] = str(refresh.rotate())
-                else:
+                child = refresh.rotate() if rotate else None
+                if not rotate:
                     touch_session(refresh)
-                return Response(body)
+                return self._tokens_response(refresh.access_token, child, cookie=self._cookie_used)
             access, child = rotate_refresh_token(refresh)
-        return Response({"access": str(access), "refresh": str(child)})
+        return self._tokens_response(access, child, cookie=self._cookie_used)
 
 
 class TokenBlacklistView(_TokenView):
@@ -137,14 +188,17 @@ class TokenBlacklistView(_TokenView):
     serializer_class = TokenBlacklistSerializer
 
     def post(self, request: Request) -> Response:
-        data = self._validated(request)
+        raw = self._refresh_input(request)
         with translate_token_errors():
-            refresh = RefreshToken.verify(data["refresh"])
+            refresh = RefreshToken.verify(raw)
             refresh.blacklist()
             if refresh.sid:
                 user_id = refresh.payload.get(get_config().user_id_claim)
                 end_sessions([refresh.sid], reason="logout", user_id=user_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if self._cookie_used:
+            get_config().cookie.clear(response)
+        return response
 
 
 class TokenVerifyView(_TokenView):
@@ -173,7 +227,7 @@ class TokenVerifyView(_TokenView):
 class _SessionView(APIView):
     """The signed-in user's own sessions (``TRACK_SESSIONS``); JWT-authenticated."""
 
-    authentication_classes = (JWTAuthentication,)
+    authentication_classes = (JWTCookieAuthentication,)
     permission_classes = (IsAuthenticated,)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -215,4 +269,8 @@ class SessionLogoutAllView(_SessionView):
         keep = self.current_sid() if serializer.validated_data["keep_current"] else None
         with translate_token_errors():
             ended = revoke_user_sessions(request.user, reason="logout", keep=keep)
-        return Response({"ended": ended})
+        response = Response({"ended": ended})
+        policy = get_config().cookie
+        if keep is None and policy.enabled:
+            policy.clear(response)  # this browser's session ended too
+        return response
