@@ -67,7 +67,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
     executable = chromium_path()
     if executable is None:
-        pytest.fail("chromium is not installed: run tests/testbed/install_services.sh")
+        # A fresh machine: the test bed installs its Debian packages itself (idempotent).
+        subprocess.run(["bash", str(ROOT / "tests" / "testbed" / "install_services.sh")], check=False)
+        executable = chromium_path()
+    if executable is None:
+        pytest.fail("chromium is not installed and tests/testbed/install_services.sh could not install it")
     chromium = Chromium(executable, tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield chromium
