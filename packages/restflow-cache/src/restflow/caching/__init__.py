@@ -19,7 +19,6 @@ from restflow.caching.key_constructor import (
     DefaultKeyConstructor,
     InlineKeyConstructor,
     KeyConstructor,
-    UnaddressableKeyField,
 )
 from restflow.caching.key_fields import (
     AcceptedRendererKeyField,
@@ -33,6 +32,7 @@ from restflow.caching.key_fields import (
     RequestValueKeyField,
     ViewKwargsKeyField,
 )
+from restflow.caching.partition_mapping import UnaddressableKeyField
 from restflow.caching.registry import CacheRegister, CacheRegistry
 from restflow.caching.rules import InvalidationRule
 from restflow.caching.wrapper import CachedWrapper, cache_result, set_response_cache_header

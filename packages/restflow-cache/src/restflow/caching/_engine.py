@@ -24,7 +24,8 @@ from restflow.caching import envelope, scopes, stampede
 from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
-from restflow.caching.key_constructor import KeyConstructor, UnaddressableKeyField
+from restflow.caching.key_constructor import KeyConstructor
+from restflow.caching.partition_mapping import UnaddressableKeyField
 from restflow.caching.plan_memo import Memo, memo_key
 
 __all__ = ["NO_STORE", "CacheEngine"]

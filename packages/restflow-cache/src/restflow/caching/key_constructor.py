@@ -7,8 +7,6 @@ from its key fields; invalidation by constructor class (``wipe``, old versions) 
 from __future__ import annotations
 
 import copy
-import functools
-import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -25,6 +23,7 @@ from restflow.caching.key_fields import (
     ViewKwargsKeyField,
 )
 from restflow.caching.key_options import KeyOptions
+from restflow.caching.partition_mapping import key_field_values, mapped_partition_parts
 from restflow.caching.wipe import ConstructorInvalidation
 
 __all__ = [
@@ -33,23 +32,11 @@ __all__ = [
     "KeyConstructor",
     "KeyConstructorMetaClass",
     "KeyOptions",
-    "UnaddressableKeyField",
 ]
 
 logger = logging.getLogger("restflow.caching.keys")
 
 _Func = Callable[..., Any]
-
-
-class UnaddressableKeyField(LookupError):
-    """A value was given for a key field whose partition one value cannot address: the
-    field is not a partition field, or it reads several values (``"*"``, two names) or
-    none of the call's (the host, the format). ``field`` names it."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"key field {field!r} {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class KeyConstructorMetaClass(type):
@@ -139,33 +126,10 @@ class KeyConstructor(ConstructorInvalidation, metaclass=KeyConstructorMetaClass)
             return []
         args = args or ()
         kwargs = kwargs or {}
-        named = self.key_field_values(func, kwargs)
+        named = key_field_values(self.fields, func, kwargs)
         if not named:
             return [f.get_cache_key_part(func, args, kwargs) for f in self._partition_fields]
-        rest = {name: value for name, value in kwargs.items() if name not in named}
-        parts: list[str] = []
-        for name, field in self._partition_items:
-            if name not in named:
-                parts.append(field.get_cache_key_part(func, args, rest))
-                continue
-            payload = field.mapped_payload(named[name])
-            if payload is None:
-                raise UnaddressableKeyField(name, "cannot be built from one value")
-            parts.append(field.stringify(payload))
-        return parts
-
-    def key_field_values(self, func: _Func, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The keywords of ``kwargs`` that name key fields rather than parameters of
-        ``func``; :class:`UnaddressableKeyField` for a field that is not a partition."""
-        fields = self.fields
-        if not kwargs or fields.keys().isdisjoint(kwargs):
-            return {}
-        parameters = named_parameters(func)
-        named = {k: v for k, v in kwargs.items() if k in fields and k not in parameters}
-        for name in named:
-            if not fields[name].partition:
-                raise UnaddressableKeyField(name, "is not a partition field (partition=True)")
-        return named
+        return mapped_partition_parts(self._partition_items, named, func, args, kwargs)
 
     def build_partition(
         self, func: _Func, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
@@ -233,24 +197,6 @@ class KeyConstructor(ConstructorInvalidation, metaclass=KeyConstructorMetaClass)
         if "." in qualname:
             return f"{func.__module__}.{qualname}"
         return f"{func.__module__}.{func.__name__}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _named_parameters(func: _Func) -> frozenset[str]:
-    try:
-        parameters = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return frozenset()
-    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    return frozenset(p.name for p in parameters if p.kind not in variadic)
-
-
-def named_parameters(func: _Func) -> frozenset[str]:
-    """Names of ``func``'s parameters other than ``*args`` and ``**kwargs``."""
-    try:
-        return _named_parameters(func)
-    except TypeError:  # unhashable callable
-        return _named_parameters.__wrapped__(func)
 
 
 _PURE_FIELDS = frozenset(
