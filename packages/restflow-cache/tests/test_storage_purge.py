@@ -1,4 +1,5 @@
-"""``delete_previous_versions(purge=True)``: opt-in physical deletion where keys can be listed."""
+"""``delete_previous_versions``: older versions read as misses, and with ``purge=True``
+physical deletion where keys can be listed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,35 @@ def versioned(level: int) -> tuple[type[KeyConstructor], Any]:
         return f"v{level}:{item}"
 
     return Catalog, item
+
+
+def test_only_the_current_version_survives() -> None:
+    _, old = versioned(1)
+    _, older = versioned(2)
+    current_cls, current = versioned(3)
+    old(1)
+    older(1)
+    current(1)
+    current_cls.delete_previous_versions()
+    assert old.get_cache_only(1) is CACHE_MISSING
+    assert older.get_cache_only(1) is CACHE_MISSING
+    assert current.get_cache_only(1) == "v3:1"
+
+
+def test_first_version_needs_nothing_and_a_later_one_needs_a_namespace() -> None:
+    class NoNamespace(KeyConstructor):
+        class Meta:
+            version = 2
+
+    class First(KeyConstructor):
+        pass
+
+    First.delete_previous_versions()  # version 1: nothing to do
+    asyncio.run(First.adelete_previous_versions())
+    with pytest.raises(ValueError, match="namespace"):
+        NoNamespace.delete_previous_versions()
+    with pytest.raises(ValueError, match="namespace"):
+        asyncio.run(NoNamespace.adelete_previous_versions())
 
 
 @pytest.mark.redis
