@@ -39,6 +39,16 @@ def library() -> tuple[Author, Author, Book]:
     return first, second, book
 
 
+@pytest.fixture
+def book_on_other(library: tuple[Author, Author, Book]) -> tuple[Author, Book]:
+    """The first author (cached) and a book of its twin (same pk) on the 'other' database."""
+    first = library[0]
+    author = Author.objects.using("other").create(pk=first.pk, name="Ann")
+    book = Book.objects.using("other").create(author=author, title="elsewhere")
+    CALLS.clear()
+    return first, book
+
+
 def test_autocommit_save_invalidates_its_partition_only(library):
     first, second, book = library
     book.title = "uno"
@@ -130,11 +140,8 @@ def test_a_second_save_after_a_move_only_touches_the_new_partition(library):
 
 
 @pytest.mark.django_db(transaction=True, databases={"default", "other"})
-def test_writes_on_the_other_alias_wait_for_that_alias(library):
-    first, _, _ = library
-    author = Author.objects.using("other").create(pk=first.pk, name="Ann")
-    book = Book.objects.using("other").create(author=author, title="elsewhere")
-    CALLS.clear()
+def test_writes_on_the_other_alias_wait_for_that_alias(book_on_other):
+    first, book = book_on_other
     with transaction.atomic(using="other"):
         book.title = "ailleurs"
         book.save(using="other")
@@ -143,10 +150,8 @@ def test_writes_on_the_other_alias_wait_for_that_alias(library):
 
 
 @pytest.mark.django_db(transaction=True, databases={"default", "other"})
-def test_an_open_default_transaction_does_not_hold_back_other_alias_writes(library):
-    first, _, _ = library
-    author = Author.objects.using("other").create(pk=first.pk, name="Ann")
-    book = Book.objects.using("other").create(author=author, title="elsewhere")
+def test_an_open_default_transaction_does_not_hold_back_other_alias_writes(book_on_other):
+    first, book = book_on_other
     with transaction.atomic(using="default"):
         book.title = "ailleurs"
         book.save(using="other")  # autocommit on 'other': runs now
