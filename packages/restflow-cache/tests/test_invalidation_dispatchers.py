@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
@@ -17,9 +17,7 @@ from restflow.dispatch.asyncio import AsyncIODispatcher
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.threadpool import ThreadPoolDispatcher
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 BY_AUTHOR = {"fields": {"author": ArgsKeyField("author_id", partition=True)}}
 CALLS: list[Any] = []
