@@ -31,16 +31,12 @@ def versioned(level: int) -> tuple[type[KeyConstructor], Any]:
 
 
 def test_only_the_current_version_survives() -> None:
-    _, old = versioned(1)
-    _, older = versioned(2)
-    current_cls, current = versioned(3)
-    old(1)
-    older(1)
-    current(1)
+    versions = [versioned(level) for level in (1, 2, 3)]
+    for _, item in versions:
+        item(1)
+    current_cls, _ = versions[-1]
     current_cls.delete_previous_versions()
-    assert old.get_cache_only(1) is CACHE_MISSING
-    assert older.get_cache_only(1) is CACHE_MISSING
-    assert current.get_cache_only(1) == "v3:1"
+    assert [item.get_cache_only(1) for _, item in versions] == [CACHE_MISSING, CACHE_MISSING, "v3:1"]
 
 
 def test_first_version_needs_nothing_and_a_later_one_needs_a_namespace() -> None:
