@@ -1,4 +1,4 @@
-"""Helpers shared by the invalidation tests (plain functions and fixture factories)."""
+"""Helpers shared by the invalidation tests (plain functions and the module mark)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 from invalidation_testapp.cached import CALLS
 
 from restflow.log import reset_log_throttle
