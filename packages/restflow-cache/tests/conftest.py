@@ -86,3 +86,20 @@ def fresh_calls() -> Iterator[None]:
     CALLS.clear()
     yield
     CALLS.clear()
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def two_backends(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test on local memory and on the test bed's Redis, caches and calls emptied
+    (modules opt in with ``invalidation_helpers.ON_TWO_BACKENDS``)."""
+    from invalidation_helpers import reset_state
+
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        with override_settings(CACHES={"default": redis_cache_settings(url)}):
+            reset_state()
+            yield "redis"
+        caches["default"].close()
+    else:
+        reset_state()
+        yield "locmem"

@@ -1,15 +1,13 @@
-"""Helpers shared by the invalidation tests (plain functions and fixture factories)."""
+"""Helpers shared by the invalidation tests (plain functions and the module mark)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
 from invalidation_testapp.cached import CALLS
-from restflow_testbed.plugin import redis_cache_settings
 
 from restflow.log import reset_log_throttle
 
@@ -21,22 +19,9 @@ def reset_state() -> None:
     reset_log_throttle()
 
 
-def backend_fixture() -> Any:
-    """A fixture running a test on local memory and on the test bed's Redis."""
-
-    @pytest.fixture(params=["locmem", "redis"])
-    def two_backends(request: pytest.FixtureRequest) -> Iterator[str]:
-        if request.param == "redis":
-            url = request.getfixturevalue("redis_url")
-            with override_settings(CACHES={"default": redis_cache_settings(url)}):
-                reset_state()
-                yield "redis"
-            caches["default"].close()
-        else:
-            reset_state()
-            yield "locmem"
-
-    return two_backends
+ON_TWO_BACKENDS = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+"""``pytestmark`` of a module whose tests make real commits, each on local memory and on
+the test bed's Redis (the ``two_backends`` fixture of conftest.py)."""
 
 
 def settings_with(**cache_settings: Any) -> override_settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.cached import CALLS, author_names, titles_of_author
 from invalidation_testapp.models import Author, Book
 
@@ -16,9 +16,7 @@ from restflow.caching.bulk import (
     update_and_invalidate,
 )
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 
 def cached(author: Author) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
@@ -17,9 +17,7 @@ from restflow.dispatch.asyncio import AsyncIODispatcher
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.threadpool import ThreadPoolDispatcher
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 BY_AUTHOR = {"fields": {"author": ArgsKeyField("author_id", partition=True)}}
 CALLS: list[Any] = []
@@ -48,6 +46,23 @@ class BrokenDispatcher(Dispatcher):
 
     def _dispatch(self, *, rule_ids, rule_kwargs, **context):  # pragma: no cover
         raise AssertionError("not reached")
+
+
+def record_scope_bumps(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """From now on, record the default cache's ``set_many`` writes; the returned function
+    gives those that bump a partition scope."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    writes: list[Any] = []
+    original = cache.set_many
+
+    def recording_set_many(*args: Any, **kwargs: Any) -> Any:
+        writes.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "set_many", recording_set_many)
+    return lambda: [w for w in writes if any(key.startswith("restflow:gen:pt:") for key in w)]
 
 
 @pytest.fixture
@@ -216,24 +231,13 @@ def test_all_inline_rules_of_a_save_cost_one_cache_write(make_cached, book, monk
     titles = [make_cached(rule()) for _ in range(3)]
     for wrapper in titles:
         wrapper(book.author_id)
-    from django.core.cache import caches
-
-    cache = caches["default"]
-    writes: list[Any] = []
-    original = cache.set_many
-
-    def counting_set_many(*args: Any, **kwargs: Any) -> Any:
-        writes.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(cache, "set_many", counting_set_many)
+    scope_bumps = record_scope_bumps(monkeypatch)
     other = Author.objects.create(name="Bob")
     book.author = other  # a move: two partitions for each of the three functions
     book.save()
     # Other writes are the rewarms of cached.page_count_of_author (also a Book rule).
-    bumps = [w for w in writes if any(key.startswith("restflow:gen:pt:") for key in w)]
-    assert len(bumps) == 1
-    assert len(bumps[0]) >= 6
+    assert len(scope_bumps()) == 1
+    assert len(scope_bumps()[0]) >= 6
     for wrapper in titles:
         assert wrapper.get_cache_only(book.author_id) is CACHE_MISSING
 
@@ -304,7 +308,6 @@ def test_one_job_per_dispatcher_per_commit(make_cached, book):
 
 
 def test_a_transaction_of_many_saves_costs_one_cache_write(make_cached, book, monkeypatch):
-    from django.core.cache import caches
     from django.db import transaction
 
     titles = make_cached(rule())
@@ -312,21 +315,12 @@ def test_a_transaction_of_many_saves_costs_one_cache_write(make_cached, book, mo
     books = [Book.objects.create(author=a, title="t") for a in authors]
     for author in authors:
         titles(author.pk)
-    cache = caches["default"]
-    writes: list[Any] = []
-    original = cache.set_many
-
-    def counting_set_many(*args: Any, **kwargs: Any) -> Any:
-        writes.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(cache, "set_many", counting_set_many)
+    scope_bumps = record_scope_bumps(monkeypatch)
     with transaction.atomic():
         for each in books:
             each.title = "changed"
             each.save()
-    bumps = [w for w in writes if any(key.startswith("restflow:gen:pt:") for key in w)]
-    assert len(bumps) == 1
+    assert len(scope_bumps()) == 1
     for author in authors:
         assert titles.get_cache_only(author.pk) is CACHE_MISSING
 

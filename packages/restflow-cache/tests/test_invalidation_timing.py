@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.cached import CALLS, titles_of_author
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import CACHE_MISSING
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 
 def cached(author: Author) -> bool:
@@ -37,6 +35,16 @@ def library() -> tuple[Author, Author, Book]:
     assert titles_of_author(second.pk) == ["two"]
     CALLS.clear()
     return first, second, book
+
+
+@pytest.fixture
+def book_on_other(library: tuple[Author, Author, Book]) -> tuple[Author, Book]:
+    """The first author (cached) and a book of its twin (same pk) on the 'other' database."""
+    first = library[0]
+    author = Author.objects.using("other").create(pk=first.pk, name="Ann")
+    book = Book.objects.using("other").create(author=author, title="elsewhere")
+    CALLS.clear()
+    return first, book
 
 
 def test_autocommit_save_invalidates_its_partition_only(library):
@@ -130,24 +138,15 @@ def test_a_second_save_after_a_move_only_touches_the_new_partition(library):
 
 
 @pytest.mark.django_db(transaction=True, databases={"default", "other"})
-def test_writes_on_the_other_alias_wait_for_that_alias(library):
-    first, _, _ = library
-    author = Author.objects.using("other").create(pk=first.pk, name="Ann")
-    book = Book.objects.using("other").create(author=author, title="elsewhere")
-    CALLS.clear()
-    with transaction.atomic(using="other"):
+@pytest.mark.parametrize(
+    ("block_on", "waits"),
+    [("other", True), ("default", False)],
+    ids=["a-block-on-other-holds-them", "a-block-on-default-does-not"],
+)
+def test_writes_on_the_other_alias_wait_for_that_alias_only(book_on_other, block_on, waits):
+    first, book = book_on_other
+    with transaction.atomic(using=block_on):
         book.title = "ailleurs"
-        book.save(using="other")
-        assert cached(first), "ran before the commit of 'other'"
+        book.save(using="other")  # in autocommit on 'other' when the block is on 'default'
+        assert cached(first) is waits, f"a save on 'other' inside a block on {block_on!r}"
     assert not cached(first)
-
-
-@pytest.mark.django_db(transaction=True, databases={"default", "other"})
-def test_an_open_default_transaction_does_not_hold_back_other_alias_writes(library):
-    first, _, _ = library
-    author = Author.objects.using("other").create(pk=first.pk, name="Ann")
-    book = Book.objects.using("other").create(author=author, title="elsewhere")
-    with transaction.atomic(using="default"):
-        book.title = "ailleurs"
-        book.save(using="other")  # autocommit on 'other': runs now
-        assert not cached(first)

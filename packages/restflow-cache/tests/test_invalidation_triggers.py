@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from django.db import transaction
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.cached import (
     CALLS,
     author_names,
@@ -21,9 +21,7 @@ from invalidation_testapp.models import Author, Book, Gadget, Tag
 
 from restflow.caching import CACHE_MISSING
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 
 # ------------------------------------------------------------------ watch_fields

@@ -8,16 +8,14 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.models import Author, Book, Tag
 from invalidation_testapp.views import BookDetail
 
 from restflow.caching.registry import CacheRegister
 from restflow.caching.tasks import run_cache_rules
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 RULE_ID = "invalidation_testapp.views.BookDetail.get#invalidation_testapp.Book#0"
 

@@ -1,4 +1,5 @@
-"""``delete_previous_versions(purge=True)``: opt-in physical deletion where keys can be listed."""
+"""``delete_previous_versions``: older versions read as misses, and with ``purge=True``
+physical deletion where keys can be listed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,31 @@ def versioned(level: int) -> tuple[type[KeyConstructor], Any]:
         return f"v{level}:{item}"
 
     return Catalog, item
+
+
+def test_only_the_current_version_survives() -> None:
+    versions = [versioned(level) for level in (1, 2, 3)]
+    for _, item in versions:
+        item(1)
+    current_cls, _ = versions[-1]
+    current_cls.delete_previous_versions()
+    assert [item.get_cache_only(1) for _, item in versions] == [CACHE_MISSING, CACHE_MISSING, "v3:1"]
+
+
+def test_first_version_needs_nothing_and_a_later_one_needs_a_namespace() -> None:
+    class NoNamespace(KeyConstructor):
+        class Meta:
+            version = 2
+
+    class First(KeyConstructor):
+        pass
+
+    First.delete_previous_versions()  # version 1: nothing to do
+    asyncio.run(First.adelete_previous_versions())
+    with pytest.raises(ValueError, match="namespace"):
+        NoNamespace.delete_previous_versions()
+    with pytest.raises(ValueError, match="namespace"):
+        asyncio.run(NoNamespace.adelete_previous_versions())
 
 
 @pytest.mark.redis

@@ -27,6 +27,12 @@ def slow_report(calls: Counter[str], gate: threading.Event, **options: Any) -> A
     return report
 
 
+def hold_lock(report: Any, day: int, holder: str, timeout: int) -> None:
+    """Take the lock of ``report(day)`` as another process would, for ``timeout`` seconds."""
+    key = report.get_cache_key(day)
+    assert caches["default"].add(stampede.lock_key(key), holder, timeout=timeout, version=1)
+
+
 @pytest.mark.redis
 @pytest.mark.parametrize("backend", ["locmem", "redis", "django_redis"], indirect=True)
 def test_64_concurrent_misses_compute_once(backend: str) -> None:
@@ -79,9 +85,7 @@ def test_without_lock_misses_compute_concurrently() -> None:
 def test_lock_of_a_dead_holder_expires() -> None:
     calls: Counter[str] = Counter()
     report = slow_report(calls, threading.Event(), lock=True, lock_timeout=30)
-    key = report.get_cache_key(2)
-    # a holder that died: its lock stays for one second, then expires
-    assert caches["default"].add(stampede.lock_key(key), "dead", timeout=1, version=1)
+    hold_lock(report, 2, "dead", timeout=1)  # a holder that died: its lock expires in 1 s
     assert report(2) == "report 2"
     assert calls["report"] == 1
 
@@ -89,8 +93,7 @@ def test_lock_of_a_dead_holder_expires() -> None:
 def test_wait_is_bounded() -> None:
     calls: Counter[str] = Counter()
     report = slow_report(calls, threading.Event(), lock=True, lock_timeout=0.2)
-    key = report.get_cache_key(3)
-    assert caches["default"].add(stampede.lock_key(key), "stuck", timeout=300, version=1)
+    hold_lock(report, 3, "stuck", timeout=300)
     assert report(3) == "report 3"  # gave up waiting and computed
     assert report(3) == "report 3"  # and stored the result
     assert calls["report"] == 1

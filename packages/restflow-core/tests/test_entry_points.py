@@ -7,6 +7,7 @@ nothing patches ``importlib.metadata``.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,23 +16,38 @@ from pathlib import Path
 
 import pytest
 
+_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "{version}"
+
+[project.entry-points."restflow.dispatchers"]
+{entry_points}
+
+[tool.hatch.build.targets.wheel]
+packages = {packages}
+"""
+
+
+def _pyproject(name: str, version: str, dispatchers: dict[str, str]) -> str:
+    """A hatchling project of the packages ``dispatchers`` point into, declaring each as a
+    ``restflow.dispatchers`` entry point."""
+    packages = sorted({target.split(":")[0] for target in dispatchers.values()})
+    entry_points = "\n".join(f'{key} = "{target}"' for key, target in dispatchers.items())
+    return _PYPROJECT.format(
+        name=name, version=version, entry_points=entry_points, packages=json.dumps(packages)
+    )
+
+
 PLUGIN_A = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "throwaway-pigeon"
-        version = "1.0"
-
-        [project.entry-points."restflow.dispatchers"]
-        pigeon = "throwaway_pigeon:PigeonDispatcher"
-        parrot = "throwaway_pigeon_broken:ParrotDispatcher"
-
-        [tool.hatch.build.targets.wheel]
-        packages = ["throwaway_pigeon", "throwaway_pigeon_broken"]
-    """,
+    "pyproject.toml": _pyproject("throwaway-pigeon", "1.0", {
+        "pigeon": "throwaway_pigeon:PigeonDispatcher",
+        "parrot": "throwaway_pigeon_broken:ParrotDispatcher",
+    }),
     "throwaway_pigeon/__init__.py": """
         from restflow.dispatch.base import Dispatcher
 
@@ -47,21 +63,9 @@ PLUGIN_A = {
 }
 
 PLUGIN_B = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "throwaway-rival"
-        version = "2.0"
-
-        [project.entry-points."restflow.dispatchers"]
-        pigeon = "throwaway_rival:RivalPigeon"
-
-        [tool.hatch.build.targets.wheel]
-        packages = ["throwaway_rival"]
-    """,
+    "pyproject.toml": _pyproject("throwaway-rival", "2.0", {
+        "pigeon": "throwaway_rival:RivalPigeon",
+    }),
     "throwaway_rival/__init__.py": """
         from restflow.dispatch.base import Dispatcher
 

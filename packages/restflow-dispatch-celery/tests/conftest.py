@@ -19,15 +19,12 @@ def celery_worker(
 ) -> Iterator[CeleryWorker]:
     """A real worker on the private Redis, consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
-    worker = CeleryWorker(
+    with CeleryWorker(
         broker_redis.db_url(BROKER_DB), [session_queue], backend_url=broker_redis.db_url(BACKEND_DB),
         env={"RESTFLOW_TEST_CACHE_URL": broker_redis.db_url(CACHE_DB)},
-    )
-    try:
+    ) as worker:
         worker.start()
         yield worker
-    finally:
-        worker.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import importlib
-import importlib.metadata
 import sys
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from django.test import override_settings
 from kombu import Connection
 
 from restflow.dispatch.celery import DEFAULT_TASK_NAME, CeleryDispatcher, task_run_cache_rules
-from restflow.dispatch.registry import get_dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH
 
 
@@ -27,15 +25,6 @@ def _block(**values: Any) -> dict[str, Any]:
 
 class Signal(enum.Enum):
     POST_SAVE = "POST_SAVE"
-
-
-def test_entry_point_and_registry_name() -> None:
-    [ep] = [ep for ep in importlib.metadata.entry_points(group="restflow.dispatchers")
-            if ep.name == "celery"]
-    assert ep.value == "restflow.dispatch.celery:CeleryDispatcher"
-    dispatcher = get_dispatcher("celery", {"queue": "q"})
-    assert isinstance(dispatcher, CeleryDispatcher)
-    assert dispatcher.config == {"queue": "q"}
 
 
 def test_the_task_is_registered_under_the_default_task_name() -> None:

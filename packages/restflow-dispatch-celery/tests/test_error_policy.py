@@ -29,15 +29,12 @@ def raising_worker(
 ) -> Iterator[tuple[CeleryWorker, str]]:
     """A worker whose settings say ``celery.RAISE_EXCEPTION = True``."""
     queue = f"restflow-raising-{uuid.uuid4().hex[:8]}"
-    worker = CeleryWorker(
+    with CeleryWorker(
         broker_redis.db_url(0), [queue], backend_url=broker_redis.db_url(1),
         env={"RESTFLOW_TEST_SETTINGS_JSON": json.dumps(RAISING)},
-    )
-    try:
+    ) as worker:
         worker.start()
         yield worker, queue
-    finally:
-        worker.stop()
 
 
 def _task_states(backend_url: str, token: str, timeout: float = 30.0,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,43 +24,40 @@ def producer_redis(broker_redis: RedisServer) -> Iterator[str]:
         yield url
 
 
-def _cluster(name: str, server: RedisServer, cluster: str | None, journal: Journal,
-             settings: dict[str, Any] | None = None) -> WorkerProcess:
-    """A started qcluster that ran a first job."""
-    worker = qcluster_process(name, server.db_url(BROKER_DB), server.db_url(CACHE_DB), cluster,
-                             settings)
-    dispatcher = DjangoQDispatcher(function_path=RECORD_JOB_PATH, cluster=cluster, fallback="raise")
-    start_until_first_job(worker, journal, lambda ids, kwargs: dispatcher.dispatch(
-        rule_ids=ids, rule_kwargs=kwargs))
-    return worker
-
-
 @pytest.fixture(scope="session")
-def qcluster(
+def start_cluster(
     django_db_setup: Any, producer_redis: str, broker_redis: RedisServer,
     conformance_journal: Journal,
-) -> Iterator[WorkerProcess]:
-    """A real ``python -m django qcluster`` on the default cluster (queue).
+) -> Callable[..., WorkerProcess]:
+    """Start a real ``python -m django qcluster`` and wait until it ran a first job; use
+    the worker as a ``with`` block, which stops it.
 
     It opens the test database (created first) and shares the test's Redis cache.
     """
-    worker = _cluster("qcluster", broker_redis, None, conformance_journal)
-    try:
-        yield worker
-    finally:
-        worker.stop()
+
+    def start(name: str, cluster: str | None,
+              settings: dict[str, Any] | None = None) -> WorkerProcess:
+        worker = qcluster_process(name, broker_redis.db_url(BROKER_DB),
+                                  broker_redis.db_url(CACHE_DB), cluster, settings)
+        dispatcher = DjangoQDispatcher(function_path=RECORD_JOB_PATH, cluster=cluster,
+                                       fallback="raise")
+        start_until_first_job(worker, conformance_journal, lambda ids, kwargs: dispatcher.dispatch(
+            rule_ids=ids, rule_kwargs=kwargs))
+        return worker
+
+    return start
 
 
 @pytest.fixture(scope="session")
-def raising_qcluster(
-    django_db_setup: Any, producer_redis: str, broker_redis: RedisServer,
-    conformance_journal: Journal,
-) -> Iterator[WorkerProcess]:
+def qcluster(start_cluster: Callable[..., WorkerProcess]) -> Iterator[WorkerProcess]:
+    """A qcluster on the default cluster (queue)."""
+    with start_cluster("qcluster", None) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def raising_qcluster(start_cluster: Callable[..., WorkerProcess]) -> Iterator[WorkerProcess]:
     """A cluster whose settings say ``DISPATCHER_SETTINGS["django_q"]["RAISE_EXCEPTION"]``."""
     settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_q": {"RAISE_EXCEPTION": True}}}}
-    worker = _cluster("qcluster-raising", broker_redis, RAISING_CLUSTER, conformance_journal,
-                      settings)
-    try:
+    with start_cluster("qcluster-raising", RAISING_CLUSTER, settings) as worker:
         yield worker
-    finally:
-        worker.stop()

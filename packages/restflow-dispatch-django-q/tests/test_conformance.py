@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from djangoq_support import django_q_redis
+from restflow_testbed.redis_server import free_port
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
@@ -26,8 +26,5 @@ class TestDjangoQConformance(BrokerDispatcherConformance):
     @contextlib.contextmanager
     def broken_handoff(self, dispatcher: Dispatcher) -> Iterator[None]:
         """django-q's Redis on a port nothing listens on."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        with django_q_redis(f"redis://127.0.0.1:{port}/0"):
+        with django_q_redis(f"redis://127.0.0.1:{free_port()}/0"):
             yield

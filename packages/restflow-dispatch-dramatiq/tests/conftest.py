@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -30,45 +30,43 @@ def producer_broker(dramatiq_url: str) -> Iterator[Any]:
         yield broker
 
 
-def _worker(name: str, server: RedisServer, queues: list[str], journal: Journal,
-            ready_actor: str, settings: dict[str, Any] | None = None) -> WorkerProcess:
-    """A started ``dramatiq`` worker that ran a first job."""
-    import dramatiq
-
-    worker = dramatiq_worker_process(name, server.db_url(BROKER_DB), server.db_url(CACHE_DB), queues,
-                             settings)
-    start_until_first_job(worker, journal, dramatiq.get_broker().get_actor(ready_actor).send)
-    return worker
-
-
 @pytest.fixture(scope="session")
-def dramatiq_worker(
+def start_worker(
     django_db_setup: Any, producer_broker: Any, broker_redis: RedisServer,
     conformance_journal: Journal,
-) -> Iterator[WorkerProcess]:
-    """A real ``dramatiq`` worker on the conformance queue and restflow's default queue.
+) -> Callable[..., WorkerProcess]:
+    """Start a real ``dramatiq`` worker on ``queues`` and wait until it ran a first job
+    (sent to ``ready_actor``); use the worker as a ``with`` block, which stops it.
 
     It opens the test database (created first) and shares the test's Redis cache.
     """
-    worker = _worker("dramatiq-worker", broker_redis, [RECORD_QUEUE, "default"],
-                     conformance_journal, RECORD_ACTOR)
-    try:
+    import dramatiq
+
+    def start(name: str, queues: list[str], ready_actor: str,
+              settings: dict[str, Any] | None = None) -> WorkerProcess:
+        worker = dramatiq_worker_process(name, broker_redis.db_url(BROKER_DB),
+                                         broker_redis.db_url(CACHE_DB), queues, settings)
+        start_until_first_job(worker, conformance_journal,
+                              dramatiq.get_broker().get_actor(ready_actor).send)
+        return worker
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def dramatiq_worker(start_worker: Callable[..., WorkerProcess]) -> Iterator[WorkerProcess]:
+    """A worker on the conformance queue and restflow's default queue."""
+    with start_worker("dramatiq-worker", [RECORD_QUEUE, "default"], RECORD_ACTOR) as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 @pytest.fixture(scope="session")
 def raising_dramatiq_worker(
-    django_db_setup: Any, producer_broker: Any, broker_redis: RedisServer,
-    conformance_journal: Journal,
+    start_worker: Callable[..., WorkerProcess],
 ) -> Iterator[WorkerProcess]:
     """A worker whose settings say ``DISPATCHER_SETTINGS["dramatiq"]["RAISE_EXCEPTION"]``."""
     settings = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"dramatiq": {"RAISE_EXCEPTION": True}}}}
     # Readiness through the raising actor: a job that does not ask to fail.
-    worker = _worker("dramatiq-raising-worker", broker_redis, [RAISING_QUEUE],
-                     conformance_journal, "restflow.test.record_raising", settings)
-    try:
+    with start_worker("dramatiq-raising-worker", [RAISING_QUEUE], "restflow.test.record_raising",
+                      settings) as worker:
         yield worker
-    finally:
-        worker.stop()

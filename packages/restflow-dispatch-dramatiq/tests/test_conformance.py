@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dramatiq_support import use_broker
 from dramatiq_test_actors import RECORD_ACTOR, RECORD_QUEUE, declare_test_actors
+from restflow_testbed.redis_server import free_port
 
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
@@ -29,13 +30,8 @@ class TestDramatiqConformance(BrokerDispatcherConformance):
     @contextlib.contextmanager
     def broken_handoff(self, dispatcher: Dispatcher) -> Iterator[None]:
         """A Redis broker on a port nothing listens on."""
-        import socket
-
         from dramatiq.brokers.redis import RedisBroker
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        with use_broker(RedisBroker(url=f"redis://127.0.0.1:{port}/0")):
+        with use_broker(RedisBroker(url=f"redis://127.0.0.1:{free_port()}/0")):
             declare_test_actors()
             yield

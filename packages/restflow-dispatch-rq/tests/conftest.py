@@ -23,13 +23,10 @@ def rq_worker(
 ) -> Iterator[RqWorker]:
     """A real ``rqworker`` consuming the session's queue."""
     request.getfixturevalue("conformance_journal")  # sets the journal for the worker
-    worker = RqWorker(broker_redis.db_url(BROKER_DB), [session_queue],
-                      cache_url=broker_redis.db_url(CACHE_DB))
-    try:
+    with RqWorker(broker_redis.db_url(BROKER_DB), [session_queue],
+                  cache_url=broker_redis.db_url(CACHE_DB)) as worker:
         worker.start()
         yield worker
-    finally:
-        worker.stop()
 
 
 @pytest.fixture

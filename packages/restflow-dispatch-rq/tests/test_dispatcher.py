@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import sys
 import uuid
 from collections.abc import Iterator
@@ -15,22 +14,12 @@ from restflow_testbed.redis_server import RedisServer
 from rq import Queue
 
 from restflow.dispatch.django_rq import DjangoRqDispatcher
-from restflow.dispatch.registry import get_dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, record_job
 from restflow.dispatch.worker import worker_path
 
 
 def _block(**values: Any) -> dict[str, Any]:
     return {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_rq": values}}}
-
-
-def test_entry_point_and_registry_name() -> None:
-    [ep] = [ep for ep in importlib.metadata.entry_points(group="restflow.dispatchers")
-            if ep.name == "django_rq"]
-    assert ep.value == "restflow.dispatch.django_rq:DjangoRqDispatcher"
-    dispatcher = get_dispatcher("django_rq", {"queue": "q"})
-    assert isinstance(dispatcher, DjangoRqDispatcher)
-    assert dispatcher.config == {"queue": "q"}
 
 
 def test_queue_and_function_path_resolution_skip_empty_values() -> None:

@@ -27,12 +27,9 @@ RAISING = {"CACHE_SETTINGS": {"DISPATCHER_SETTINGS": {"django_rq": {"RAISE_EXCEP
 def raising_worker(conformance_journal: Journal, broker_redis: RedisServer) -> Iterator[str]:
     """A worker whose settings say ``django_rq.RAISE_EXCEPTION = True``."""
     queue = f"restflow-raising-{uuid.uuid4().hex[:8]}"
-    worker = RqWorker(broker_redis.db_url(0), [queue], restflow_settings=RAISING)
-    try:
+    with RqWorker(broker_redis.db_url(0), [queue], restflow_settings=RAISING) as worker:
         worker.start()
         yield queue
-    finally:
-        worker.stop()
 
 
 def _failing_job(queue: str, url: str) -> str:

@@ -51,12 +51,20 @@ def _jwk_dict(key: Any) -> dict[str, Any]:
     raise AssertionError("no JWK form")
 
 
-def configure_server(configure_jwt: Any, key_pairs: Any, algorithm: str) -> None:
-    if algorithm in HMAC_ALGORITHMS:
-        configure_jwt(ALGORITHM=algorithm, SIGNING_KEY=SECRET)
+@pytest.fixture
+def server(configure_jwt: Any, key_pairs: Any, server_alg: str) -> None:
+    """The API signs and verifies with the test's ``server_alg`` (and its key pair)."""
+    if server_alg in HMAC_ALGORITHMS:
+        configure_jwt(ALGORITHM=server_alg, SIGNING_KEY=SECRET)
     else:
-        private_pem, public_pem = key_pairs[KEY_FAMILY[algorithm]]
-        configure_jwt(ALGORITHM=algorithm, SIGNING_KEY=private_pem, VERIFYING_KEY=public_pem)
+        private_pem, public_pem = key_pairs[KEY_FAMILY[server_alg]]
+        configure_jwt(ALGORITHM=server_alg, SIGNING_KEY=private_pem, VERIFYING_KEY=public_pem)
+
+
+@pytest.fixture
+def payload(user: Any, server: None) -> dict[str, Any]:
+    """The claims of an access token of ``user`` on that server."""
+    return build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
 
 
 def status(client: Any, token: str) -> int:
@@ -65,9 +73,8 @@ def status(client: Any, token: str) -> int:
 
 @pytest.mark.parametrize("server_alg", ALL)
 def test_genuine_token_works_for_every_algorithm(
-    user: Any, client: Any, configure_jwt: Any, key_pairs: Any, server_alg: str
+    user: Any, client: Any, server: None, server_alg: str
 ) -> None:
-    configure_server(configure_jwt, key_pairs, server_alg)
     token = AccessToken.for_user(user)
     assert jwt.get_unverified_header(str(token))["alg"] == server_alg
     assert status(client, str(token)) == 200
@@ -75,11 +82,7 @@ def test_genuine_token_works_for_every_algorithm(
 
 @pytest.mark.parametrize("server_alg", ALL)
 @pytest.mark.parametrize("none_spelling", ["none", "None", "NONE", ""])
-def test_unsigned_tokens(
-    user: Any, client: Any, configure_jwt: Any, key_pairs: Any, server_alg: str, none_spelling: str
-) -> None:
-    configure_server(configure_jwt, key_pairs, server_alg)
-    payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
+def test_unsigned_tokens(client: Any, payload: dict[str, Any], none_spelling: str) -> None:
     token = forge({"alg": none_spelling, "typ": "at+jwt"}, payload, None)
     assert status(client, token) == 401
     assert status(client, token.rstrip(".")) == 401
@@ -88,10 +91,8 @@ def test_unsigned_tokens(
 @pytest.mark.parametrize("server_alg", ASYMMETRIC_ALGORITHMS)
 @pytest.mark.parametrize("hs_alg", HMAC_ALGORITHMS)
 def test_hmac_signed_with_public_key_in_every_form(
-    user: Any, client: Any, configure_jwt: Any, key_pairs: Any, server_alg: str, hs_alg: str
+    client: Any, key_pairs: Any, payload: dict[str, Any], server_alg: str, hs_alg: str
 ) -> None:
-    configure_server(configure_jwt, key_pairs, server_alg)
-    payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
     forms = public_key_forms(key_pairs[KEY_FAMILY[server_alg]][1])
     for name, secret in forms.items():
         for alg in (hs_alg, server_alg):  # honest HS header, and the header lying about alg
@@ -102,17 +103,9 @@ def test_hmac_signed_with_public_key_in_every_form(
 @pytest.mark.parametrize("server_alg", ALL)
 @pytest.mark.parametrize("attacker_alg", ASYMMETRIC_ALGORITHMS)
 def test_tokens_signed_with_attacker_keys(
-    user: Any,
-    client: Any,
-    configure_jwt: Any,
-    key_pairs: Any,
-    attacker_key_pairs: Any,
-    server_alg: str,
-    attacker_alg: str,
+    client: Any, attacker_key_pairs: Any, payload: dict[str, Any], attacker_alg: str
 ) -> None:
-    configure_server(configure_jwt, key_pairs, server_alg)
     private_pem, _ = attacker_key_pairs[KEY_FAMILY[attacker_alg]]
-    payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
     token = forge({"alg": attacker_alg, "typ": "at+jwt"}, payload, key_signer(attacker_alg, private_pem))
     assert status(client, token) == 401
 
@@ -120,10 +113,8 @@ def test_tokens_signed_with_attacker_keys(
 @pytest.mark.parametrize("server_alg", HMAC_ALGORITHMS)
 @pytest.mark.parametrize("attacker_alg", HMAC_ALGORITHMS)
 def test_hmac_swaps_and_guessed_secrets(
-    user: Any, client: Any, configure_jwt: Any, key_pairs: Any, server_alg: str, attacker_alg: str
+    client: Any, payload: dict[str, Any], server_alg: str, attacker_alg: str
 ) -> None:
-    configure_server(configure_jwt, key_pairs, server_alg)
-    payload = build_jwt_payload(user, token_type="access", lifetime=LIFETIME)
     guessed = forge({"alg": attacker_alg, "typ": "at+jwt"}, payload, hmac_signer(attacker_alg, b"secret"))
     assert status(client, guessed) == 401
     if attacker_alg != server_alg:  # the right secret under another HMAC is still refused

@@ -92,12 +92,6 @@ def test_obtain_rejects_inactive_user_and_honours_rule(
     assert post(AUTH, {"username": "alice", "password": PASSWORD}).status_code == 401
 
 
-def test_obtain_validates_body(db: Any, post: Any) -> None:
-    response = post(AUTH, {"username": "alice"})
-    assert response.status_code == 400
-    assert response.json() == {"password": ["This field is required."]}
-
-
 def test_refresh_rotates_and_blacklists_old_token(user: Any, post: Any) -> None:
     tokens = obtain(post)
     response = post(REFRESH, {"refresh": tokens["refresh"]})
@@ -137,10 +131,15 @@ def test_refresh_rejects_access_token(user: Any, post: Any) -> None:
     assert "Wrong token type" in response.json()["detail"]
 
 
-def test_refresh_validates_body(db: Any, post: Any) -> None:
-    response = post(REFRESH, {})
+@pytest.mark.parametrize(
+    ("url", "body", "missing"), [(AUTH, {"username": "alice"}, "password"), (REFRESH, {}, "refresh")]
+)
+def test_obtain_and_refresh_validate_the_body(
+    db: Any, post: Any, url: str, body: dict[str, str], missing: str
+) -> None:
+    response = post(url, body)
     assert response.status_code == 400
-    assert response.json() == {"refresh": ["This field is required."]}
+    assert response.json() == {missing: ["This field is required."]}
 
 
 def test_blacklist_view(user: Any, post: Any) -> None:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from restflow_testbed.discovery import REPO_ROOT
 
@@ -48,8 +48,15 @@ def worker_env(tests_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+_W = TypeVar("_W", bound="WorkerProcess")
+
+
 class WorkerProcess:
-    """A worker command run in its own process group, its output kept in a log file."""
+    """A worker command run in its own process group, its output kept in a log file.
+
+    As a context manager it is stopped on leaving the block, however the block ends
+    (starting it stays the block's job: ``start()`` or ``start_until_first_job``).
+    """
 
     def __init__(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         self.name = name
@@ -61,6 +68,12 @@ class WorkerProcess:
     #: What ``stop()`` sends the main process first, and how long it waits before SIGKILL.
     stop_signal: signal.Signals = signal.SIGTERM
     stop_grace: float = 15.0
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def start(self) -> None:
         with self.log_path.open("wb") as log:

@@ -24,6 +24,12 @@ from restflow.caching.rules import InvalidationRule
 CALLS: Counter[str] = Counter()
 
 
+def _call(name: str) -> int:
+    """Count one run of the view ``name``: its number (``n`` in the answers)."""
+    CALLS[name] += 1
+    return CALLS[name]
+
+
 class HeaderAuthentication(BaseAuthentication):
     """Authenticates ``X-User: <username>`` (tests only)."""
 
@@ -50,8 +56,7 @@ class Base(APIView):
 class BookView(Base):
     @cache_response(set_cache_headers=True)
     def get(self, request: Request, pk: int) -> Response:
-        CALLS["book"] += 1
-        return Response({"book": pk, "n": CALLS["book"], "q": request.query_params.get("q")})
+        return Response({"book": pk, "n": _call("book"), "q": request.query_params.get("q")})
 
 
 class ProfileKey(ResponseCacheKeyConstructor):
@@ -63,8 +68,7 @@ class ProfileView(Base):
 
     @cache_response(ProfileKey)
     def get(self, request: Request) -> Response:
-        CALLS["profile"] += 1
-        return Response({"user": str(request.user), "n": CALLS["profile"]})
+        return Response({"user": str(request.user), "n": _call("profile")})
 
 
 class LeakyProfileView(Base):
@@ -72,29 +76,25 @@ class LeakyProfileView(Base):
 
     @cache_response()
     def get(self, request: Request) -> Response:
-        CALLS["leaky"] += 1
-        return Response({"user": str(request.user), "n": CALLS["leaky"]})
+        return Response({"user": str(request.user), "n": _call("leaky")})
 
 
 class PublicView(Base):
     @cache_response(public=True)
     def get(self, request: Request) -> Response:
-        CALLS["public"] += 1
-        return Response({"n": CALLS["public"]})
+        return Response({"n": _call("public")})
 
 
 class StatusView(Base):
     @cache_response()
     def get(self, request: Request, code: int) -> Response:
-        CALLS[f"status{code}"] += 1
-        return Response({"code": code, "n": CALLS[f"status{code}"]}, status=int(code))
+        return Response({"code": code, "n": _call(f"status{code}")}, status=int(code))
 
 
 class ConfiguredStatusView(Base):
     @cache_response(statuses=(200, 404))
     def get(self, request: Request, code: int) -> Response:
-        CALLS[f"configured{code}"] += 1
-        return Response({"n": CALLS[f"configured{code}"]}, status=int(code))
+        return Response({"n": _call(f"configured{code}")}, status=int(code))
 
 
 class CookieView(Base):
@@ -109,8 +109,7 @@ class CookieView(Base):
 class PrivateView(Base):
     @cache_response()
     def get(self, request: Request, directive: str) -> Response:
-        CALLS[directive] += 1
-        response = Response({"n": CALLS[directive]})
+        response = Response({"n": _call(directive)})
         response["Cache-Control"] = directive
         return response
 
@@ -118,22 +117,19 @@ class PrivateView(Base):
 class StreamView(Base):
     @cache_response()
     def get(self, request: Request) -> StreamingHttpResponse:
-        CALLS["stream"] += 1
-        return StreamingHttpResponse(iter([b"a", b"b", str(CALLS["stream"]).encode()]))
+        return StreamingHttpResponse(iter([b"a", b"b", str(_call("stream")).encode()]))
 
 
 class PlainView(Base):
     @cache_response()
     def get(self, request: Request) -> HttpResponse:
-        CALLS["plain"] += 1
-        return HttpResponse(f"plain {CALLS['plain']}", content_type="text/plain")
+        return HttpResponse(f"plain {_call('plain')}", content_type="text/plain")
 
 
 class WriteView(Base):
     @cache_response()
     def post(self, request: Request) -> Response:
-        CALLS["post"] += 1
-        return Response({"n": CALLS["post"]})
+        return Response({"n": _call("post")})
 
 
 @api_view(["GET"])
@@ -141,22 +137,19 @@ class WriteView(Base):
 @renderer_classes([JSONRenderer])
 @cache_response()
 def book_function(request: Request, pk: int) -> Response:
-    CALLS["function"] += 1
-    return Response({"book": pk, "n": CALLS["function"]})
+    return Response({"book": pk, "n": _call("function")})
 
 
 class ErrorFilteredView(Base):
     @cache_response(statuses=(200, 500), cache_if=lambda r: r.status_code < 400)
     def get(self, request: Request) -> Response:
-        CALLS["filtered"] += 1
-        return Response({"n": CALLS["filtered"]}, status=500)
+        return Response({"n": _call("filtered")}, status=500)
 
 
 class VaryCookieView(Base):
     @cache_response()
     def get(self, request: Request) -> Response:
-        CALLS["vary"] += 1
-        response = Response({"n": CALLS["vary"]})
+        response = Response({"n": _call("vary")})
         response["Vary"] = "Accept, Cookie"
         return response
 
@@ -203,8 +196,7 @@ class BookListView(Base):
 @cache_response()
 def django_search(request: Any) -> HttpResponse:
     """A plain Django view (no DRF): keyed by its query string all the same."""
-    CALLS["django_search"] += 1
-    return HttpResponse(f"q={request.GET.get('q')} n={CALLS['django_search']}")
+    return HttpResponse(f"q={request.GET.get('q')} n={_call('django_search')}")
 
 
 # -- issue 12: every view shape Django and DRF allow, each answering with who asked -------
@@ -224,22 +216,19 @@ class ShapeBase(APIView):
 class ShapeReqView(ShapeBase):
     @cache_response()
     def get(self, req: Request) -> Response:
-        CALLS["shape_req"] += 1
-        return Response({"user": _who(req.user), "n": CALLS["shape_req"]})
+        return Response({"user": _who(req.user), "n": _call("shape_req")})
 
 
 class ShapeArgsView(ShapeBase):
     @cache_response()
     def get(self, *args: Any, **kwargs: Any) -> Response:
-        CALLS["shape_args"] += 1
-        return Response({"user": _who(self.request.user), "n": CALLS["shape_args"]})
+        return Response({"user": _who(self.request.user), "n": _call("shape_args")})
 
 
 class ShapeRequestView(ShapeBase):
     @cache_response()
     def get(self, request: Request) -> Response:
-        CALLS["shape_request"] += 1
-        return Response({"user": _who(request.user), "n": CALLS["shape_request"]})
+        return Response({"user": _who(request.user), "n": _call("shape_request")})
 
 
 class ShapeViewSet(viewsets.ViewSet):
@@ -248,8 +237,7 @@ class ShapeViewSet(viewsets.ViewSet):
 
     @cache_response()
     def list(self, req: Request) -> Response:
-        CALLS["shape_list"] += 1
-        return Response({"user": _who(req.user), "n": CALLS["shape_list"]})
+        return Response({"user": _who(req.user), "n": _call("shape_list")})
 
     @cache_response()
     def retrieve(self, *args: Any, **kwargs: Any) -> Response:
@@ -260,8 +248,7 @@ class ShapeViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     @cache_response()
     def mine(self, req: Request) -> Response:
-        CALLS["shape_action"] += 1
-        return Response({"user": _who(req.user), "n": CALLS["shape_action"]})
+        return Response({"user": _who(req.user), "n": _call("shape_action")})
 
 
 @api_view(["GET"])
@@ -269,28 +256,24 @@ class ShapeViewSet(viewsets.ViewSet):
 @renderer_classes([JSONRenderer])
 @cache_response()
 def shape_api_function(req: Request) -> Response:
-    CALLS["shape_api_function"] += 1
-    return Response({"user": _who(req.user), "n": CALLS["shape_api_function"]})
+    return Response({"user": _who(req.user), "n": _call("shape_api_function")})
 
 
 @cache_response()
 def shape_django_function(req: HttpRequest) -> JsonResponse:
-    CALLS["shape_django_function"] += 1
-    return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_function"]})
+    return JsonResponse({"user": _who(req.user), "n": _call("shape_django_function")})
 
 
 class ShapeDjangoView(View):
     @method_decorator(cache_response())
     def get(self, req: HttpRequest) -> JsonResponse:
-        CALLS["shape_django_view"] += 1
-        return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_view"]})
+        return JsonResponse({"user": _who(req.user), "n": _call("shape_django_view")})
 
 
 class ShapeDjangoViewDirect(View):
     @cache_response()
     def get(self, req: HttpRequest) -> JsonResponse:
-        CALLS["shape_django_view_direct"] += 1
-        return JsonResponse({"user": _who(req.user), "n": CALLS["shape_django_view_direct"]})
+        return JsonResponse({"user": _who(req.user), "n": _call("shape_django_view_direct")})
 
 
 @cache_response()
@@ -314,8 +297,7 @@ class AbsoluteUriView(Base):
 
     @cache_response()
     def get(self, request: Request) -> Response:
-        CALLS["absolute"] += 1
-        return Response({"self": request.build_absolute_uri(), "n": CALLS["absolute"]})
+        return Response({"self": request.build_absolute_uri(), "n": _call("absolute")})
 
 
 class EchoQueryView(Base):
@@ -323,8 +305,7 @@ class EchoQueryView(Base):
 
     @cache_response()
     def get(self, request: Request) -> Response:
-        CALLS["echo_query"] += 1
-        return Response({"a": request.query_params.get("a"), "n": CALLS["echo_query"]})
+        return Response({"a": request.query_params.get("a"), "n": _call("echo_query")})
 
 
 def _keyed_by(path: str, counter: str) -> type[APIView]:
@@ -340,8 +321,7 @@ def _keyed_by(path: str, counter: str) -> type[APIView]:
     class KeyedView(Base):
         @cache_response(Key)
         def get(self, request: Request) -> Response:
-            CALLS[counter] += 1
-            return Response({"user": _who(request.user), "n": CALLS[counter]})
+            return Response({"user": _who(request.user), "n": _call(counter)})
 
     return KeyedView
 

@@ -20,60 +20,49 @@ def _count(name: str) -> None:
         CALLS[name] += 1
 
 
-BY_AUTHOR = {"fields": {"author": ArgsKeyField("author_id", partition=True)}}
+def _partitioned(arg: str, model: Any, target: str = "pk", **rule_options: Any) -> Any:
+    """Cache for 300 s, one partition per value of ``arg`` (key field ``arg`` less its
+    ``_id``), dropped when a ``model`` row whose ``target`` equals that value changes."""
+    return cache_result(
+        key_constructor={
+            "fields": {arg.removesuffix("_id"): ArgsKeyField(arg, partition=True)}
+        },
+        ttl=300,
+        invalidates_on=[
+            InvalidationRule(model=model, field_mapping={arg: target}, **rule_options)
+        ],
+    )
 
 
-@cache_result(
-    key_constructor=BY_AUTHOR,
-    ttl=300,
-    invalidates_on=[InvalidationRule(model=Book, field_mapping={"author_id": "author_id"})],
-)
+@_partitioned("author_id", Book, "author_id")
 def titles_of_author(author_id: Any) -> list[str]:
     """Partitioned by author: a book save drops its author's partition only."""
     _count("titles_of_author")
     return sorted(Book.objects.filter(author_id=author_id).values_list("title", flat=True))
 
 
-@cache_result(
-    key_constructor=BY_AUTHOR,
-    ttl=300,
-    invalidates_on=[
-        InvalidationRule(model=Book, field_mapping={"author_id": "author_id"}, rewarm=True),
-    ],
-)
+@_partitioned("author_id", Book, "author_id", rewarm=True)
 def page_count_of_author(author_id: Any) -> int:
     """Rewarmed: after a book save the new total is computed right away."""
     _count("page_count_of_author")
     return sum(Book.objects.filter(author_id=author_id).values_list("pages", flat=True))
 
 
-@cache_result(
-    key_constructor={"fields": {"gadget": ArgsKeyField("gadget_id", partition=True)}},
-    ttl=300,
-    invalidates_on=[InvalidationRule(model=Gadget, field_mapping={"gadget_id": "pk"})],
-)
+@_partitioned("gadget_id", Gadget)
 def gadget_label(gadget_id: Any) -> str:
     """UUID primary keys travel as strings."""
     _count("gadget_label")
     return str(Gadget.objects.get(pk=gadget_id).label)
 
 
-@cache_result(
-    key_constructor={"fields": {"tag": ArgsKeyField("tag_id", partition=True)}},
-    ttl=300,
-    invalidates_on=[InvalidationRule(model=Tag, field_mapping={"tag_id": "pk"})],
-)
+@_partitioned("tag_id", Tag)
 def books_with_tag(tag_id: Any) -> list[str]:
     """A many-to-many change seen from the tag side."""
     _count("books_with_tag")
     return sorted(Book.objects.filter(tags__id=tag_id).values_list("title", flat=True))
 
 
-@cache_result(
-    key_constructor={"fields": {"book": ArgsKeyField("book_id", partition=True)}},
-    ttl=300,
-    invalidates_on=[InvalidationRule(model=Book, field_mapping={"book_id": "pk"})],
-)
+@_partitioned("book_id", Book)
 def tags_of_book(book_id: Any) -> list[str]:
     """A many-to-many change seen from the book side."""
     _count("tags_of_book")
@@ -90,13 +79,7 @@ def author_names() -> list[str]:
     return sorted(Author.objects.values_list("name", flat=True))
 
 
-@cache_result(
-    key_constructor={"fields": {"book": ArgsKeyField("book_id", partition=True)}},
-    ttl=300,
-    invalidates_on=[
-        InvalidationRule(model=Book, field_mapping={"book_id": "pk"}, watch_fields=["tags"])
-    ],
-)
+@_partitioned("book_id", Book, watch_fields=["tags"])
 def tag_count_of_book(book_id: Any) -> int:
     """Watches a many-to-many relation: saves of the book itself do not matter."""
     _count("tag_count_of_book")

@@ -198,12 +198,21 @@ class CacheEngine:
         result = self._run_sync(args, kwargs)
         if not self._check_predicates_sync(result) or tokens is None:
             return result, None
+        if self._stored_once_rendered(cache, plan, result, tokens):
+            return result, None
+        return result, self._store_sync(cache, plan, result, tokens)
+
+    def _stored_once_rendered(
+        self, cache: BaseCache, plan: Plan, result: Any, tokens: tuple[int, ...]
+    ) -> bool:
+        """True when ``result`` is a template response not rendered yet: it is stored once
+        rendered (render callbacks run synchronously, in both engines)."""
         if isinstance(result, SimpleTemplateResponse) and not result.is_rendered:
             result.add_post_render_callback(
                 lambda rendered: self._store_sync(cache, plan, rendered, tokens) and None
             )
-            return result, None
-        return result, self._store_sync(cache, plan, result, tokens)
+            return True
+        return False
 
     def _store_sync(
         self, cache: BaseCache, plan: Plan, result: Any, tokens: tuple[int, ...]
@@ -269,10 +278,7 @@ class CacheEngine:
         result = await self._run_async(args, kwargs)
         if not await self._check_predicates_async(result) or tokens is None:
             return result, None
-        if isinstance(result, SimpleTemplateResponse) and not result.is_rendered:
-            result.add_post_render_callback(
-                lambda rendered: self._store_sync(cache, plan, rendered, tokens) and None
-            )
+        if self._stored_once_rendered(cache, plan, result, tokens):
             return result, None
         value = self._storable(result)
         if value is _NO_STORE:

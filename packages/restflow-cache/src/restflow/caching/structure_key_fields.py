@@ -13,12 +13,12 @@ __all__ = ["DjangoModelKeyField", "DrfSerializerKeyField"]
 _Func = Callable[..., Any]
 
 
-class DjangoModelKeyField(CacheKeyField):
-    """Fingerprint of a model's field names and field classes (hashed)."""
+class _StructureKeyField(CacheKeyField):
+    """A hashed fingerprint, built on the first key and reused (a structure does not
+    change while the process runs)."""
 
-    def __init__(self, model_class: Any) -> None:
+    def __init__(self) -> None:
         super().__init__(False, True, sort_lists=True)
-        self.model_class = model_class
         self._payload: dict[str, Any] | None = None
 
     def get_key_payload(
@@ -27,6 +27,17 @@ class DjangoModelKeyField(CacheKeyField):
         if self._payload is None:
             self._payload = self._build()
         return self._payload
+
+    def _build(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class DjangoModelKeyField(_StructureKeyField):
+    """Fingerprint of a model's field names and field classes (hashed)."""
+
+    def __init__(self, model_class: Any) -> None:
+        super().__init__()
+        self.model_class = model_class
 
     def _build(self) -> dict[str, Any]:
         from django.db import models
@@ -75,19 +86,14 @@ def _serializer_structure(serializer_class: Any) -> dict[str, Any]:
     return {"name": serializer_class.__name__, "module": serializer_class.__module__, "fields": fields}
 
 
-class DrfSerializerKeyField(CacheKeyField):
+class DrfSerializerKeyField(_StructureKeyField):
     """Fingerprint of a DRF serializer's fields, recursing into nested serializers (hashed)."""
 
     def __init__(self, serializer_class: Any) -> None:
-        super().__init__(False, True, sort_lists=True)
+        super().__init__()
         self.serializer_class = serializer_class
-        self._payload: dict[str, Any] | None = None
 
-    def get_key_payload(
-        self, func: _Func, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _build(self) -> dict[str, Any]:
         if self.serializer_class is None:
             return {}
-        if self._payload is None:
-            self._payload = {"serializer_structure": _serializer_structure(self.serializer_class)}
-        return self._payload
+        return {"serializer_structure": _serializer_structure(self.serializer_class)}
