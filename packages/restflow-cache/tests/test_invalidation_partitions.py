@@ -11,15 +11,13 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from invalidation_helpers import backend_fixture
+from invalidation_helpers import ON_TWO_BACKENDS
 from invalidation_testapp.models import Author, Book, Member, MemberNote, Note
 from invalidation_testapp.views import MyNotes
 
 from restflow.caching import ArgsKeyField, RequestValueKeyField, cache_result
 
-two_backends = backend_fixture()
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("two_backends")]
+pytestmark = ON_TWO_BACKENDS
 
 
 def get(client: Client, url: str, **headers: str) -> tuple[Any, str]:
