@@ -9,7 +9,14 @@ import tempfile
 
 from restflow_testbed.server_process import ServerProcess, find_program, free_port
 
-__all__ = ["ExternalRedis", "RedisServer", "find_program", "find_redis_server", "free_port", "given_redis_url"]
+__all__ = [
+    "ExternalRedis",
+    "RedisServer",
+    "find_program",
+    "find_redis_server",
+    "free_port",
+    "given_redis_url",
+]
 
 
 def find_redis_server() -> str:

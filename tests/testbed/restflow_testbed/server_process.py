@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 
 def find_program(name: str, hint: str) -> str:
@@ -121,7 +122,7 @@ class ServerProcess:
     def cleanup(self) -> None:
         self.stop()
 
-    def __enter__(self):  # noqa: ANN204 - the subclass itself
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.cache import BaseCache
 
 from restflow.caching._snapshot import snapshot_database
-from restflow.caching.backends import degraded, get_cache, get_many
+from restflow.caching.backends import acall, aset_many, degraded, get_cache, get_many, set_many
 from restflow.caching.constants import (
     METADATA_CACHE_STATUS,
     METADATA_CACHED_AT_KEY,
@@ -170,7 +170,7 @@ def prepare(
     tokens, missing, short, life = planned
     try:
         if missing:
-            cache.set_many(missing, timeout=life, version=plan.version)
+            set_many(cache, missing, life, plan.version)  # per slot on a cluster
         for scope in short:
             cache.touch(scope, life, version=plan.version)
     except Exception as exc:
@@ -198,7 +198,7 @@ def delete_entry(alias: str, key: str, version: int) -> None:
 
 
 async def adelete_entry(alias: str, key: str, version: int) -> None:
-    await get_cache(alias).adelete(key, version=version)
+    await acall(get_cache(alias), "delete", key, version=version)
 
 
 # -- async I/O -------------------------------------------------------------------------
@@ -206,7 +206,7 @@ async def aread(
     cache: BaseCache, alias: str, keys: list[str], version: int
 ) -> dict[str, Any] | None:
     try:
-        return await cache.aget_many(keys, version=version)
+        return await acall(cache, "get_many", keys, version=version)
     except Exception as exc:
         degraded(alias, "read", exc)
         return None
@@ -221,9 +221,9 @@ async def aprepare(
     tokens, missing, short, life = planned
     try:
         if missing:
-            await cache.aset_many(missing, timeout=life, version=plan.version)
+            await aset_many(cache, missing, life, plan.version)
         for scope in short:
-            await cache.atouch(scope, life, version=plan.version)
+            await acall(cache, "touch", scope, life, version=plan.version)
     except Exception as exc:
         degraded(alias, "write", exc)
         return None
@@ -235,7 +235,7 @@ async def astore(
 ) -> tuple[Any, ...] | None:
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
-        await cache.aset(plan.key, env, timeout=plan.ttl, version=plan.version)
+        await acall(cache, "set", plan.key, env, timeout=plan.ttl, version=plan.version)
     except _USER_ERRORS:
         raise
     except Exception as exc:
