@@ -57,9 +57,9 @@ def test_hit_miss_and_invalidation_on_the_pool(pool: list[MemcachedServer]) -> N
 
 
 def test_a_frozen_server_fails_the_bump_loudly_every_time(pool: list[MemcachedServer]) -> None:
-    """The first bump times out (pymemcache raises); the next ones, while pymemcache waits
-    before retrying the server, get its keys back from ``set_many`` without an error:
-    restflow raises for those too, instead of dropping them."""
+    """The first attempt of a bump times out (pymemcache raises); the retries, while
+    pymemcache waits before trying the server again, get its keys back from ``set_many``
+    without an error: restflow raises for those too, instead of dropping them."""
     with override_settings(
         CACHES={
             "default": memcached_cache_settings(
@@ -71,10 +71,9 @@ def test_a_frozen_server_fails_the_bump_loudly_every_time(pool: list[MemcachedSe
         targets = [("default", 1, name, 120) for name in SCOPES]
         scopes.bump_targets(targets)
         pool[1].freeze()
-        with pytest.raises(TimeoutError):
-            scopes.bump_targets(targets)
         with pytest.raises(IncompleteWrite, match="could not store"):
             scopes.bump_targets(targets)
+        assert scopes.pending_count() == len(SCOPES)  # held for replay, not dropped
         pool[1].resume()
         with pytest.raises(IncompleteWrite):  # pymemcache still waits before retrying it
             scopes.bump_targets(targets)
@@ -106,3 +105,40 @@ def test_reads_with_a_frozen_server_are_answered_and_recover(pool: list[Memcache
     assert warm == [f"{n}/1#1" for n in range(6)]
     assert all(value.startswith(f"{n}/1#") for n, value in enumerate(during))
     assert sum(calls.values()) > 6  # the frozen server's entries were recomputed, not awaited
+
+
+def test_a_failed_invalidation_is_held_and_replayed_never_served_stale(
+    pool: list[MemcachedServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Freeze the server holding a partition's scope, invalidate it, read it while frozen
+    and after resuming: every value read after the invalidation is a fresh one."""
+    monkeypatch.setattr(scopes, "REPLAY_INTERVAL", 0.0)
+    with override_settings(
+        CACHES={
+            "default": memcached_cache_settings(
+                [s.location for s in pool], retry_attempts=100, retry_timeout=0
+            )
+        }
+    ):
+        cache = caches["default"]
+        calls: Counter[str] = Counter()
+        items = make_items(calls)
+        frozen = pool[1]
+        tenant = next(
+            t for t in range(50)
+            if owner(cache, items.invalidation_target((), {"tenant": t})[2]) == frozen.location
+        )
+        assert items(tenant, 1) == f"{tenant}/1#1"
+        assert items(tenant, 1) == f"{tenant}/1#1"  # a hit
+        frozen.freeze()
+        with pytest.raises((TimeoutError, IncompleteWrite)):
+            items.delete_by_prefix(tenant=tenant)
+        assert scopes.pending_count() == 1
+        during = items(tenant, 1)  # the held scope makes it a miss, never the old hit
+        frozen.resume()
+        after = items(tenant, 1)  # the read replays the held invalidation first
+        assert scopes.pending_count() == 0
+        again = items(tenant, 1)
+    assert during == f"{tenant}/1#2"
+    assert after == f"{tenant}/1#3"
+    assert again == after  # cached again once the invalidation is written

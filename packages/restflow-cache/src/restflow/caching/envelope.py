@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import BaseCache
 
+from restflow.caching import scopes
 from restflow.caching._snapshot import snapshot_database
 from restflow.caching.backends import acall, aset_many, degraded, get_cache, get_many, set_many
 from restflow.caching.constants import (
@@ -133,7 +135,15 @@ def _tokens_for(
 
 # -- sync I/O --------------------------------------------------------------------------
 def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[str, Any] | None:
-    """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled)."""
+    """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled) or a
+    scope read has a failed invalidation held for replay that cannot be replayed yet."""
+    if (
+        scopes._outbox
+        and scopes.is_pending(alias, version, keys)
+        and not scopes.replay(alias)
+        and scopes.is_pending(alias, version, keys)
+    ):
+        return None
     try:
         return get_many(cache, keys, version)
     except Exception as exc:
@@ -205,6 +215,10 @@ async def adelete_entry(alias: str, key: str, version: int) -> None:
 async def aread(
     cache: BaseCache, alias: str, keys: list[str], version: int
 ) -> dict[str, Any] | None:
+    if scopes._outbox and scopes.is_pending(alias, version, keys):
+        replayed = await sync_to_async(scopes.replay, thread_sensitive=True)(alias)
+        if not replayed and scopes.is_pending(alias, version, keys):
+            return None
     try:
         return await acall(cache, "get_many", keys, version=version)
     except Exception as exc:
