@@ -42,7 +42,7 @@ def _backend_settings(name: str, request: pytest.FixtureRequest, tmp_path: Path)
         server = request.getfixturevalue("redis_server")
         db = 2 if name == "redis" else 3  # the custom project keeps 0 and 1
         return redis_cache_settings(server.db_url(db), "django" if name == "redis" else "django_redis")
-    from restflow_testbed.plugin import memcached_cache_settings
+    from restflow_testbed.memcached_server import memcached_cache_settings
 
     servers = request.getfixturevalue("memcached_servers")
     return memcached_cache_settings(

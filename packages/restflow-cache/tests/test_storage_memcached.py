@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
-from restflow_testbed.memcached_server import MemcachedServer
-from restflow_testbed.plugin import memcached_cache_settings
+from restflow_testbed.memcached_server import MemcachedServer, memcached_cache_settings
 from test_storage_backends import make_items
 
 from restflow.caching import backends, scopes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from restflow_testbed.server_process import ServerProcess, find_program
 
@@ -30,3 +31,25 @@ class MemcachedServer(ServerProcess):
 
     def ping(self) -> bool:
         return self._ask(b"version\r\n", b"VERSION")
+
+
+# pymemcache has no socket timeout by default: a hung (not dead) server would block a
+# request forever. Every memcached cache of the test bed sets one (docs/caching.md,
+# "memcached pools").
+MEMCACHED_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 0.5,
+    "timeout": 0.5,
+    "retry_attempts": 2,
+    "retry_timeout": 1,
+    "dead_timeout": 5,
+}
+
+
+def memcached_cache_settings(locations: list[str], **options: Any) -> dict[str, Any]:
+    """A ``CACHES`` entry for Django's ``PyMemcacheCache`` on one server or a pool, with
+    the test bed's socket timeouts (``options`` override them)."""
+    return {
+        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "LOCATION": locations if len(locations) > 1 else locations[0],
+        "OPTIONS": {**MEMCACHED_OPTIONS, **options},
+    }

@@ -124,28 +124,6 @@ def redis_cache_settings(url: str, backend: str = "django") -> dict[str, Any]:
     raise ValueError(f"unknown redis cache backend {backend!r}")
 
 
-# pymemcache has no socket timeout by default: a hung (not dead) server would block a
-# request forever. Every memcached cache of the test bed sets one (docs/caching.md,
-# "memcached pools").
-MEMCACHED_OPTIONS: dict[str, Any] = {
-    "connect_timeout": 0.5,
-    "timeout": 0.5,
-    "retry_attempts": 2,
-    "retry_timeout": 1,
-    "dead_timeout": 5,
-}
-
-
-def memcached_cache_settings(locations: list[str], **options: Any) -> dict[str, Any]:
-    """A ``CACHES`` entry for Django's ``PyMemcacheCache`` on one server or a pool, with
-    the test bed's socket timeouts (``options`` override them)."""
-    return {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-        "LOCATION": locations if len(locations) > 1 else locations[0],
-        "OPTIONS": {**MEMCACHED_OPTIONS, **options},
-    }
-
-
 @pytest.fixture
 def redis_caches(redis_url: str) -> dict[str, dict[str, Any]]:
     return {"default": redis_cache_settings(redis_url)}
