@@ -354,6 +354,8 @@ def bench(session: nox.Session) -> None:
         "drf-extensions>=0.7",
         "matplotlib>=3.8",
         "celery[redis]>=5.3",
+        "pymemcache>=4",
+        "django-valkey>=0.4",
     ]
     if os.environ.get("DATABASE_URL"):
         reqs.append("psycopg[binary]>=3.1")

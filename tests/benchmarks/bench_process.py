@@ -16,6 +16,7 @@ GROUPS = {
     "invalidation": "bench_invalidation",
     "brokers": "bench_brokers",
     "fastpaths": "bench_fastpaths",
+    "scaleout": "bench_scaleout",
 }
 
 

@@ -27,11 +27,15 @@ import bench_docs  # noqa: E402
 import bench_first_request  # noqa: E402
 import bench_report  # noqa: E402
 import bench_startup  # noqa: E402
+from restflow_testbed.memcached_server import MemcachedServer  # noqa: E402
+from restflow_testbed.redis_cluster import RedisCluster  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
 
-GROUPS = ("jwt", "cache", "invalidation", "startup", "brokers", "fastpaths")
+GROUPS = ("jwt", "cache", "invalidation", "startup", "brokers", "fastpaths", "scaleout")
 # Fresh processes per group (the invalidation group fills 2 x 200,000 keys per process).
-DEFAULT_PROCESSES = {"jwt": 3, "cache": 2, "invalidation": 2, "brokers": 1, "fastpaths": 3}
+DEFAULT_PROCESSES = {
+    "jwt": 3, "cache": 2, "invalidation": 2, "brokers": 1, "fastpaths": 3, "scaleout": 1
+}
 # Comparison-id prefix of each group's rows (a subset run keeps the other groups' rows).
 PREFIXES = {
     "jwt": ("jwt.",),
@@ -40,6 +44,7 @@ PREFIXES = {
     "startup": ("startup",),
     "brokers": ("brokers.",),
     "fastpaths": ("fastpath.",),
+    "scaleout": ("scaleout.",),
 }
 
 
@@ -103,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("[bench] startup done", flush=True)
                 continue
             processes = args.processes or DEFAULT_PROCESSES[group]
+            if group == "scaleout":
+                records += _run_scaleout(processes, env, workdir)
+                continue
             records += run_group(group, processes, env, workdir)
         meta = bench_docs.machine(redis_url=redis.url)
     meta["duration_s"] = time.monotonic() - started
@@ -114,6 +122,26 @@ def main(argv: list[str] | None = None) -> int:
     meta["run_by_group"] = {g: run for g in groups}
     rows = bench_report.aggregate(records)
     return _report(*_keep_other_groups(rows, meta, groups, Path(args.out)), Path(args.out), Path(args.page))
+
+
+def _run_scaleout(processes: int, env: dict[str, str], workdir: Path) -> list[dict[str, Any]]:
+    """The scale-out group on its own 3+3 Redis Cluster and two-server memcached pool."""
+    cluster = RedisCluster()
+    pool = [MemcachedServer(), MemcachedServer()]
+    try:
+        cluster.start()
+        for server in pool:
+            server.start()
+        env = {
+            **env,
+            "RESTFLOW_BENCH_CLUSTER_URL": cluster.url,
+            "RESTFLOW_BENCH_MEMCACHED": ",".join(server.location for server in pool),
+        }
+        return run_group("scaleout", processes, env, workdir)
+    finally:
+        cluster.cleanup()
+        for server in pool:
+            server.cleanup()
 
 
 def _keep_other_groups(rows: list[dict[str, Any]], meta: dict[str, Any], groups: list[str],

@@ -42,12 +42,12 @@ def _backend_settings(name: str, request: pytest.FixtureRequest, tmp_path: Path)
         server = request.getfixturevalue("redis_server")
         db = 2 if name == "redis" else 3  # the custom project keeps 0 and 1
         return redis_cache_settings(server.db_url(db), "django" if name == "redis" else "django_redis")
+    from restflow_testbed.memcached_server import memcached_cache_settings
+
     servers = request.getfixturevalue("memcached_servers")
-    locations = [s.location for s in (servers if name == "pymemcache-pool" else servers[:1])]
-    return {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-        "LOCATION": locations if len(locations) > 1 else locations[0],
-    }
+    return memcached_cache_settings(
+        [s.location for s in (servers if name == "pymemcache-pool" else servers[:1])]
+    )
 
 
 @pytest.fixture(params=BACKENDS)

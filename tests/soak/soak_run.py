@@ -554,7 +554,7 @@ def main(argv: list[str]) -> int:
 
     started = datetime.now(UTC)
     state = Path(tempfile.mkdtemp(prefix="restflow-rig-"))
-    redis = RedisServer(extra_args=("--appendonly", "yes"))
+    redis = RedisServer(extra=("--appendonly", "yes"))
     processes: list[demo.Process] = []
     runs: dict[str, BuildRun] = {}
     try:

@@ -13,49 +13,42 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from restflow_testbed.redis_server import find_program, free_port
+from restflow_testbed.server_process import ServerProcess, find_program
 
 _HINT = "run `bash tests/testbed/install_services.sh` (apt-get install mariadb-server)"
 
 
-class MariaDBServer:
+class MariaDBServer(ServerProcess):
     """A ``mariadbd`` child process with a throw-away data directory.
 
     ``root`` connects over TCP without a password (``--auth-root-authentication-method
     =normal``); nothing listens outside loopback.
     """
 
+    name = "mariadbd"
+    start_timeout = 30.0
+    stop_timeout = 30.0  # SIGTERM: a clean InnoDB shutdown
+
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.host = "127.0.0.1"
+        super().__init__(port)
         self.user = "root"
         self._dir = Path(tempfile.mkdtemp(prefix="restflow-mariadb-"))
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def datadir(self) -> Path:
         return self._dir / "data"
 
-    @property
+    @property  # type: ignore[override]
     def log_path(self) -> Path:
         return self._dir / "mariadbd.log"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def _user_args(self) -> list[str]:
         # mariadbd refuses to run as root unless told to.
         return ["--user=root"] if os.geteuid() == 0 else []
 
-    def _install(self) -> None:
+    def prepare(self) -> None:
         if self.datadir.exists():
             return
         result = subprocess.run(
@@ -75,11 +68,8 @@ class MariaDBServer:
             output = (result.stdout + result.stderr).decode(errors="replace")[-2000:]
             raise RuntimeError(f"mariadb-install-db failed ({result.returncode}):\n{output}")
 
-    def start(self, timeout: float = 30.0) -> None:
-        if self.running:
-            return
-        self._install()
-        cmd = [
+    def command(self) -> list[str]:
+        return [
             find_program("mariadbd", _HINT),
             "--no-defaults",
             f"--datadir={self.datadir}",
@@ -96,20 +86,6 @@ class MariaDBServer:
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_unicode_ci",
         ]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                code = self._proc.returncode
-                self._proc = None
-                tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"mariadbd exited with {code}:\n{tail}")
-            if self.ping():
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"mariadbd did not answer on port {self.port} (log: {self.log_path})")
 
     def ping(self) -> bool:
         """True once the server sends its handshake (protocol version 10) on the port."""
@@ -120,24 +96,6 @@ class MariaDBServer:
             return False
         return len(packet) > 4 and packet[4] == 10
 
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        proc.terminate()  # SIGTERM: a clean InnoDB shutdown
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> MariaDBServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()

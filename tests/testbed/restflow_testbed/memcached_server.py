@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
+from typing import Any
 
-from restflow_testbed.redis_server import find_program, free_port
+from restflow_testbed.server_process import ServerProcess, find_program
 
 
 def find_memcached() -> str:
@@ -16,68 +14,42 @@ def find_memcached() -> str:
     )
 
 
-class MemcachedServer:
+class MemcachedServer(ServerProcess):
     """A memcached child process: TCP on 127.0.0.1 only, no UDP, 64 MB."""
 
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.host = "127.0.0.1"
-        self._proc: subprocess.Popen[bytes] | None = None
+    name = "memcached"
 
     @property
     def location(self) -> str:
         return f"{self.host}:{self.port}"
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def start(self, timeout: float = 10.0) -> None:
-        if self.running:
-            return
+    def command(self) -> list[str]:
         cmd = [find_memcached(), "-l", self.host, "-p", str(self.port), "-U", "0", "-m", "64"]
         if os.geteuid() == 0:
             cmd += ["-u", "root"]  # memcached refuses root without it
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"memcached exited with {self._proc.returncode}")
-            if self.ping():
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"memcached did not answer on port {self.port}")
+        return cmd
 
     def ping(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                sock.sendall(b"version\r\n")
-                return sock.recv(64).startswith(b"VERSION")
-        except OSError:
-            return False
+        return self._ask(b"version\r\n", b"VERSION")
 
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
-    def cleanup(self) -> None:
-        self.stop()
+# pymemcache has no socket timeout by default: a hung (not dead) server would block a
+# request forever. Every memcached cache of the test bed sets one (docs/caching.md,
+# "memcached pools").
+MEMCACHED_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 0.5,
+    "timeout": 0.5,
+    "retry_attempts": 2,
+    "retry_timeout": 1,
+    "dead_timeout": 5,
+}
 
-    def __enter__(self) -> MemcachedServer:
-        self.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
+def memcached_cache_settings(locations: list[str], **options: Any) -> dict[str, Any]:
+    """A ``CACHES`` entry for Django's ``PyMemcacheCache`` on one server or a pool, with
+    the test bed's socket timeouts (``options`` override them)."""
+    return {
+        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "LOCATION": locations if len(locations) > 1 else locations[0],
+        "OPTIONS": {**MEMCACHED_OPTIONS, **options},
+    }

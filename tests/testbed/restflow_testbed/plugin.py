@@ -22,6 +22,9 @@ Fixtures:
 ``memcached_servers``
     Two private ``memcached`` servers on free loopback ports (one session-wide pair:
     a single server and a two-server pool for ``PyMemcacheCache``), stopped by pid.
+``redis_cluster``
+    A private Redis Cluster, 3 masters + 3 replicas on free loopback ports, started once
+    per session and stopped by pid; ``redis_cluster_clean`` is the same, flushed first.
 
 Also registered here: ``conformance_journal`` (restflow-core's conformance kit) and
 ``broker_redis`` / ``clean_dispatch_state`` (:mod:`restflow_testbed.dispatch_fixtures`).
@@ -40,6 +43,7 @@ import pytest
 from restflow_testbed.hanging_server import HangingServer
 from restflow_testbed.mariadb_server import MariaDBServer
 from restflow_testbed.memcached_server import MemcachedServer
+from restflow_testbed.redis_cluster import RedisCluster
 from restflow_testbed.redis_server import ExternalRedis, RedisServer, free_port, given_redis_url
 
 try:  # Property-based tests replay the same examples in CI: a failure there is reproducible.
@@ -156,3 +160,20 @@ def memcached_servers() -> Iterator[list[MemcachedServer]]:
     finally:
         for server in servers:
             server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    cluster = RedisCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+@pytest.fixture
+def redis_cluster_clean(redis_cluster: RedisCluster) -> RedisCluster:
+    redis_cluster.wait_ok()
+    redis_cluster.flush()
+    return redis_cluster

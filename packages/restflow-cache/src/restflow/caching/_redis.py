@@ -27,6 +27,7 @@ from typing import Any
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from restflow._redisclient import stock_pool_class, telemetry_on
+from restflow.caching import _cluster
 
 __all__ = ["mget", "redis_client", "script_set_many"]
 
@@ -86,6 +87,8 @@ def mget(client: Any, made: list[str]) -> list[Any]:
     """
     if not made:
         return []
+    if _cluster.is_cluster_client(client):  # keys of several slots: one MGET per slot
+        return _cluster.mget(client, made)
     pool: Any = client.connection_pool
     if not _is_stock_pool(pool):
         return client.execute_command("MGET", *made, keys=made)
@@ -128,9 +131,14 @@ def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, ve
     target = _django_target(cache, mapping, timeout, version) or _django_redis_target(
         cache, mapping, timeout, version
     )
-    if target is None or _refused_by.get(cache):  # exact classes only: hashable by identity
+    if target is None:
+        return _cluster_set_many(cache, mapping, timeout, version)
+    if _refused_by.get(cache):  # exact classes only: hashable by identity
         return False
     client, keys, args = target
+    if _cluster.is_cluster_client(client):
+        _cluster.set_all(client, keys, args)
+        return True
     from redis.exceptions import NoPermissionError, ResponseError
 
     try:
@@ -143,6 +151,21 @@ def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, ve
             raise
         _refused(cache, exc)
         return False
+    return True
+
+
+def _cluster_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, version: int) -> bool:
+    """Another django-redis-style backend whose client is a cluster client (django-valkey's
+    cluster cache: its ``set_many`` is ``MSET`` without expiry) written per key with its
+    expiry; ``False`` for any other backend."""
+    found = _cluster.cluster_wrapper(cache, write=True)
+    if found is None:
+        return False
+    wrapper, client = found
+    written = _wrapper_write(wrapper, mapping, timeout, version)
+    if written is None:
+        return False
+    _cluster.set_all(client, *written)
     return True
 
 
@@ -203,13 +226,23 @@ def _django_redis_target(
     client = cache.client
     if type(client) is not client_module.DefaultClient:
         return None
+    written = _wrapper_write(client, mapping, timeout, version)
+    return None if written is None else (client.get_client(write=True), *written)
+
+
+def _wrapper_write(
+    wrapper: Any, mapping: dict[str, Any], timeout: int | None, version: int
+) -> tuple[list[Any], list[Any]] | None:
+    """Keys and script arguments of a write through a django-redis-style client wrapper
+    (its ``make_key`` and ``encode``; expiry in ms); ``None`` for an expiry of 0 or less,
+    which ``set_many`` handles (it writes, then expires at once)."""
     expiry = None if timeout is None else int(timeout * 1000)
     if expiry is not None and expiry <= 0:
         return None
-    keys = [client.make_key(key, version=version) for key in mapping]
+    keys = [wrapper.make_key(key, version=version) for key in mapping]
     args: list[Any] = ["PX" if expiry is not None else "", expiry or 0]
-    args.extend(_encoded(mapping, client.encode))
-    return client.get_client(write=True), keys, args
+    args.extend(_encoded(mapping, wrapper.encode))
+    return keys, args
 
 
 def _encoded(mapping: dict[str, Any], encode: Any) -> list[Any]:

@@ -21,10 +21,11 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from restflow.caching import _cluster
 from restflow.caching._redis import mget, redis_client, script_set_many
 from restflow.log import log_throttled
 
-__all__ = ["aset_many", "degraded", "get_cache", "get_many", "set_many"]
+__all__ = ["acall", "aset_many", "degraded", "get_cache", "get_many", "set_many"]
 
 logger = logging.getLogger("restflow.caching.storage")
 DEGRADE_LOG_INTERVAL = 60.0
@@ -190,17 +191,38 @@ def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, ver
         return
     if script_set_many(cache, mapping, timeout, version):
         return
-    cache.set_many(mapping, timeout=timeout, version=version)
+    _stored(cache.set_many(mapping, timeout=timeout, version=version), len(mapping))
+
+
+def _stored(failed: Any, wanted: int) -> None:
+    """Raise when ``set_many`` returned keys it could not store (a memcached pool does
+    not raise when one of its servers fails: it returns those keys)."""
+    if failed:
+        failed = list(failed)
+        raise _cluster.IncompleteWrite(
+            f"set_many could not store {len(failed)} of {wanted} keys: {failed[:5]!r}"
+        )
+
+
+async def acall(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``await cache.a<name>(...)``; a backend with no async methods at all (django-valkey's
+    cluster cache is not a ``BaseCache``) runs ``cache.<name>(...)`` in the thread where
+    Django's own async methods would."""
+    method = getattr(cache, f"a{name}", None)
+    if method is None:
+        return await sync_to_async(getattr(cache, name), thread_sensitive=True)(*args, **kwargs)
+    return await method(*args, **kwargs)
 
 
 async def aset_many(cache: BaseCache, mapping: dict[str, Any], life: int | None, version: int) -> None:
     """``cache.aset_many``. A backend without async code of its own (Django's default
-    ``aset_many`` runs ``set_many`` in a thread) gets :func:`set_many` in that same thread
-    instead, so an async bump takes the paths a sync one takes (one script call on Redis)."""
-    if getattr(type(cache), "aset_many", None) is BaseCache.aset_many:
+    ``aset_many`` runs ``set_many`` in a thread, or no async methods at all) gets
+    :func:`set_many` in that same thread instead, so an async bump takes the paths a sync
+    one takes (one script call on Redis, per slot on a cluster)."""
+    if getattr(type(cache), "aset_many", BaseCache.aset_many) is BaseCache.aset_many:
         await sync_to_async(set_many, thread_sensitive=True)(cache, mapping, life, version)
     else:
-        await cache.aset_many(mapping, timeout=life, version=version)
+        _stored(await cache.aset_many(mapping, timeout=life, version=version), len(mapping))
 
 
 def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
@@ -215,4 +237,31 @@ def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
         values = _django_redis_get_many(cache, keys, version)
         if values is not None:
             return values
+    if _clustered(cache):
+        return _cluster_get_many(cache, keys, version)
     return cache.get_many(keys, version=version)
+
+
+# Whether a django-redis-style backend hands out a cluster client, per backend object
+# (the kind of client a backend object makes does not change).
+_cluster_kind: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _clustered(cache: Any) -> bool:
+    known = _cluster_kind.get(cache)
+    if known is None:
+        known = _cluster_kind[cache] = _cluster.cluster_wrapper(cache, write=False) is not None
+    return known
+
+
+def _cluster_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
+    """A cluster client's read: one MGET per slot, decoded by the backend's own client
+    (django-redis's ``get_many`` sends one MGET, refused across slots)."""
+    found = _cluster.cluster_wrapper(cache, write=False)
+    if found is None:  # pragma: no cover - the kind of a backend's client does not change
+        return cache.get_many(keys, version=version)
+    wrapper, client = found
+    made = [wrapper.make_key(key, version=version) for key in keys]
+    raw = _cluster.mget(client, made)
+    decode = wrapper.decode
+    return {key: decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}

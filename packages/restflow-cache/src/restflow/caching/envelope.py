@@ -20,11 +20,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import BaseCache
 
+from restflow.caching import scopes
 from restflow.caching._snapshot import snapshot_database
-from restflow.caching.backends import degraded, get_cache, get_many
+from restflow.caching.backends import acall, aset_many, degraded, get_cache, get_many, set_many
 from restflow.caching.constants import (
     METADATA_CACHE_STATUS,
     METADATA_CACHED_AT_KEY,
@@ -133,7 +135,15 @@ def _tokens_for(
 
 # -- sync I/O --------------------------------------------------------------------------
 def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[str, Any] | None:
-    """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled)."""
+    """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled) or a
+    scope read has a failed invalidation held for replay that cannot be replayed yet."""
+    if (
+        scopes._outbox
+        and scopes.is_pending(alias, version, keys)
+        and not scopes.replay(alias)
+        and scopes.is_pending(alias, version, keys)
+    ):
+        return None
     try:
         return get_many(cache, keys, version)
     except Exception as exc:
@@ -170,7 +180,7 @@ def prepare(
     tokens, missing, short, life = planned
     try:
         if missing:
-            cache.set_many(missing, timeout=life, version=plan.version)
+            set_many(cache, missing, life, plan.version)  # per slot on a cluster
         for scope in short:
             cache.touch(scope, life, version=plan.version)
     except Exception as exc:
@@ -198,15 +208,19 @@ def delete_entry(alias: str, key: str, version: int) -> None:
 
 
 async def adelete_entry(alias: str, key: str, version: int) -> None:
-    await get_cache(alias).adelete(key, version=version)
+    await acall(get_cache(alias), "delete", key, version=version)
 
 
 # -- async I/O -------------------------------------------------------------------------
 async def aread(
     cache: BaseCache, alias: str, keys: list[str], version: int
 ) -> dict[str, Any] | None:
+    if scopes._outbox and scopes.is_pending(alias, version, keys):
+        replayed = await sync_to_async(scopes.replay, thread_sensitive=True)(alias)
+        if not replayed and scopes.is_pending(alias, version, keys):
+            return None
     try:
-        return await cache.aget_many(keys, version=version)
+        return await acall(cache, "get_many", keys, version=version)
     except Exception as exc:
         degraded(alias, "read", exc)
         return None
@@ -221,9 +235,9 @@ async def aprepare(
     tokens, missing, short, life = planned
     try:
         if missing:
-            await cache.aset_many(missing, timeout=life, version=plan.version)
+            await aset_many(cache, missing, life, plan.version)
         for scope in short:
-            await cache.atouch(scope, life, version=plan.version)
+            await acall(cache, "touch", scope, life, version=plan.version)
     except Exception as exc:
         degraded(alias, "write", exc)
         return None
@@ -235,7 +249,7 @@ async def astore(
 ) -> tuple[Any, ...] | None:
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
-        await cache.aset(plan.key, env, timeout=plan.ttl, version=plan.version)
+        await acall(cache, "set", plan.key, env, timeout=plan.ttl, version=plan.version)
     except _USER_ERRORS:
         raise
     except Exception as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.cache import BaseCache
 
-from restflow.caching.backends import degraded
+from restflow.caching.backends import acall, degraded
 from restflow.caching.hashing import sha256_hex
 
 __all__ = ["Lock", "lock_key"]
@@ -74,8 +74,8 @@ class Lock:
 
     async def aacquire(self) -> bool | None:
         try:
-            added = await self.cache.aadd(
-                self.key, self.token, timeout=self.timeout, version=self.version
+            added = await acall(
+                self.cache, "add", self.key, self.token, timeout=self.timeout, version=self.version
             )
         except Exception as exc:
             return self._failed(exc)
@@ -83,8 +83,8 @@ class Lock:
 
     async def arelease(self) -> None:
         try:
-            if await self.cache.aget(self.key, version=self.version) == self.token:
-                await self.cache.adelete(self.key, version=self.version)
+            if await acall(self.cache, "get", self.key, version=self.version) == self.token:
+                await acall(self.cache, "delete", self.key, version=self.version)
         except Exception as exc:
             self._failed(exc)
 

@@ -1,0 +1,80 @@
+"""Cluster clients (redis-py's ``RedisCluster``, valkey-py's ``ValkeyCluster``): how
+restflow recognises one, and its reads and writes grouped per hash slot.
+
+The Redis fast paths of ``_redis`` (one packed MGET per hit, one Lua script per bump) send
+keys of many slots in one command: a cluster refuses that (``CROSSSLOT``). Whether a
+backend is clustered is decided on the **client object** it hands out, not on the
+backend class: a django-redis ``CONNECTION_FACTORY`` may return a ``RedisCluster`` from
+the stock ``DefaultClient``. A cluster client reads with ``mget_nonatomic`` (one MGET per
+slot, the slots of one node in one pipeline) and writes with one ``SET`` per key with its
+expiry, pipelined per node (never ``MSET``, which carries no expiry).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["IncompleteWrite", "cluster_wrapper", "is_cluster_client", "mget", "set_all"]
+
+_CLUSTER_CLASSES = (
+    ("redis.cluster", "RedisCluster"),
+    ("valkey.cluster", "ValkeyCluster"),
+    ("redis.asyncio.cluster", "RedisCluster"),
+    ("valkey.asyncio.cluster", "ValkeyCluster"),
+)
+
+
+def is_cluster_client(client: Any) -> bool:
+    """Whether ``client`` is (a subclass of) a cluster client of redis-py or valkey-py.
+
+    Only modules already imported are looked at: a client of a library nobody imported
+    cannot exist."""
+    for module_name, name in _CLUSTER_CLASSES:
+        module = sys.modules.get(module_name)
+        kind = getattr(module, name, None) if module is not None else None
+        if kind is not None and isinstance(client, kind):
+            return True
+    return False
+
+
+def cluster_wrapper(cache: Any, write: bool) -> tuple[Any, Any] | None:
+    """``(client wrapper, cluster client)`` of a django-redis-style backend (django-redis,
+    django-valkey and its cluster cache: ``cache.client`` with ``make_key``, ``encode``,
+    ``decode`` and ``get_client``) whose client is a cluster client; else ``None``."""
+    wrapper = getattr(type(cache), "client", None) and getattr(cache, "client", None)
+    get_client = getattr(wrapper, "get_client", None)
+    if get_client is None or not all(
+        callable(getattr(wrapper, name, None)) for name in ("make_key", "encode", "decode")
+    ):
+        return None
+    client = get_client(write=write)
+    return (wrapper, client) if is_cluster_client(client) else None
+
+
+def mget(client: Any, made: list[Any]) -> list[Any]:
+    """The values of ``made`` (``None`` when absent) in order: one MGET per slot."""
+    return list(client.mget_nonatomic(made)) if made else []
+
+
+class IncompleteWrite(Exception):
+    """A write that stored only part of its keys: a cluster node refused some, or a
+    memcached pool's ``set_many`` returned the keys it could not store."""
+
+
+def set_all(client: Any, keys: list[Any], args: list[Any]) -> None:
+    """Write ``keys`` as ``_redis``'s script would (``args``: unit ``"EX"``/``"PX"``/``""``,
+    expiry, then one encoded value per key): one ``SET`` with its expiry per key, in one
+    cluster pipeline (a round trip per node). Raises the first error of any node."""
+    unit, expiry, values = args[0], args[1], args[2:]
+    option = {"EX": "ex", "PX": "px"}.get(unit)
+    pipe = client.pipeline()
+    for key, value in zip(keys, values, strict=True):
+        if option is None:
+            pipe.set(key, value)
+        else:
+            pipe.set(key, value, **{option: expiry})
+    results = pipe.execute()
+    failed = [key for key, ok in zip(keys, results, strict=True) if not ok]
+    if failed:
+        raise IncompleteWrite(f"{len(failed)} of {len(keys)} keys not written: {failed[:5]!r}")
