@@ -99,9 +99,16 @@ class ServerProcess:
         return ":\n" + self.log_path.read_text(errors="replace")[-2000:]
 
     def freeze(self) -> None:
-        """SIGSTOP: the server keeps its sockets open and answers nothing (a hung server)."""
-        if self._proc is not None:
-            os.kill(self._proc.pid, signal.SIGSTOP)
+        """SIGSTOP: the server keeps its sockets open and answers nothing (a hung server).
+
+        Returns once every thread of the server is stopped: the signal is asynchronous, and
+        a request sent right after ``kill`` could otherwise still be answered."""
+        if self._proc is None:
+            return
+        os.kill(self._proc.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not _all_threads_stopped(self._proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def resume(self) -> None:
         if self._proc is not None:
@@ -128,3 +135,16 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` is in the stopped state (``T`` in /proc)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        states = []
+        for task in tasks:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                states.append(stat.read().rsplit(")", 1)[1].split()[0])
+    except OSError:
+        return True  # no /proc (or the process is gone): nothing more to wait for
+    return all(state in ("T", "t") for state in states)
