@@ -4,6 +4,7 @@ yes`` on free loopback ports), formed with ``redis-cli --cluster create``; each 
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -16,25 +17,27 @@ NODE_TIMEOUT_MS = 1000  # failover within a few seconds in the failover tests
 
 
 def cluster_port() -> int:
-    """A free loopback port at most 55535 whose cluster bus port (``port + 10000``) is
-    free too (Redis refuses higher ports in cluster mode)."""
-    for _ in range(200):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        bus = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A free loopback port whose cluster bus port (``port + 10000``) is free too.
+
+    Both lie below Linux's ephemeral range (32768 and up by default), so the client
+    sockets of a busy test run cannot take them between this check and the node's start
+    (Redis also refuses ports above 55535 in cluster mode)."""
+    for _ in range(500):
+        port = random.randrange(10000, 22768)
         try:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1] % 45000 + 10000
-            sock.close()
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", port))
-            bus.bind(("127.0.0.1", port + 10000))
-            return int(port)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, socket.socket(
+                socket.AF_INET, socket.SOCK_STREAM
+            ) as bus:
+                sock.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
         except OSError:
             continue
-        finally:
-            sock.close()
-            bus.close()
+        return port
     raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+#: Attempts at starting one node on a fresh port pair when its port was taken meanwhile.
+START_ATTEMPTS = 5
 
 
 class RedisCluster:
@@ -71,7 +74,14 @@ class RedisCluster:
 
     def start(self, timeout: float = 30.0) -> None:
         for node in self.nodes:
-            node.start()
+            for attempt in range(START_ATTEMPTS):
+                try:
+                    node.start()
+                    break
+                except RuntimeError:
+                    if attempt == START_ATTEMPTS - 1:
+                        raise
+                    node.port = cluster_port()  # another process took the pair meanwhile
         redis_cli = shutil.which("redis-cli") or find_program(
             "redis-cli", "install Redis (e.g. `apt-get install redis-tools`)"
         )
