@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import BaseCache
 
-from restflow.caching import scopes
+from restflow.caching import outbox
 from restflow.caching._snapshot import snapshot_database
 from restflow.caching.backends import acall, aset_many, degraded, get_cache, get_many, set_many
 from restflow.caching.constants import (
@@ -32,7 +32,7 @@ from restflow.caching.constants import (
     METADATA_CACHED_AT_KEY,
     METADATA_RESET_AT_KEY,
 )
-from restflow.caching.scopes import new_token, scope_life, token_expiry
+from restflow.caching.tokens import new_token, scope_life, token_expiry
 
 __all__ = [
     "ENVELOPE_MARK",
@@ -138,10 +138,10 @@ def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[st
     """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled) or a
     scope read has a failed invalidation held for replay that cannot be replayed yet."""
     if (
-        scopes._outbox
-        and scopes.is_pending(alias, version, keys)
-        and not scopes.replay(alias)
-        and scopes.is_pending(alias, version, keys)
+        outbox.held_bumps
+        and outbox.is_pending(alias, version, keys)
+        and not outbox.replay(alias)
+        and outbox.is_pending(alias, version, keys)
     ):
         return None
     try:
@@ -215,9 +215,9 @@ async def adelete_entry(alias: str, key: str, version: int) -> None:
 async def aread(
     cache: BaseCache, alias: str, keys: list[str], version: int
 ) -> dict[str, Any] | None:
-    if scopes._outbox and scopes.is_pending(alias, version, keys):
-        replayed = await sync_to_async(scopes.replay, thread_sensitive=True)(alias)
-        if not replayed and scopes.is_pending(alias, version, keys):
+    if outbox.held_bumps and outbox.is_pending(alias, version, keys):
+        replayed = await sync_to_async(outbox.replay, thread_sensitive=True)(alias)
+        if not replayed and outbox.is_pending(alias, version, keys):
             return None
     try:
         return await acall(cache, "get_many", keys, version=version)
