@@ -11,7 +11,7 @@ from bench_harness import Contender, compare, count_per_op, each, make_record, r
 from django.core.cache import caches
 from django.test import override_settings
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, envelope, scopes
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, envelope, tokens
 
 OPTIONS: dict[str, Any] = {"rounds": 11, "min_block": 0.05}
 
@@ -92,15 +92,15 @@ def _fill(tenant: int, count: int, chunk: int = 5000) -> list[str]:
     version = feed.get_key_version()
     first = feed._plan((tenant, 0), {})
     shared = cache.get_many(first.scopes[:-1], version=version)
-    life = scopes.scope_life(600)
+    life = tokens.scope_life(600)
     keys = [first.key]
     batch: dict[str, Any] = {}
     now = time.time()
     for item in range(1, count):
         plan = feed._plan((tenant, item), {})
-        token = scopes.new_token(life, now)
-        tokens = (*(shared[s] for s in plan.scopes[:-1]), token)
-        batch[plan.key] = envelope.make_envelope(f"{tenant}:{item}", tokens, 600, now)
+        token = tokens.new_token(life, now)
+        stamp = (*(shared[s] for s in plan.scopes[:-1]), token)
+        batch[plan.key] = envelope.make_envelope(f"{tenant}:{item}", stamp, 600, now)
         batch[plan.scopes[-1]] = token
         keys.append(plan.key)
         if len(batch) >= chunk:

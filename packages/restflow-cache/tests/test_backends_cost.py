@@ -13,7 +13,7 @@ from django.core.cache import caches
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, envelope, scopes
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, envelope, tokens
 
 
 class FeedKey(KeyConstructor):
@@ -38,14 +38,14 @@ def fill(tenant: int, count: int) -> None:
     client = redis.Redis.from_url(cache._servers[0])  # type: ignore[attr-defined]
     dumps = cache._cache._serializer.dumps  # type: ignore[attr-defined]
     now = time.time()
-    life = scopes.scope_life(600)
+    life = tokens.scope_life(600)
     make_key = cache.make_key
     batch: dict[str, bytes] = {}
     for item in range(1, count):
         plan = feed._build_plan((tenant, item), {})
-        key_token = scopes.new_token(life, now)
-        tokens = (*(base[s] for s in plan.scopes[:-1]), key_token)
-        entry = envelope.make_envelope(f"{tenant}:{item}", tokens, 600, now)
+        key_token = tokens.new_token(life, now)
+        stamp = (*(base[s] for s in plan.scopes[:-1]), key_token)
+        entry = envelope.make_envelope(f"{tenant}:{item}", stamp, 600, now)
         batch[make_key(plan.key, version=1)] = dumps(entry)
         batch[make_key(plan.scopes[-1], version=1)] = dumps(key_token)
         if len(batch) >= 20_000:

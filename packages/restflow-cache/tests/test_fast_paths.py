@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import ArgsKeyField, backends, cache_result, scopes
+from restflow.caching import ArgsKeyField, backends, cache_result, scopes, tokens
 
 try:
     from django_redis.cache import RedisCache as DjangoRedisCache
@@ -179,7 +179,7 @@ def test_a_bump_leaves_the_same_state_through_the_fast_path_and_the_public_one(
         if backend != "locmem":
             client = cache._cache.get_client() if backend == "redis" else cache.client.get_client()
             ttls = {client.ttl(cache.make_key(scope, version=2)) for scope in names}
-            assert all(0 < ttl <= scopes.scope_life(600) for ttl in ttls)
+            assert all(0 < ttl <= tokens.scope_life(600) for ttl in ttls)
 
 
 @pytest.mark.redis

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, scopes
+from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, scopes, tokens
 
 
 class ShelfKey(KeyConstructor):
@@ -30,19 +30,19 @@ def shelf(shelf: int, item: int) -> str:
 
 
 def test_scope_tokens_are_integers_carrying_their_expiry() -> None:
-    token = scopes.new_token(100, now=1_000_000.0)
+    token = tokens.new_token(100, now=1_000_000.0)
     assert type(token) is int
     assert 0 < token < 2**63  # Redis keeps it inline as a 64-bit integer
-    expiry = scopes.token_expiry(token)
+    expiry = tokens.token_expiry(token)
     assert expiry is not None
     assert 1_000_100.0 - 60 < expiry <= 1_000_100.0  # rounded down: never claims more life
-    endless = scopes.new_token(None)
+    endless = tokens.new_token(None)
     assert type(endless) is int
-    assert scopes.token_expiry(endless) is None
-    far = scopes.new_token(10**12, now=1_000_000.0)  # clamped, still a 63-bit integer
+    assert tokens.token_expiry(endless) is None
+    far = tokens.new_token(10**12, now=1_000_000.0)  # clamped, still a 63-bit integer
     assert far < 2**63
-    assert scopes.token_expiry(far) is not None
-    assert len({scopes.new_token(100, now=1.0) for _ in range(1000)}) == 1000
+    assert tokens.token_expiry(far) is not None
+    assert len({tokens.new_token(100, now=1.0) for _ in range(1000)}) == 1000
 
 
 def test_key_scopes_have_short_fixed_size_memcached_safe_names() -> None:
@@ -85,7 +85,7 @@ def test_one_bump_renews_every_scope_with_the_longest_life(backend: str) -> None
     for scope in (first[2], second[2]):
         assert type(after[scope]) is int
         assert after[scope] != before[scope]
-        expiry = scopes.token_expiry(after[scope])
+        expiry = tokens.token_expiry(after[scope])
         assert expiry is not None
         assert expiry > time.time() + 1000, "not the longest life"
     assert shelf.get_cache_only(1, 1) is CACHE_MISSING
@@ -117,7 +117,7 @@ def test_a_redis_bump_writes_digits_with_the_scope_life(
     scopes.bump_targets(targets)
     assert public == ([2] if replaced else [])
     client = redis.Redis.from_url(redis_default)
-    life = scopes.scope_life(600)
+    life = tokens.scope_life(600)
     for _alias, version, scope, _life in targets:
         raw_key = cache.make_key(scope, version=version)
         assert client.get(raw_key).isdigit()
@@ -196,7 +196,7 @@ def test_local_memory_bumps_cull_and_expire_like_djangos_set_many() -> None:
     ours.clear()
     theirs.clear()
     for n in range(3):
-        mapping = {f"scope-{n}-{i}": scopes.new_token(60) for i in range(4)}
+        mapping = {f"scope-{n}-{i}": tokens.new_token(60) for i in range(4)}
         set_many(ours, mapping, 60, 1)
         theirs.set_many(mapping, timeout=60, version=1)
         assert len(ours._cache) == len(theirs._cache) <= 5  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from restflow.caching import (
     backends,
     cache_result,
     scopes,
+    tokens,
 )
 
 
@@ -217,7 +218,7 @@ def test_scope_ttl_covers_entries_and_is_extended(redis_default: str) -> None:
     short(1)
     scope = cache.make_key(scopes.namespace_scope("ttl"), version=1)
     first = client.ttl(scope)
-    assert 100 <= first <= scopes.scope_life(100)  # bounded, outlives the entry
+    assert 100 <= first <= tokens.scope_life(100)  # bounded, outlives the entry
     long(1)
     assert client.ttl(scope) >= 5000  # extended for the longer-lived entry
     entry = cache.make_key(long.get_cache_key(1), version=1)

@@ -20,7 +20,7 @@ from restflow_testbed.django_redis_cluster import cluster_cache_settings
 from restflow_testbed.redis_cluster import RedisCluster
 from test_storage_backends import TenantKey, make_items
 
-from restflow.caching import _redis, backends, cache_result, scopes
+from restflow.caching import _redis, backends, cache_result, outbox, scopes
 from restflow.caching._cluster import is_cluster_client
 
 pytestmark = pytest.mark.redis
@@ -147,7 +147,7 @@ def test_master_failover_never_serves_an_invalidated_entry(
     """Kill the master holding a partition's scope (a private cluster), invalidate that
     partition during the failover, read during and after it: the invalidation is held and
     replayed, and no read returns the entry it invalidated."""
-    monkeypatch.setattr(scopes, "REPLAY_INTERVAL", 0.0)
+    monkeypatch.setattr(outbox, "REPLAY_INTERVAL", 0.0)
     cluster = RedisCluster()
     cluster.start()
     try:
@@ -170,11 +170,11 @@ def test_master_failover_never_serves_an_invalidated_entry(
                 # retries (the call waits for the promotion); if not, the bump is held.
                 items.delete_by_prefix(tenant=1)
             except Exception:
-                assert scopes.pending_count() == 1
+                assert outbox.pending_count() == 1
             seen = [items(1, 1) for _ in range(3)]
             cluster.wait_ok()
             seen += [items(1, 1) for _ in range(3)]
-            assert scopes.pending_count() == 0
+            assert outbox.pending_count() == 0
     finally:
         cluster.cleanup()
     assert "1/1#1" not in seen  # never the invalidated entry

@@ -14,7 +14,7 @@ from django.test import override_settings
 from restflow_testbed.memcached_server import MemcachedServer, memcached_cache_settings
 from test_storage_backends import make_items
 
-from restflow.caching import backends, scopes
+from restflow.caching import backends, outbox, scopes
 from restflow.caching._cluster import IncompleteWrite
 
 SCOPES = [f"restflow:test-scope-{n}" for n in range(20)]
@@ -72,7 +72,7 @@ def test_a_frozen_server_fails_the_bump_loudly_every_time(pool: list[MemcachedSe
         pool[1].freeze()
         with pytest.raises(IncompleteWrite, match="could not store"):
             scopes.bump_targets(targets)
-        assert scopes.pending_count() == len(SCOPES)  # held for replay, not dropped
+        assert outbox.pending_count() == len(SCOPES)  # held for replay, not dropped
         pool[1].resume()
         with pytest.raises(IncompleteWrite):  # pymemcache still waits before retrying it
             scopes.bump_targets(targets)
@@ -111,7 +111,7 @@ def test_a_failed_invalidation_is_held_and_replayed_never_served_stale(
 ) -> None:
     """Freeze the server holding a partition's scope, invalidate it, read it while frozen
     and after resuming: every value read after the invalidation is a fresh one."""
-    monkeypatch.setattr(scopes, "REPLAY_INTERVAL", 0.0)
+    monkeypatch.setattr(outbox, "REPLAY_INTERVAL", 0.0)
     with override_settings(
         CACHES={
             "default": memcached_cache_settings(
@@ -132,11 +132,11 @@ def test_a_failed_invalidation_is_held_and_replayed_never_served_stale(
         frozen.freeze()
         with pytest.raises((TimeoutError, IncompleteWrite)):
             items.delete_by_prefix(tenant=tenant)
-        assert scopes.pending_count() == 1
+        assert outbox.pending_count() == 1
         during = items(tenant, 1)  # the held scope makes it a miss, never the old hit
         frozen.resume()
         after = items(tenant, 1)  # the read replays the held invalidation first
-        assert scopes.pending_count() == 0
+        assert outbox.pending_count() == 0
         again = items(tenant, 1)
     assert during == f"{tenant}/1#2"
     assert after == f"{tenant}/1#3"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -97,3 +98,24 @@ def test_cached_views_answer_while_redis_is_down(outage_redis: RedisServer) -> N
     assert response.json()["n"] == 2
     assert "X-Cache-status" not in response  # nothing was stored, so no metadata
     CALLS.clear()
+
+
+def test_a_value_that_cannot_be_pickled_is_the_callers_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Not a cache failure: the value itself cannot be stored, so the error is raised
+    # (sync and async alike) rather than logged as a degraded write.
+    @cache_result(DayKey)
+    def handle(day: int) -> Any:
+        return threading.Lock()
+
+    @cache_result(DayKey)
+    async def ahandle(day: int) -> Any:
+        return threading.Lock()
+
+    with caplog.at_level(logging.WARNING, logger="restflow.caching.storage"):
+        with pytest.raises(TypeError, match="pickle"):
+            handle(1)
+        with pytest.raises(TypeError, match="pickle"):
+            asyncio.run(ahandle(1))
+    assert not caplog.records

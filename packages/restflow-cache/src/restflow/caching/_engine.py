@@ -20,7 +20,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.template.response import SimpleTemplateResponse
 
-from restflow.caching import envelope, scopes, stampede
+from restflow.caching import envelope, scopes, stampede, tokens
 from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
@@ -140,7 +140,7 @@ class CacheEngine:
                 last -= 1
             if last:
                 scope = scopes.partition_scope(self._prefix, parts[:last])
-        return (self.cache_alias, self._version, scope, scopes.scope_life(self.ttl))
+        return (self.cache_alias, self._version, scope, tokens.scope_life(self.ttl))
 
     def _check_predicates_sync(self, result: Any) -> bool:
         for predicate, wanted in ((self.cache_if, True), (self.cache_unless, False)):

@@ -18,13 +18,13 @@ import pickle
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import BaseCache
 
-from restflow.caching import scopes
+from restflow.caching import outbox
 from restflow.caching._snapshot import snapshot_database
 from restflow.caching.backends import acall, aset_many, degraded, get_cache, get_many, set_many
 from restflow.caching.constants import (
@@ -32,7 +32,7 @@ from restflow.caching.constants import (
     METADATA_CACHED_AT_KEY,
     METADATA_RESET_AT_KEY,
 )
-from restflow.caching.scopes import new_token, scope_life, token_expiry
+from restflow.caching.tokens import new_token, scope_life, token_expiry
 
 __all__ = [
     "ENVELOPE_MARK",
@@ -107,11 +107,18 @@ def make_metadata(env: tuple[Any, ...], status: str) -> dict[str, Any]:
     }
 
 
-def _tokens_for(
-    plan: Plan, values: Mapping[str, Any]
-) -> tuple[tuple[int, ...], dict[str, int], list[str], int | None] | None:
-    """``(tokens, absent scopes to create, short-lived scopes to extend, scope life)``;
-    ``None`` when the value about to be computed must not be stored (old snapshot)."""
+class _Stamp(NamedTuple):
+    """The tokens a new entry records, and the scope writes to make before computing it."""
+
+    tokens: tuple[int, ...]
+    missing: dict[str, int]  # absent scopes to create, with their new token
+    short: list[str]  # scopes living shorter than the entry: extended with ``touch``
+    life: int | None  # timeout of the scopes written
+
+
+def _tokens_for(plan: Plan, values: Mapping[str, Any]) -> _Stamp | None:
+    """What to stamp a new entry with; ``None`` when the value about to be computed must
+    not be stored (old snapshot)."""
     if _from_old_snapshot(plan):
         return None
     now = time.time()
@@ -130,7 +137,7 @@ def _tokens_for(
             if expiry is not None and (needed is None or expiry < needed):
                 short.append(scope)
         tokens.append(token)
-    return tuple(tokens), missing, short, life
+    return _Stamp(tuple(tokens), missing, short, life)
 
 
 # -- sync I/O --------------------------------------------------------------------------
@@ -138,10 +145,10 @@ def read(cache: BaseCache, alias: str, keys: list[str], version: int) -> dict[st
     """``get_many`` of ``keys``; ``None`` when the backend fails (logged, throttled) or a
     scope read has a failed invalidation held for replay that cannot be replayed yet."""
     if (
-        scopes._outbox
-        and scopes.is_pending(alias, version, keys)
-        and not scopes.replay(alias)
-        and scopes.is_pending(alias, version, keys)
+        outbox.held_bumps
+        and outbox.is_pending(alias, version, keys)
+        and not outbox.replay(alias)
+        and outbox.is_pending(alias, version, keys)
     ):
         return None
     try:
@@ -174,19 +181,26 @@ def prepare(
     ``None`` when the value must not be stored: the cache failed, or the value would be
     computed from a database snapshot that may predate the tokens.
     """
-    planned = _tokens_for(plan, values)
-    if planned is None:
+    stamp = _tokens_for(plan, values)
+    if stamp is None:
         return None
-    tokens, missing, short, life = planned
     try:
-        if missing:
-            set_many(cache, missing, life, plan.version)  # per slot on a cluster
-        for scope in short:
-            cache.touch(scope, life, version=plan.version)
+        if stamp.missing:
+            set_many(cache, stamp.missing, stamp.life, plan.version)  # per slot on a cluster
+        for scope in stamp.short:
+            cache.touch(scope, stamp.life, version=plan.version)
     except Exception as exc:
         degraded(alias, "write", exc)
         return None
-    return tokens
+    return stamp.tokens
+
+
+def _entry_write_failed(alias: str, exc: Exception) -> None:
+    """A failed entry write is logged and the entry not stored, unless the value itself is
+    at fault (it cannot be pickled): that error reaches the caller."""
+    if isinstance(exc, _USER_ERRORS):
+        raise exc
+    degraded(alias, "write", exc)
 
 
 def store(
@@ -195,10 +209,8 @@ def store(
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
         cache.set(plan.key, env, timeout=plan.ttl, version=plan.version)
-    except _USER_ERRORS:
-        raise
     except Exception as exc:
-        degraded(alias, "write", exc)
+        _entry_write_failed(alias, exc)
         return None
     return env
 
@@ -215,9 +227,9 @@ async def adelete_entry(alias: str, key: str, version: int) -> None:
 async def aread(
     cache: BaseCache, alias: str, keys: list[str], version: int
 ) -> dict[str, Any] | None:
-    if scopes._outbox and scopes.is_pending(alias, version, keys):
-        replayed = await sync_to_async(scopes.replay, thread_sensitive=True)(alias)
-        if not replayed and scopes.is_pending(alias, version, keys):
+    if outbox.held_bumps and outbox.is_pending(alias, version, keys):
+        replayed = await sync_to_async(outbox.replay, thread_sensitive=True)(alias)
+        if not replayed and outbox.is_pending(alias, version, keys):
             return None
     try:
         return await acall(cache, "get_many", keys, version=version)
@@ -229,19 +241,18 @@ async def aread(
 async def aprepare(
     cache: BaseCache, alias: str, plan: Plan, values: Mapping[str, Any]
 ) -> tuple[int, ...] | None:
-    planned = _tokens_for(plan, values)
-    if planned is None:
+    stamp = _tokens_for(plan, values)
+    if stamp is None:
         return None
-    tokens, missing, short, life = planned
     try:
-        if missing:
-            await aset_many(cache, missing, life, plan.version)
-        for scope in short:
-            await acall(cache, "touch", scope, life, version=plan.version)
+        if stamp.missing:
+            await aset_many(cache, stamp.missing, stamp.life, plan.version)
+        for scope in stamp.short:
+            await acall(cache, "touch", scope, stamp.life, version=plan.version)
     except Exception as exc:
         degraded(alias, "write", exc)
         return None
-    return tokens
+    return stamp.tokens
 
 
 async def astore(
@@ -250,9 +261,7 @@ async def astore(
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
         await acall(cache, "set", plan.key, env, timeout=plan.ttl, version=plan.version)
-    except _USER_ERRORS:
-        raise
     except Exception as exc:
-        degraded(alias, "write", exc)
+        _entry_write_failed(alias, exc)
         return None
     return env

@@ -1,4 +1,4 @@
-"""Scopes: the names, tokens and bumps that invalidate entries (docs/caching.md, Storage
+"""Scopes: the names and bumps that invalidate entries (docs/caching.md, Storage
 model and guarantees).
 
 Every entry belongs to a fixed list of *scopes* (namespace, function, partition levels,
@@ -8,33 +8,23 @@ valid only while every scope still holds them. Invalidating a namespace, a funct
 partition or one key is therefore a single write of new tokens (a *bump*), whatever the
 number of entries, on every Django backend.
 
-Scope tokens are integers below ``2**63`` carrying their own expiry (``<unix minute> << 36
-| <36 random bits>``): Redis stores such a value inline in the key's object, with no
-separate allocation. A writer that stores an entry living longer than one of its scopes first
-extends that scope with ``touch``, so scopes outlive the entries that depend on them and
-still expire (bounded metadata).
+Tokens are :mod:`~restflow.caching.tokens`; a bump that fails is retried, then held for
+replay by :mod:`~restflow.caching.outbox`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import hashlib
-import logging
 import re
-import threading
 import time
 from collections.abc import Iterable
-from os import urandom as _urandom
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-
-from restflow.caching.backends import aset_many, get_cache, set_many
 from restflow.caching.hashing import sha256_hex
+from restflow.caching.outbox import awrite, write
+from restflow.caching.tokens import new_token
 
 __all__ = [
     "FAILED_ALIASES",
@@ -46,11 +36,8 @@ __all__ = [
     "function_scope",
     "key_scope",
     "namespace_scope",
-    "new_token",
     "partition_scope",
     "partition_scopes",
-    "scope_life",
-    "token_expiry",
 ]
 
 SCOPE_PREFIX = "restflow:gen:"
@@ -110,35 +97,6 @@ def key_scope(key: str) -> str:
     return KEY_SCOPE_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
 
 
-# -- tokens ----------------------------------------------------------------------------
-def scope_life(ttl: int | None) -> int | None:
-    """Timeout of a scope key created for entries of ``ttl`` seconds."""
-    return None if ttl is None else 2 * int(ttl) + 60
-
-
-_RANDOM_BITS = 36
-_EXPIRY_LIMIT = (1 << 27) - 1  # unix minutes: year 2225
-
-
-def new_token(life: int | None, now: float | None = None) -> int:
-    """``<expiry minute> << 36 | <36 random bits>`` (expiry ``0`` for none), below ``2**63``.
-
-    An integer: Django's Redis backends store it as plain digits (Redis keeps it inline,
-    without unpickling on the way back) and it pickles in a few bytes. The expiry is
-    rounded down to the minute, so it never claims a scope lives longer than it does.
-    """
-    random = int.from_bytes(_urandom(5), "big") >> 4
-    if life is None:
-        return random
-    minute = min(int((now or time.time()) + life) // 60, _EXPIRY_LIMIT)
-    return (minute << _RANDOM_BITS) | random
-
-
-def token_expiry(token: int) -> float | None:
-    minute = token >> _RANDOM_BITS
-    return float(minute * 60) if minute else None
-
-
 # -- bumps ---------------------------------------------------------------------------
 def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, int], Any]]:
     """New tokens per ``(alias, version)``; a group's scopes share the longest life.
@@ -185,144 +143,6 @@ def _raise_failures(failures: list[tuple[str, Exception]]) -> None:
     raise error
 
 
-# -- failed bumps: bounded retry, then the outbox -------------------------------------
-# A bump that fails is retried after each of these pauses (bounded: about 0.3 s plus the
-# backend's own timeouts), then held here, per process, until a write or a read on its
-# alias replays it. While a scope has a held bump, reads that need it are misses: its
-# entries are never served stale by this process (docs/caching.md, Scaling out).
-RETRY_DELAYS = (0.05, 0.25)
-REPLAY_INTERVAL = 1.0  # seconds between two replay attempts on one alias
-OUTBOX_LIMIT = 10_000  # held scopes per process; beyond, a bump is logged and dropped
-_outbox: dict[tuple[str, int], dict[str, int | None]] = {}
-_next_replay: dict[str, float] = {}
-_outbox_lock = threading.Lock()
-logger = logging.getLogger("restflow.caching.storage")
-
-
-@receiver(setting_changed)
-def _forget_outbox(*, setting: str, **kwargs: Any) -> None:
-    """Held bumps name caches of the old ``CACHES`` (tests that replace it)."""
-    if setting == "CACHES":
-        with _outbox_lock:
-            _outbox.clear()
-            _next_replay.clear()
-
-
-def _longest(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else max(a, b)
-
-
-def _hold(alias: str, version: int, mapping: dict[str, Any], life: int | None) -> None:
-    with _outbox_lock:
-        held = _outbox.setdefault((alias, version), {})
-        room = OUTBOX_LIMIT - sum(len(v) for v in _outbox.values())
-        for scope in mapping:
-            if scope in held:
-                held[scope] = _longest(held[scope], life)
-            elif room > 0:
-                held[scope] = life
-                room -= 1
-            else:
-                logger.error(
-                    "restflow: outbox full (%d scopes); invalidation of %r on cache %r "
-                    "dropped: its entries may be served until their TTL",
-                    OUTBOX_LIMIT, scope, alias,
-                )
-        if not held:
-            del _outbox[(alias, version)]
-    logger.warning(
-        "restflow: invalidation of %d scope(s) on cache %r failed after %d retries; held "
-        "for replay (%d scope(s) held)", len(mapping), alias, len(RETRY_DELAYS), pending_count(),
-    )
-
-
-def pending_count() -> int:
-    """How many scopes have a failed invalidation held for replay in this process."""
-    return sum(len(held) for held in _outbox.values())
-
-
-def is_pending(alias: str, version: int, keys: list[str]) -> bool:
-    held = _outbox.get((alias, version))
-    return held is not None and any(key in held for key in keys)
-
-
-def replay(alias: str) -> bool:
-    """Write new tokens to the held scopes of ``alias``; ``True`` when none is left.
-    Scopes a bump wrote meanwhile are written again (a new token only invalidates).
-    After a failed attempt the alias is not tried again for :data:`REPLAY_INTERVAL`
-    (reads during an outage do not each wait for the backend's timeout)."""
-    if time.monotonic() < _next_replay.get(alias, 0.0):
-        return not any(held_alias == alias for held_alias, _ in _outbox)
-    for (held_alias, version), held in list(_outbox.items()):
-        if held_alias != alias:
-            continue
-        with _outbox_lock:
-            scopes = dict(held)
-        if not scopes:
-            continue
-        life = functools.reduce(_longest, scopes.values())
-        try:
-            set_many(get_cache(alias), dict.fromkeys(scopes, new_token(life)), life, version)
-        except Exception:
-            _next_replay[alias] = time.monotonic() + REPLAY_INTERVAL
-            return False
-        _release(alias, version, scopes)
-        logger.warning(
-            "restflow: replayed the held invalidation of %d scope(s) on cache %r",
-            len(scopes), alias,
-        )
-    return not any(held_alias == alias for held_alias, _ in _outbox)
-
-
-def _release(alias: str, version: int, written: Iterable[str]) -> None:
-    with _outbox_lock:
-        held = _outbox.get((alias, version))
-        if held is None:
-            return
-        for scope in written:
-            held.pop(scope, None)
-        if not held:
-            del _outbox[(alias, version)]
-
-
-def _write(alias: str, version: int, mapping: dict[str, Any], life: int | None) -> None:
-    """``set_many`` of a bump, retried after each of :data:`RETRY_DELAYS`; held in the
-    outbox (and raised) when it still fails. Held scopes of the alias go first."""
-    cache = get_cache(alias)
-    for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-        try:
-            if _outbox and attempt == 0:
-                replay(alias)
-            set_many(cache, mapping, life, version)
-        except Exception:
-            if delay is None:
-                _hold(alias, version, mapping, life)
-                raise
-            time.sleep(delay)
-        else:
-            if _outbox:
-                _release(alias, version, mapping)
-            return
-
-
-async def _awrite(alias: str, version: int, mapping: dict[str, Any], life: int | None) -> None:
-    cache = get_cache(alias)
-    for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-        try:
-            if _outbox and attempt == 0:
-                await sync_to_async(replay, thread_sensitive=True)(alias)
-            await aset_many(cache, mapping, life, version)
-        except Exception:
-            if delay is None:
-                _hold(alias, version, mapping, life)
-                raise
-            await asyncio.sleep(delay)
-        else:
-            if _outbox:
-                _release(alias, version, mapping)
-            return
-
-
 def bump_targets(targets: Iterable[Target]) -> None:
     """Write new tokens to the given scopes: one ``set_many`` per (alias, version).
 
@@ -333,12 +153,12 @@ def bump_targets(targets: Iterable[Target]) -> None:
     targets = list(targets)
     if len(targets) == 1:  # delete_by_prefix / invalidate_all: no grouping to do
         alias, version, scope, life = targets[0]
-        _write(alias, version, {scope: new_token(life)}, life)
+        write(alias, version, {scope: new_token(life)}, life)
         return
     failures: list[tuple[str, Exception]] = []
     for (alias, version), (mapping, life) in _group(targets).items():
         try:
-            _write(alias, version, mapping, life)
+            write(alias, version, mapping, life)
         except Exception as exc:
             failures.append((alias, exc))
     if failures:
@@ -349,12 +169,12 @@ async def abump_targets(targets: Iterable[Target]) -> None:
     targets = list(targets)
     if len(targets) == 1:
         alias, version, scope, life = targets[0]
-        await _awrite(alias, version, {scope: new_token(life)}, life)
+        await awrite(alias, version, {scope: new_token(life)}, life)
         return
     failures: list[tuple[str, Exception]] = []
     for (alias, version), (mapping, life) in _group(targets).items():
         try:
-            await _awrite(alias, version, mapping, life)
+            await awrite(alias, version, mapping, life)
         except Exception as exc:
             failures.append((alias, exc))
     if failures:

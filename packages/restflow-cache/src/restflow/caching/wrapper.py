@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from restflow.caching import envelope, scopes
+from restflow.caching import envelope, scopes, tokens
 from restflow.caching._binding import parameter_names
 from restflow.caching._engine import _HIT, NO_STORE, CacheEngine, Metadata
 from restflow.caching.constants import CACHE_MISSING
@@ -229,7 +229,7 @@ class CachedWrapper(CacheEngine, Generic[P, T]):
 
     def _key_target(self, plan: Plan) -> scopes.Target:
         """The key scope of ``plan`` (the last of its scopes), to bump."""
-        return (self.cache_alias, self._version, plan.scopes[-1], scopes.scope_life(self.ttl))
+        return (self.cache_alias, self._version, plan.scopes[-1], tokens.scope_life(self.ttl))
 
     def delete_cache(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Invalidate exactly the entry of these arguments (and delete it)."""
