@@ -377,3 +377,14 @@ def test_user_epoch_on_a_backend_without_it(user: Any, client: Any, settings: An
     user.set_password("a new password for alice")
     user.save()
     assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 200
+
+
+def test_session_ids_carry_their_start() -> None:
+    from restflow.authentication.session_ids import new_session_id, session_started_ms
+
+    before = time.time_ns() // 1_000_000
+    sid = new_session_id()
+    assert before <= session_started_ms(sid) <= time.time_ns() // 1_000_000  # type: ignore[operator]
+    assert len(sid) == 34
+    assert session_started_ms("x" * 22) is None  # an id from before the prefix
+    assert session_started_ms("zz" + sid[2:]) is None
