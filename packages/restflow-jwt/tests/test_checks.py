@@ -16,9 +16,6 @@ OK = "s" * 64
 @pytest.fixture
 def check(configure_jwt: Any) -> Any:
     def run(**jwt: Any) -> dict[str, Any]:
-        # The test settings keep the blacklist in LocMemCache (BLACKLIST_ALLOW_LOCMEM), which
-        # W005 reports under rotation; the tests of other checks leave rotation off.
-        jwt.setdefault("ROTATE_REFRESH_TOKENS", False)
         configure_jwt(**jwt)
         messages = check_jwt_settings()
         for message in messages:
@@ -214,13 +211,33 @@ def test_grace_period_must_be_seconds(check: Any) -> None:
     assert P + "E020" not in check(SIGNING_KEY=OK, ROTATION_GRACE_PERIOD=10)
 
 
-def test_reuse_detection_in_a_store_a_restart_empties(check: Any) -> None:
-    """BLACKLIST_ALLOW_LOCMEM (the test settings): rotation's reuse records die with the
-    process. Not reported without rotation, nor on the database backend."""
-    assert P + "W005" in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=True)
-    assert P + "W005" not in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=False)
-    model = "restflow.authentication.jwt.ModelBlacklistBackend"
-    assert P + "W005" not in check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=True, BLACKLIST_BACKEND=model)
+def test_documented_test_setup_is_quiet_with_rotation(check: Any) -> None:
+    """The test settings follow W002's hint (LocMemCache + BLACKLIST_ALLOW_LOCMEM) with
+    rotation on (the default): the ordinary checks say nothing."""
+    assert check(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=True) == {}
+
+
+def test_locmem_blacklist_without_the_flag(check: Any) -> None:
+    found = check(SIGNING_KEY=OK, BLACKLIST_ALLOW_LOCMEM=False)
+    assert "BLACKLIST_ALLOW_LOCMEM = True for tests" in found[P + "W002"].hint
+    assert "--deploy" in found[P + "W002"].hint
+
+
+def deploy_ids() -> set[str]:
+    return {m.id for m in checks.run_checks(include_deployment_checks=True) if m.id.startswith(P)}
+
+
+def test_deploy_check_reports_the_test_flag(configure_jwt: Any) -> None:
+    """manage.py check --deploy reports BLACKLIST_ALLOW_LOCMEM (W005), rotation or not;
+    the plain checks (test runs, runserver) do not."""
+    for rotate in (True, False):
+        configure_jwt(SIGNING_KEY=OK, ROTATE_REFRESH_TOKENS=rotate)
+        assert P + "W005" in deploy_ids()
+        assert P + "W005" not in {m.id for m in checks.run_checks()}
+    configure_jwt(SIGNING_KEY=OK, BLACKLIST_BACKEND="restflow.authentication.jwt.ModelBlacklistBackend")
+    assert P + "W005" not in deploy_ids()
+    configure_jwt(SIGNING_KEY=OK, BLACKLIST_ALLOW_LOCMEM=False)
+    assert P + "W005" not in deploy_ids()  # W002 already reports it
 
 
 CSRF = "django.middleware.csrf.CsrfViewMiddleware"

@@ -323,3 +323,68 @@ def test_processes_racing_mint_one_pair(
     assert len(bodies) == (N if grace else 1)
     assert len({(b["access"], b["refresh"]) for b in bodies}) == 1
     assert TokenBlacklist.is_blacklisted("", token.sid) is not bool(grace)
+
+
+EPOCH_STORES = pytest.mark.parametrize("store", ["redis", "django_redis", "model"], indirect=True)
+
+
+@EPOCH_STORES
+def test_user_epoch_ends_every_session_of_the_user_only(
+    user: Any, django_user_model: Any, client: Any, store: str
+) -> None:
+    """One record ends every session of the user: access tokens (sync and async), refresh
+    tokens (rotated ones too), verify; another user and a login after it are untouched."""
+    old = [obtain(client) for _ in range(3)]
+    rotated = refresh(client, old[0]["refresh"]).json()
+    django_user_model.objects.create_user(username="bob", password=PASSWORD)
+    bob = client.post(AUTH, {"username": "bob", "password": PASSWORD}, format="json").json()
+    TokenBlacklist.revoke_user(user.pk)
+    for tokens in [*old[1:], rotated]:
+        assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 401
+        assert refresh(client, tokens["refresh"]).json()["detail"] == "Session has been revoked."
+        assert client.post(VERIFY, {"token": tokens["access"]}, format="json").status_code == 401
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {rotated['access']}")
+    with pytest.raises(Exception, match="blacklisted"):
+        async_to_sync(JWTAuthentication().aauthenticate)(request)
+    assert client.get(WHOAMI, **bearer(bob["access"])).status_code == 200
+    fresh = obtain(client)
+    assert client.get(WHOAMI, **bearer(fresh["access"])).status_code == 200
+    assert refresh(client, fresh["refresh"]).status_code == 200
+
+
+@EPOCH_STORES
+def test_password_change_ends_sessions_without_tracking(user: Any, client: Any, store: str) -> None:
+    """With the blacklist on, a new password ends every session even without
+    TRACK_SESSIONS: the epoch needs no registry."""
+    tokens = obtain(client)
+    user.first_name = "Alice"
+    user.save()
+    assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 200
+    user.set_password("a new password for alice")
+    user.save()
+    assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 401
+    assert refresh(client, tokens["refresh"]).status_code == 401
+    again = client.post(AUTH, {"username": "alice", "password": "a new password for alice"}, format="json")
+    assert client.get(WHOAMI, **bearer(again.json()["access"])).status_code == 200
+
+
+def test_user_epoch_on_a_backend_without_it(user: Any, client: Any, settings: Any) -> None:
+    """A backend written against the base class (no set_user_epoch): requests skip the
+    epoch key, and a password change without TRACK_SESSIONS leaves sessions alone."""
+    settings.RESTFLOW_SETTINGS = {"JWT": {"SIGNING_KEY": SECRET, "BLACKLIST_BACKEND": SyncOnly()}}
+    tokens = obtain(client)
+    assert not TokenBlacklist.supports_user_epochs()
+    user.set_password("a new password for alice")
+    user.save()
+    assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 200
+
+
+def test_session_ids_carry_their_start() -> None:
+    from restflow.authentication.session_ids import new_session_id, session_started_ms
+
+    before = time.time_ns() // 1_000_000
+    sid = new_session_id()
+    assert before <= session_started_ms(sid) <= time.time_ns() // 1_000_000  # type: ignore[operator]
+    assert len(sid) == 34
+    assert session_started_ms("x" * 22) is None  # an id from before the prefix
+    assert session_started_ms("zz" + sid[2:]) is None

@@ -88,5 +88,5 @@ def test_profile_check(configure_jwt: Any, jwt_settings: dict[str, Any], text: s
     configure_jwt(**jwt_settings)
     found = {m.id: m for m in check_jwt_settings()}
     assert text in found["restflow_authentication.E016"].msg
-    configure_jwt(**PROFILE, ROTATE_REFRESH_TOKENS=False)  # W005: the tests' LocMemCache blacklist
+    configure_jwt(**PROFILE)
     assert check_jwt_settings() == []

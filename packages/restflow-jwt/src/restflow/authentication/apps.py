@@ -25,6 +25,7 @@ class AuthenticationConfig(AppConfig):
 
         register_checks()
         register(_check_jwt_settings, Tags.security, "restflow")
+        register(_check_jwt_deploy_settings, Tags.security, "restflow", deploy=True)
         # A password change ends the user's sessions (with TRACK_SESSIONS); the receiver
         # imports the sessions module on the first user save, not at start-up.
         from django.contrib.auth import get_user_model
@@ -64,3 +65,9 @@ def _user_saved(sender: Any, **kwargs: Any) -> None:
     from restflow.authentication.sessions import password_may_change
 
     password_may_change(sender, **kwargs)
+
+
+def _check_jwt_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    from restflow.authentication.checks import check_jwt_deploy_settings
+
+    return check_jwt_deploy_settings(app_configs, **kwargs)

@@ -65,7 +65,7 @@ class JWTAuthentication(BaseAuthentication):
             # The blacklist read (the token's id and its family's record, one round
             # trip) travels while the user query runs; the blacklist verdict still
             # takes precedence over any user error.
-            blacklisted = TokenBlacklist.start_lookup(token.jti, token.sid)
+            blacklisted = TokenBlacklist.start_token_lookup(token.payload)
             try:
                 user = self.get_user(token)
             except BaseException:
@@ -89,9 +89,7 @@ class JWTAuthentication(BaseAuthentication):
             if remote is not None:  # verify-only: a due JWKS fetch runs off the event loop
                 await remote.aprepare(read_header(raw).get("kid"))
             token = AccessToken.verify(raw)
-            if config.blacklist_enabled and await TokenBlacklist.ais_blacklisted(
-                token.jti, token.sid
-            ):
+            if config.blacklist_enabled and await TokenBlacklist.ais_token_revoked(token.payload):
                 raise TokenError(_BLACKLISTED, code="token_blacklisted")
             return await self.aget_user(token), token
 

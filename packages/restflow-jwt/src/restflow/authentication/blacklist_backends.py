@@ -6,6 +6,11 @@ token would still decode, so it must still be known as revoked.
 A revoked session (token family, the ``sid`` claim) is one more entry in the same store,
 under :func:`family_record_id`: revoking a family writes one record whatever its length,
 and a token is checked against its own id and its family's record in one read.
+
+A user's revocation epoch ("log out everywhere", a password change) is one more record,
+under :func:`user_record_id`, holding the time (unix milliseconds) of the revocation:
+every session started at or before it is refused, whatever its number. The same read
+fetches it (three keys, one ``MGET`` / one ``IN`` query).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.cache import BaseCache, caches
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 
 from restflow.authentication.config import get_config
 from restflow.authentication.constants import (
@@ -34,6 +39,11 @@ from restflow.authentication.constants import (
 )
 from restflow.authentication.exceptions import BlacklistUnavailableError, JWTConfigurationError
 from restflow.authentication.redis_lookup import reader_for, starter_for
+from restflow.authentication.session_ids import (
+    SESSION_ID_CLAIM,
+    note_revocation,
+    session_started_ms,
+)
 
 if TYPE_CHECKING:
     from restflow.authentication.models import BlacklistedToken
@@ -47,6 +57,7 @@ __all__ = [
     "get_blacklisted_token_model",
     "get_token_blacklist_backend",
     "resolve_token_blacklist_backend",
+    "user_record_id",
 ]
 
 logger = logging.getLogger("restflow.authentication")
@@ -69,6 +80,36 @@ def family_record_id(sid: str) -> str:
     if _PLAIN_SID.fullmatch(sid):
         return "f:" + sid
     return "f:h:" + hashlib.sha256(sid.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def user_record_id(user_id: Any) -> str:
+    """The blacklist id of the revocation epoch of the user whose id claim is ``user_id``."""
+    text = str(user_id)
+    if _PLAIN_SID.fullmatch(text):
+        return "u:" + text
+    return "u:h:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _epoch_ms(value: Any) -> int | None:
+    """A stored epoch: an int (decoded), or its digits (raw Redis reply)."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1 << 62  # unreadable: refuse every token of the user (fail closed)
+
+
+def _token_start_ms(payload: dict[str, Any]) -> int:
+    """When the token's session started (from its ``sid``, milliseconds), else the start of
+    its ``iat`` second: a token without a time-stamped session issued in the second of a
+    revocation is refused too (it may have been issued before it)."""
+    sid = payload.get(SESSION_ID_CLAIM)
+    started = session_started_ms(sid) if isinstance(sid, str) else None
+    if started is not None:
+        return started
+    iat = payload.get("iat")
+    return int(iat) * 1000 if isinstance(iat, int | float) and not isinstance(iat, bool) else 0
 
 
 def lookup_ids(jti: str, sid: str) -> tuple[str, ...]:
@@ -149,6 +190,29 @@ class BlacklistBackend:
                 return True
         return False
 
+    @property
+    def supports_user_epochs(self) -> bool:
+        """Whether :meth:`set_user_epoch` is implemented (the cache and model backends);
+        without it, ending all of a user's sessions writes one record per session."""
+        return self._overrides("set_user_epoch")
+
+    def set_user_epoch(self, record_id: str, *, at_ms: int, expires_at: int) -> None:
+        """Store ``at_ms`` (unix milliseconds) under ``record_id`` until ``expires_at``.
+
+        A backend that implements it returns that number as the value of ``record_id``
+        from :meth:`start_lookup_values` and :meth:`alookup_values`.
+        """
+        raise self._missing("set_user_epoch() (and start_lookup_values())")
+
+    def start_lookup_values(self, ids: tuple[str, ...]) -> Callable[[], list[Any]]:
+        """Begin reading ``ids``: the callable gives each one's stored value (``None`` when
+        absent), in one round trip on the stock backends. The default reports presence."""
+        finishes = [self.start_lookup(one) for one in ids]
+        return lambda: [1 if finish() else None for finish in finishes]
+
+    async def alookup_values(self, ids: tuple[str, ...]) -> list[Any]:
+        return [1 if await self.ais_blacklisted(one) else None for one in ids]
+
     def redeem(self, jti: str, *, expires_at: int, at: int) -> tuple[bool, int]:
         """Blacklist ``jti`` as used at ``at`` (unix seconds), atomically.
 
@@ -217,7 +281,7 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def __init__(self) -> None:
         self._verified: type | None = None
-        self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[..., bool]] = (
+        self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[..., list[Any]]] = (
             weakref.WeakKeyDictionary()
         )
         self._starters: weakref.WeakKeyDictionary[BaseCache, Any] = weakref.WeakKeyDictionary()
@@ -248,8 +312,8 @@ class CacheBlacklistBackend(BlacklistBackend):
         # Our own ids (uuid4 hex) are used as they are; anything else a signed token may
         # carry (spaces, control characters, very long ids) is hashed, so every key stays
         # a valid memcached key. ":" never occurs in a plain id, so the two never collide.
-        if _PLAIN_JTI.fullmatch(jti) or (jti[:2] == "f:" and _PLAIN_JTI.fullmatch(jti, 2)):
-            return BLACKLIST_CACHE_PREFIX + jti  # a family record: "f:" + a plain sid
+        if _PLAIN_JTI.fullmatch(jti) or (jti[:2] in ("f:", "u:") and _PLAIN_JTI.fullmatch(jti, 2)):
+            return BLACKLIST_CACHE_PREFIX + jti  # a family or user record: "f:"/"u:" + plain id
         digest = hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
         return BLACKLIST_CACHE_PREFIX + "h:" + digest
 
@@ -264,7 +328,7 @@ class CacheBlacklistBackend(BlacklistBackend):
         entries = dict.fromkeys([self._key(one) for one in ids], 1)
         self._cache().set_many(entries, self._timeout(expires_at))
 
-    def _read(self, *ids: str) -> bool:
+    def _read(self, *ids: str) -> list[Any]:
         cache = self._cache()
         reader = self._readers.get(cache)
         if reader is None:
@@ -272,12 +336,16 @@ class CacheBlacklistBackend(BlacklistBackend):
         return reader(*[self._key(one) for one in ids])
 
     def is_blacklisted(self, jti: str) -> bool:
-        return self._read(jti)
+        return bool(self._read(jti)[0])
 
     def start_lookup(self, jti: str) -> Callable[[], bool]:
         return self.start_lookup_any((jti,))
 
     def start_lookup_any(self, ids: tuple[str, ...]) -> Callable[[], bool]:
+        finish = self.start_lookup_values(ids)
+        return lambda: any(finish())
+
+    def start_lookup_values(self, ids: tuple[str, ...]) -> Callable[[], list[Any]]:
         cache = self._cache()
         starter = self._starters.get(cache)
         if starter is None:
@@ -287,9 +355,16 @@ class CacheBlacklistBackend(BlacklistBackend):
             return lambda: result
         return starter(*[self._key(one) for one in ids])
 
+    async def alookup_values(self, ids: tuple[str, ...]) -> list[Any]:
+        keys = [self._key(one) for one in ids]
+        found = await self._cache().aget_many(keys)
+        return [found.get(key) for key in keys]
+
     async def ais_any_blacklisted(self, ids: tuple[str, ...]) -> bool:
-        found = await self._cache().aget_many([self._key(one) for one in ids])
-        return any(found.values())
+        return any(await self.alookup_values(ids))
+
+    def set_user_epoch(self, record_id: str, *, at_ms: int, expires_at: int) -> None:
+        self._cache().set(self._key(record_id), at_ms, self._timeout(expires_at))
 
     def consume(self, jti: str, *, expires_at: int) -> bool:
         return bool(self._cache().add(self._key(jti), 1, self._timeout(expires_at)))
@@ -321,6 +396,10 @@ def _expiry_datetime(expires_at: int) -> datetime:
     return datetime.fromtimestamp(expires_at, tz=UTC)
 
 
+def _row_values(ids: tuple[str, ...], found: dict[str, datetime]) -> list[Any]:
+    return [int(found[one].timestamp() * 1000) if one in found else None for one in ids]
+
+
 class ModelBlacklistBackend(BlacklistBackend):
     """Rows of :class:`BlacklistedToken`; atomic ``consume`` through the unique ``jti``.
 
@@ -346,6 +425,31 @@ class ModelBlacklistBackend(BlacklistBackend):
 
     async def ais_any_blacklisted(self, ids: tuple[str, ...]) -> bool:
         return await get_blacklisted_token_model().objects.filter(jti__in=ids).aexists()
+
+    def start_lookup_values(self, ids: tuple[str, ...]) -> Callable[[], list[Any]]:
+        """One ``jti IN (...)`` query; a row's value is its ``created_at`` (milliseconds),
+        which for a user record is the revocation epoch."""
+        rows = get_blacklisted_token_model().objects.filter(jti__in=ids)
+        result = _row_values(ids, dict(rows.values_list("jti", "created_at")))
+        return lambda: result
+
+    async def alookup_values(self, ids: tuple[str, ...]) -> list[Any]:
+        rows = get_blacklisted_token_model().objects.filter(jti__in=ids)
+        return _row_values(ids, {jti: at async for jti, at in rows.values_list("jti", "created_at")})
+
+    def set_user_epoch(self, record_id: str, *, at_ms: int, expires_at: int) -> None:
+        """One upsert (``INSERT ... ON CONFLICT DO UPDATE``); the epoch is the row's
+        ``created_at``, which Django sets to now (``auto_now_add``), at or after ``at_ms``."""
+        model = get_blacklisted_token_model()
+        features = connections[router.db_for_write(model)].features
+        target = ["jti"] if features.supports_update_conflicts_with_target else None
+        row = model(jti=record_id, expires_at=_expiry_datetime(expires_at))
+        model.objects.bulk_create(
+            [row],
+            update_conflicts=True,
+            unique_fields=target,
+            update_fields=["created_at", "expires_at"],
+        )
 
     def consume(self, jti: str, *, expires_at: int) -> bool:
         return self.redeem(jti, expires_at=expires_at, at=0)[0]
@@ -507,3 +611,85 @@ class TokenBlacklist:
     async def add(jti: str, *, expires_at: int) -> None:
         """Alias of :meth:`ablacklist`."""
         await TokenBlacklist.ablacklist(jti, expires_at=expires_at)
+
+    @staticmethod
+    def _token_ids(
+        payload: dict[str, Any], backend: BlacklistBackend, own_id: bool
+    ) -> tuple[tuple[str, ...], str]:
+        jti, sid = payload.get("jti", ""), payload.get(SESSION_ID_CLAIM, "")
+        ids = lookup_ids(
+            jti if own_id and isinstance(jti, str) else "", sid if isinstance(sid, str) else ""
+        )
+        user_id = payload.get(get_config().user_id_claim)
+        if user_id is None or isinstance(user_id, dict | list) or not backend.supports_user_epochs:
+            return ids, ""
+        epoch_id = user_record_id(user_id)
+        return (*ids, epoch_id), epoch_id
+
+    @staticmethod
+    def _verdict(values: list[Any], epoch_id: str, payload: dict[str, Any]) -> bool:
+        if not epoch_id:
+            return any(values)
+        epoch = _epoch_ms(values[-1])
+        return any(values[:-1]) or (epoch is not None and _token_start_ms(payload) <= epoch)
+
+    @staticmethod
+    def start_token_lookup(payload: dict[str, Any], *, own_id: bool = True) -> Callable[[], bool]:
+        """Begin "is this token revoked": its ``jti`` (unless ``own_id`` is False), its
+        family's record and its user's revocation epoch, in one read (one ``MGET`` / one
+        ``IN`` query). Call the result once for the answer."""
+        with _store_errors():
+            backend = get_token_blacklist_backend()
+            ids, epoch_id = TokenBlacklist._token_ids(payload, backend, own_id)
+            if not ids:
+                return lambda: False
+            finish = backend.start_lookup_values(ids) if epoch_id else backend.start_lookup_any(ids)
+
+        def answer() -> bool:
+            with _store_errors():
+                found = finish()
+            if isinstance(found, bool):
+                return found
+            return TokenBlacklist._verdict(found, epoch_id, payload)
+
+        return answer
+
+    @staticmethod
+    def is_token_revoked(payload: dict[str, Any], *, own_id: bool = True) -> bool:
+        """:meth:`start_token_lookup`, answered at once."""
+        return TokenBlacklist.start_token_lookup(payload, own_id=own_id)()
+
+    @staticmethod
+    async def ais_token_revoked(payload: dict[str, Any]) -> bool:
+        """:meth:`is_token_revoked` for async code."""
+        with _store_errors():
+            backend = get_token_blacklist_backend()
+            ids, epoch_id = TokenBlacklist._token_ids(payload, backend, True)
+            if not ids:
+                return False
+            if not epoch_id:
+                return await backend.ais_any_blacklisted(ids)
+            values = await backend.alookup_values(ids)
+        return TokenBlacklist._verdict(values, epoch_id, payload)
+
+    @staticmethod
+    def supports_user_epochs() -> bool:
+        return get_token_blacklist_backend().supports_user_epochs
+
+    @staticmethod
+    def revoke_user(user_id: Any) -> None:
+        """End every session of the user whose id claim is ``user_id`` started until now:
+        one record (the revocation epoch), O(1) whatever the number of sessions.
+
+        Kept for a full token lifetime: no token of those sessions can outlive it.
+        """
+        config = get_config()
+        lifetime = max(config.refresh_lifetime, config.access_lifetime).total_seconds()
+        now_ns = time.time_ns()
+        with _store_errors():
+            get_token_blacklist_backend().set_user_epoch(
+                user_record_id(user_id),
+                at_ms=now_ns // 1_000_000,
+                expires_at=math.ceil(now_ns / 1e9 + lifetime),
+            )
+        note_revocation()

@@ -24,7 +24,7 @@ from restflow.authentication.keys import (
     prepare_verifying_key,
 )
 
-__all__ = ["check_jwt_settings"]
+__all__ = ["check_jwt_deploy_settings", "check_jwt_settings"]
 
 _ID = "restflow_authentication."
 _S = "RESTFLOW_SETTINGS['JWT']"
@@ -333,7 +333,8 @@ def _blacklist_messages(s: Any) -> list[CheckMessage]:
                 f"The JWT blacklist uses cache alias {s.BLACKLIST_CACHE_ALIAS!r} ({path}), "
                 "which is per-process; the first blacklist use will fail.",
                 hint="Point BLACKLIST_CACHE_ALIAS at a shared cache (Redis), use "
-                "ModelBlacklistBackend, or set BLACKLIST_ALLOW_LOCMEM = True for tests.",
+                "ModelBlacklistBackend, or set BLACKLIST_ALLOW_LOCMEM = True for tests "
+                "(manage.py check --deploy still reports it, as W005).",
                 id=_ID + "W002",
             )
         ]
@@ -360,7 +361,7 @@ def _rule_messages(s: Any) -> list[CheckMessage]:
 
 
 def _session_messages(s: Any) -> list[CheckMessage]:
-    """E018-E020, W005: the session settings and where reuse detection keeps its records."""
+    """E018-E020: the session settings."""
     from django.apps import apps
 
     messages: list[CheckMessage] = []
@@ -401,11 +402,13 @@ def _session_messages(s: Any) -> list[CheckMessage]:
                 id=_ID + "E020",
             )
         )
-    return messages + _reuse_store_messages(s)
+    return messages
 
 
-def _reuse_store_messages(s: Any) -> list[CheckMessage]:
-    """W005: rotation with reuse detection whose records die with the process."""
+def _locmem_deploy_messages(s: Any) -> list[CheckMessage]:
+    """W005 (``check --deploy`` only): BLACKLIST_ALLOW_LOCMEM, the documented test setup,
+    in a deployment. Test runs and ``runserver`` do not run deploy checks, so following
+    W002's hint stays quiet there; a production ``check --deploy`` still reports it."""
     from django.conf import settings
 
     from restflow.authentication.blacklist_backends import (
@@ -413,24 +416,23 @@ def _reuse_store_messages(s: Any) -> list[CheckMessage]:
         resolve_token_blacklist_backend,
     )
 
-    if not (s.ROTATE_REFRESH_TOKENS and s.BLACKLIST_ENABLED):
+    if not (s.BLACKLIST_ENABLED and s.BLACKLIST_ALLOW_LOCMEM):
         return []
     try:
         backend = resolve_token_blacklist_backend(s.BLACKLIST_BACKEND)
     except JWTConfigurationError:
         return []  # E009
-    if not isinstance(backend, CacheBlacklistBackend):
-        return []
     path = getattr(settings, "CACHES", {}).get(s.BLACKLIST_CACHE_ALIAS, {}).get("BACKEND", "")
-    if path not in LOCAL_CACHE_BACKEND_PATHS or not s.BLACKLIST_ALLOW_LOCMEM:
-        return []  # W002 covers a local cache without the flag, E011 the evicting ones
+    if not isinstance(backend, CacheBlacklistBackend) or path not in LOCAL_CACHE_BACKEND_PATHS:
+        return []
     return [
         Warning(
-            f"Refresh-token reuse detection keeps its records in {path} (cache alias "
-            f"{s.BLACKLIST_CACHE_ALIAS!r}), which a restart empties: after one, a rotated "
-            "or stolen refresh token works again and revoked sessions come back.",
-            hint="Use a Redis cache (with persistence) or ModelBlacklistBackend in production; "
-            "BLACKLIST_ALLOW_LOCMEM is for tests.",
+            f"BLACKLIST_ALLOW_LOCMEM keeps the JWT blacklist in {path} (cache alias "
+            f"{s.BLACKLIST_CACHE_ALIAS!r}), which is per-process and emptied by a restart: "
+            "a token revoked in one worker still works in the others, and after a restart "
+            "rotated or stolen refresh tokens and revoked sessions work again.",
+            hint="Point BLACKLIST_CACHE_ALIAS at a Redis cache (with persistence) or use "
+            "ModelBlacklistBackend in production; BLACKLIST_ALLOW_LOCMEM is for tests.",
             id=_ID + "W005",
         )
     ]
@@ -529,3 +531,10 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     messages += _cookie_messages(s)
     messages += _rule_messages(s)
     return messages
+
+
+def check_jwt_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The JWT checks of ``manage.py check --deploy`` (W005)."""
+    from restflow.authentication.config import get_jwt_settings
+
+    return _locmem_deploy_messages(get_jwt_settings())

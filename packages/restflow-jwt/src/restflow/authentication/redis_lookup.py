@@ -4,8 +4,10 @@ Django's RedisCache builds a new ``redis.Redis`` object for every operation. On 
 per-request hot path we keep one per cache object (it is thread-safe and shares the
 connection pool), and can split a read into "send now" and "read the reply later" so
 the round trip overlaps the user query. A token's id and its family's record are read
-together: one ``GET`` for one key, one ``MGET`` for several, always one round trip. Other
-caches go through the public cache API.
+together with the user's revocation epoch: one ``GET`` for one key, one ``MGET`` for
+several, always one round trip. The readers return the stored values (``None`` for a
+missing key; raw bytes on the direct Redis path, where an int is stored as its digits).
+Other caches go through the public cache API.
 """
 
 from __future__ import annotations
@@ -31,11 +33,9 @@ def _single_redis_client(cache: BaseCache) -> Any:
     return None
 
 
-def _any_found(reply: Any) -> bool:
-    """Whether a ``GET`` reply (a value or None) or an ``MGET`` reply (a list) holds a value."""
-    if isinstance(reply, list):
-        return any(value is not None for value in reply)
-    return reply is not None
+def _values(reply: Any) -> list[Any]:
+    """The values of a ``GET`` reply (a value or None) or an ``MGET`` reply (a list)."""
+    return reply if isinstance(reply, list) else [reply]
 
 
 def starter_for(cache: BaseCache) -> Any:
@@ -51,10 +51,10 @@ def starter_for(cache: BaseCache) -> Any:
     pool = client.connection_pool
     get_connection = connection_getter(pool, "GET")
 
-    def read_again(full_keys: list[str]) -> bool:
-        return _any_found(client.mget(full_keys) if len(full_keys) > 1 else client.get(full_keys[0]))
+    def read_again(full_keys: list[str]) -> list[Any]:
+        return _values(client.mget(full_keys) if len(full_keys) > 1 else client.get(full_keys[0]))
 
-    def start(*keys: str) -> Callable[[], bool]:
+    def start(*keys: str) -> Callable[[], list[Any]]:
         full_keys = [cache.make_and_validate_key(key) for key in keys]
         command = ("MGET", *full_keys) if len(full_keys) > 1 else ("GET", full_keys[0])
         try:
@@ -72,9 +72,9 @@ def starter_for(cache: BaseCache) -> Any:
             result = read_again(full_keys)
             return lambda: result
 
-        def finish() -> bool:
+        def finish() -> list[Any]:
             try:
-                return _any_found(connection.read_response())
+                return _values(connection.read_response())
             except retryable:
                 connection.disconnect()
                 return read_again(full_keys)
@@ -89,9 +89,10 @@ def starter_for(cache: BaseCache) -> Any:
     return start
 
 
-def reader_for(cache: BaseCache) -> Callable[..., bool]:
-    """``read(*keys)``: whether any key is set; one ``GET``/``MGET`` on Django's RedisCache
-    with one server (through one reused client), else the public cache API.
+def reader_for(cache: BaseCache) -> Callable[..., list[Any]]:
+    """``read(*keys)``: the value of each key (``None`` when missing); one
+    ``GET``/``MGET`` on Django's RedisCache with one server (through one reused
+    client), else the public cache API.
 
     Django's RedisCache builds a new ``redis.Redis`` object for every operation; on
     the per-request hot path we keep one (it is thread-safe and shares the pool).
@@ -99,16 +100,17 @@ def reader_for(cache: BaseCache) -> Callable[..., bool]:
     client = _single_redis_client(cache)
     if client is not None:
 
-        def read_redis(*keys: str) -> bool:
+        def read_redis(*keys: str) -> list[Any]:
             if len(keys) == 1:
-                return client.get(cache.make_and_validate_key(keys[0])) is not None
-            return _any_found(client.mget([cache.make_and_validate_key(key) for key in keys]))
+                return [client.get(cache.make_and_validate_key(keys[0]))]
+            return list(client.mget([cache.make_and_validate_key(key) for key in keys]))
 
         return read_redis
 
-    def read(*keys: str) -> bool:
+    def read(*keys: str) -> list[Any]:
         if len(keys) == 1:
-            return bool(cache.get(keys[0]))
-        return any(cache.get_many(keys).values())
+            return [cache.get(keys[0])]
+        found = cache.get_many(keys)
+        return [found.get(key) for key in keys]
 
     return read

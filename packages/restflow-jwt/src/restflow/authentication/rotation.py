@@ -35,7 +35,9 @@ def rotate_refresh_token(refresh: RefreshToken) -> tuple[AccessToken, RefreshTok
     Store failures raise ``BlacklistUnavailableError`` before any token is minted.
     """
     config = get_config()
-    if refresh.sid and TokenBlacklist.is_blacklisted("", refresh.sid):
+    # The family's record and the user's revocation epoch (one read); the token's own id
+    # is what redeem() checks and sets atomically.
+    if TokenBlacklist.is_token_revoked(refresh.payload, own_id=False):
         raise _session_revoked()
     get_token_user(refresh.payload)
     won, first = TokenBlacklist.redeem(refresh.jti, expires_at=refresh.exp, at=int(time.time()))

@@ -5,6 +5,12 @@ The registry (:class:`~restflow.authentication.models.TokenSession`, kept with
 ``TRACK_SESSIONS``) says which sessions exist; what refuses a session's tokens is its
 family record in the blacklist store, written first, so an ended session is refused even
 when the registry update that follows fails.
+
+Ending *all* of a user's sessions (log out everywhere, a password change,
+:func:`revoke_user_sessions`) writes one record whatever their number: the user's
+revocation epoch, which refuses every session started at or before it. Ending all but
+the current one keeps one record per ended session (a family record each, still one
+write), since the epoch cannot spare one session.
 """
 
 from __future__ import annotations
@@ -112,10 +118,27 @@ def end_sessions(sids: list[str], *, reason: str, user_id: Any = None) -> int:
     return len(sids)
 
 
+def _end_every_session(user: Any, *, reason: str) -> int:
+    """The user's revocation epoch (one record), then the registry (one update)."""
+    config = get_config()
+    TokenBlacklist.revoke_user(getattr(user, config.user_id_field))
+    if not config.track_sessions:
+        return 0
+    sessions = live_sessions(user)
+    sids = list(sessions.values_list("sid", flat=True))
+    _model().objects.filter(sid__in=sids).update(revoked_at=timezone.now(), revoke_reason=reason)
+    for sid in sids:
+        session_revoked.send(sender=RefreshToken, sid=sid, reason=reason, user_id=user.pk)
+    return len(sids)
+
+
 def revoke_user_sessions(user: Any, *, reason: str = "admin", keep: str | None = None) -> int:
-    """End every live session of ``user`` (but ``keep``): one blacklist write and one
-    registry update whatever their number. Needs ``TRACK_SESSIONS``."""
+    """End every live session of ``user`` (but ``keep``), O(1) in their number: without
+    ``keep``, one record (the user's revocation epoch); with it, one write of a family
+    record per ended session. Needs ``TRACK_SESSIONS``; returns how many were ended."""
     require_tracking()
+    if not keep and TokenBlacklist.supports_user_epochs():
+        return _end_every_session(user, reason=reason)
     sessions = live_sessions(user)
     if keep:
         sessions = sessions.exclude(sid=keep)
@@ -123,16 +146,28 @@ def revoke_user_sessions(user: Any, *, reason: str = "admin", keep: str | None =
 
 
 def password_may_change(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    """``pre_save`` of the user model: a new password hash ends every session of the user.
+    """``pre_save`` of the user model: a new password hash ends every session of the user
+    (with ``TRACK_SESSIONS``, or with the blacklist on and ``CHECK_REVOKE_TOKEN`` off).
 
     Before the save, so a store outage fails the password change rather than leaving the
     old sessions alive (a rolled-back change merely logs the user out).
     """
-    if not get_config().track_sessions or instance.pk is None:
+    config = get_config()
+    # CHECK_REVOKE_TOKEN already refuses the old tokens (its own "password changed"
+    # answer, kept as it was); without it, the epoch does it with the blacklist on.
+    epochs = (
+        config.blacklist_enabled
+        and not config.check_revoke_token
+        and TokenBlacklist.supports_user_epochs()
+    )
+    if not (config.track_sessions or epochs) or instance.pk is None:
         return
     if update_fields is not None and "password" not in update_fields:
         return
     manager = type(instance)._default_manager
     old = manager.filter(pk=instance.pk).values_list("password", flat=True).first()
     if old is not None and old != instance.password:
-        revoke_user_sessions(instance, reason="password")
+        if epochs:
+            _end_every_session(instance, reason="password")
+        else:
+            revoke_user_sessions(instance, reason="password")

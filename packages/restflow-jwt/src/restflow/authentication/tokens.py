@@ -13,6 +13,7 @@ from restflow.authentication.codec import decode_typed, encode_token
 from restflow.authentication.config import JWTConfig, get_config
 from restflow.authentication.constants import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE
 from restflow.authentication.exceptions import JWTConfigurationError
+from restflow.authentication.session_ids import SESSION_ID_CLAIM, new_session_id
 
 __all__ = [
     "SESSION_ID_CLAIM",
@@ -26,15 +27,6 @@ __all__ = [
 
 _REVOKE_SALT = "restflow.authentication.revoke-token"
 _CHILD_SALT = "restflow.authentication.rotation-child"
-
-#: The claim naming a token's family (session): every refresh token of one login and the
-#: access tokens they buy carry the same value (RFC 9700 section 4.14.2).
-SESSION_ID_CLAIM = "sid"
-
-
-def new_session_id() -> str:
-    return secrets.token_urlsafe(16)
-
 
 def _child_value(parent_jti: str, label: str) -> str:
     """A value derived from a rotated token's id: the same for every retry, unguessable."""

@@ -38,7 +38,7 @@ from restflow.authentication.sessions import (
     start_session,
     touch_session,
 )
-from restflow.authentication.tokens import SESSION_ID_CLAIM, AccessToken, RefreshToken
+from restflow.authentication.tokens import AccessToken, RefreshToken
 from restflow.authentication.users import get_token_user, get_user_authentication_rule
 
 __all__ = [
@@ -166,9 +166,7 @@ class TokenRefreshView(_TokenView):
             refresh = RefreshToken.verify(raw)
             rotate = config.rotate_refresh_tokens
             if not (config.blacklist_enabled and rotate):
-                if config.blacklist_enabled and TokenBlacklist.is_blacklisted(
-                    refresh.jti, refresh.sid
-                ):
+                if config.blacklist_enabled and TokenBlacklist.is_token_revoked(refresh.payload):
                     raise _blacklisted()
                 get_token_user(refresh.payload)
                 child = refresh.rotate() if rotate else None
@@ -215,10 +213,7 @@ class TokenVerifyView(_TokenView):
         data = self._validated(request)
         with translate_token_errors():
             payload = decode_token(data["token"])
-            jti, sid = payload.get("jti", ""), payload.get(SESSION_ID_CLAIM, "")
-            if get_config().blacklist_enabled and TokenBlacklist.is_blacklisted(
-                jti if isinstance(jti, str) else "", sid if isinstance(sid, str) else ""
-            ):
+            if get_config().blacklist_enabled and TokenBlacklist.is_token_revoked(payload):
                 raise _blacklisted()
             get_token_user(payload)
         return Response({})
