@@ -20,7 +20,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.template.response import SimpleTemplateResponse
 
-from restflow.caching import envelope, scopes, stampede, tokens
+from restflow.caching import _hash_tags, envelope, scopes, stampede, tokens
 from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
@@ -102,6 +102,9 @@ class CacheEngine:
         if self._has_partition:
             names.extend(scopes.partition_scopes(self._prefix, parts))
         names.append(scopes.key_scope(key))
+        tag = _hash_tags.tag_of(key)
+        if tag:  # CLUSTER_HASH_TAGS: every scope read in the entry's slot
+            names = [tag + name for name in names]
         return Plan(key, names, self._version, self.ttl)
 
     def invalidation_target(
@@ -140,6 +143,19 @@ class CacheEngine:
                 last -= 1
             if last:
                 scope = scopes.partition_scope(self._prefix, parts[:last])
+                return self._target(scope, parts[0])
+        return self._target(scope, None)
+
+    def _target(self, scope: str, first_part: str | None) -> scopes.Target:
+        """``scope`` placed by ``CLUSTER_HASH_TAGS``: a partition scope in the slot of its
+        first part, the function scope in every shard (docs/caching.md, Key layout)."""
+        tags = _hash_tags.count()
+        if tags:
+            family = _hash_tags.family(self._key_constructor._meta.namespace, self._prefix)
+            if first_part is None:
+                scope = _hash_tags.wildcard(family) + scope
+            else:
+                scope = _hash_tags.scope_tag(family, first_part, tags) + scope
         return (self.cache_alias, self._version, scope, tokens.scope_life(self.ttl))
 
     def _check_predicates_sync(self, result: Any) -> bool:
