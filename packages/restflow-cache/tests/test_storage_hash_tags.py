@@ -33,14 +33,15 @@ def test_a_plan_and_its_partition_target_share_one_tag() -> None:
         items = make_items(Counter())
         plan = items._build_plan((7, 1), {})
         tag = _hash_tags.tag_of(plan.key)
-        assert tag.startswith("{rf.") and tag.endswith("}")
+        assert tag.startswith("{rf.")
+        assert tag.endswith("}")
         assert items.get_cache_key(7, 1) == plan.key
         assert all(name.startswith(tag) for name in plan.scopes)
         target = items.invalidation_target((), {"tenant": 7})[2]
         assert target in plan.scopes  # the partition scope the entry reads
         whole = items.invalidation_target(None, None)[2]
         copies = _hash_tags.expand(whole)
-        assert len(copies) == TAGS and len(set(copies)) == TAGS
+        assert len(set(copies)) == len(copies) == TAGS
         assert plan.scopes[1] in copies  # the function scope of the entry's shard
 
 
@@ -49,7 +50,8 @@ def test_entries_of_one_family_spread_over_the_shards() -> None:
         items = make_items(Counter())
         tags = {_hash_tags.tag_of(items.get_cache_key(tenant, 0)) for tenant in range(60)}
         families = {tag.split(".")[1] for tag in tags}
-    assert len(tags) == TAGS and len(families) == 1
+    assert len(tags) == TAGS
+    assert len(families) == 1
 
 
 def test_off_by_default_keys_are_unchanged() -> None:
@@ -96,7 +98,8 @@ def test_a_hit_is_one_mget_on_one_node(tagged_cluster: RedisCluster) -> None:
     keys = client.keys(target_nodes=redis.cluster.RedisCluster.ALL_NODES)
     slots = {client.keyslot(key) for key in keys}
     client.close()
-    assert len(keys) >= 5 and len(slots) == 1  # entry, ns, fn, partition and key scopes
+    assert len(keys) >= 5  # entry, ns, fn, partition and key scopes
+    assert len(slots) == 1
 
 
 def test_invalidation_at_every_level(tagged_cluster: RedisCluster) -> None:
@@ -127,7 +130,8 @@ def test_a_namespace_wipe_reaches_every_function_in_every_shard(
     assert [items(t, 0) for t in range(6)] == [f"{t}/0#1" for t in range(6)]
     assert other(1) == "other1#1"
     other.invalidate_all()  # one function: the other keeps its entries
-    assert other(1) == "other1#2" and items(1, 0) == "1/0#1"
+    assert other(1) == "other1#2"
+    assert items(1, 0) == "1/0#1"
     TenantKey.wipe()
     assert [items(t, 0) for t in range(6)] == [f"{t}/0#2" for t in range(6)]
     assert other(1) == "other1#3"
@@ -143,5 +147,6 @@ def test_shared_scope_copies_are_written_with_their_expiry(tagged_cluster: Redis
     ttls = [client.pttl(key) for key in made]
     slots = {client.keyslot(key) for key in made}
     client.close()
-    assert len(made) == TAGS and all(0 < ttl <= target[3] * 1000 for ttl in ttls), ttls
+    assert len(made) == TAGS
+    assert all(0 < ttl <= target[3] * 1000 for ttl in ttls), ttls
     assert len(slots) == TAGS

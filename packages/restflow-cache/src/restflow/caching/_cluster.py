@@ -7,8 +7,9 @@ backend is clustered is decided on the **client object** it hands out, not on th
 backend class: a django-redis ``CONNECTION_FACTORY`` may return a ``RedisCluster`` from
 the stock ``DefaultClient``. A cluster client reads with ``mget_nonatomic`` (one MGET per
 slot, the slots of one node in one pipeline), or, when every key shares one hash tag
-(``CLUSTER_HASH_TAGS``), with one MGET on the plain client of the slot's primary; it writes with one ``SET`` per key with its
-expiry, pipelined per node (never ``MSET``, which carries no expiry).
+(``CLUSTER_HASH_TAGS``), with one MGET on the plain client of the slot's primary. It
+writes one ``SET`` per key with its expiry, pipelined per node (never ``MSET``, which
+carries no expiry).
 """
 
 from __future__ import annotations

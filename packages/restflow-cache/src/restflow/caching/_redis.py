@@ -92,8 +92,8 @@ def mget(client: Any, made: list[str]) -> list[Any]:
         if node is not None:  # one hash tag (CLUSTER_HASH_TAGS): one MGET on its primary
             try:
                 return mget(node, made)
-            except Exception:  # noqa: BLE001 - MOVED, failover: the cluster client follows
-                pass
+            except Exception as exc:  # MOVED, a failover: the cluster client follows them
+                logger.debug("restflow: direct read of one slot failed (%s); read again", exc)
         return _cluster.mget(client, made)  # keys of several slots: one MGET per slot
     pool: Any = client.connection_pool
     if not _is_stock_pool(pool):

@@ -262,6 +262,6 @@ def _cluster_get_many(cache: Any, keys: list[str], version: int) -> dict[str, An
         return cache.get_many(keys, version=version)
     wrapper, client = found
     made = [wrapper.make_key(key, version=version) for key in keys]
-    raw = _cluster.mget(client, made)
+    raw = mget(client, made)  # one MGET on one node when the keys share a hash tag
     decode = wrapper.decode
     return {key: decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}
