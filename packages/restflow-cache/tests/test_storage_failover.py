@@ -204,8 +204,9 @@ def test_cluster_master_killed_under_load(
     assert outcome["saves"] > len(TENANTS)
 
 
+@pytest.mark.parametrize("tags", [0, 6])
 def test_memcached_server_frozen_under_load(
-    memcached_servers: list[MemcachedServer], storm_logs: pytest.LogCaptureFixture
+    tags: int, memcached_servers: list[MemcachedServer], storm_logs: pytest.LogCaptureFixture
 ) -> None:
     for server in memcached_servers:
         server.resume()
@@ -213,7 +214,10 @@ def test_memcached_server_frozen_under_load(
         [s.location for s in memcached_servers], retry_attempts=10**9, retry_timeout=0
     )
     try:
-        with override_settings(CACHES={"default": settings}):
+        with override_settings(
+            CACHES={"default": settings},
+            RESTFLOW_SETTINGS={"CACHE_SETTINGS": {"CLUSTER_HASH_TAGS": tags}},
+        ):
             caches["default"].clear()
             storm = Storm()
             frozen = memcached_servers[0]
@@ -223,6 +227,6 @@ def test_memcached_server_frozen_under_load(
     finally:
         for server in memcached_servers:
             server.resume()
-    print(f"memcached pool: {outcome}")
+    print(f"memcached pool (CLUSTER_HASH_TAGS={tags}): {outcome}")
     assert outcome["saves"] > len(TENANTS)
     assert outcome["failed"] > 0  # the outage outlasted the retries: held and replayed

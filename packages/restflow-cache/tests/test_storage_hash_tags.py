@@ -1,13 +1,16 @@
 """The opt-in hash-tag layout (``CACHE_SETTINGS.CLUSTER_HASH_TAGS``) on a real Redis
-Cluster: an entry and every scope it reads share one slot, a hit is one MGET on one
-node, and shared scopes are bumped in every shard (docs/caching.md, Key layout)."""
+Cluster and a real memcached pool: an entry and every scope it reads share one slot (one
+server), a hit is one MGET (one ``get_many`` request) on one node, and shared scopes are
+bumped in every shard (docs/caching.md, Key layout)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import pymemcache.client.base
 import pytest
 import redis
 import redis.cluster
@@ -15,10 +18,11 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from restflow_testbed.django_redis_cluster import cluster_cache_settings
+from restflow_testbed.memcached_server import MemcachedServer, memcached_cache_settings
 from restflow_testbed.redis_cluster import RedisCluster
 from test_storage_backends import TenantKey, make_items
 
-from restflow.caching import _hash_tags, cache_result, scopes
+from restflow.caching import ArgsKeyField, _hash_tags, cache_result, scopes
 
 TAGS = 6
 
@@ -150,3 +154,105 @@ def test_shared_scope_copies_are_written_with_their_expiry(tagged_cluster: Redis
     assert len(made) == TAGS
     assert all(0 < ttl <= target[3] * 1000 for ttl in ttls), ttls
     assert len(slots) == TAGS
+
+
+# -- on a memcached pool ------------------------------------------------------------------
+@pytest.fixture
+def tagged_pool(memcached_servers: list[MemcachedServer]) -> Iterator[list[MemcachedServer]]:
+    for server in memcached_servers:
+        server.resume()
+    with override_settings(
+        CACHES={"default": memcached_cache_settings([s.location for s in memcached_servers])}
+    ), tagged():
+        caches["default"].clear()
+        yield memcached_servers
+
+
+def _gets(servers: list[MemcachedServer]) -> list[int]:
+    counts = []
+    for server in servers:
+        host, port = server.location.rsplit(":", 1)
+        client = pymemcache.client.base.Client((host, int(port)))
+        counts.append(int(client.stats()[b"cmd_get"]))
+        client.close()
+    return counts
+
+
+def test_a_pool_hit_asks_one_server_holding_the_entry_and_its_scopes(
+    tagged_pool: list[MemcachedServer],
+) -> None:
+    items = make_items(Counter())
+    plan = items._build_plan((4, 1), {})
+    assert items(4, 1) == "4/1#1"
+    before = _gets(tagged_pool)
+    assert items(4, 1) == "4/1#1"
+    asked = [after - was for after, was in zip(_gets(tagged_pool), before, strict=True)]
+    assert sorted(asked) == [0, len(plan.keys)]  # one server: the entry and every scope
+    cache = caches["default"]
+    holder = tagged_pool[asked.index(len(plan.keys))]
+    host, port = holder.location.rsplit(":", 1)
+    client = pymemcache.client.base.Client((host, int(port)))
+    held = client.get_many([cache.make_key(key, version=1) for key in plan.keys])
+    client.close()
+    assert len(held) == len(plan.keys)
+
+
+def test_pool_invalidation_at_every_level(tagged_pool: list[MemcachedServer]) -> None:
+    calls: Counter[str] = Counter()
+    items = make_items(calls)
+    assert [items(t, 1) for t in range(8)] == [f"{t}/1#1" for t in range(8)]
+    items.delete_by_prefix(tenant=2)
+    assert [items(t, 1) for t in range(4)] == ["0/1#1", "1/1#1", "2/1#2", "3/1#1"]
+    items.delete_cache(3, 1)
+    assert items(3, 1) == "3/1#2"
+    items.invalidate_all()
+    assert all(items(t, 1).endswith(f"#{calls[f'{t}/1']}") for t in range(8))
+    assert all(calls[f"{t}/1"] >= 2 for t in range(8))
+    TenantKey.wipe()
+    before = sum(calls.values())
+    [items(t, 1) for t in range(8)]
+    assert sum(calls.values()) == before + 8
+
+
+def test_pool_async_hit_and_invalidation(tagged_pool: list[MemcachedServer]) -> None:
+    calls: Counter[str] = Counter()
+
+    @cache_result(TenantKey, ttl=300)
+    async def aitems(tenant: Any, item: int = 0) -> str:
+        calls[f"{tenant}/{item}"] += 1
+        return f"{tenant}/{item}#{calls[f'{tenant}/{item}']}"
+
+    async def scenario() -> list[str]:
+        seen = [await aitems(5, 1), await aitems(5, 1)]
+        await aitems.adelete_by_prefix(tenant=5)
+        seen.append(await aitems(5, 1))
+        await aitems.adelete_cache(5, 1)
+        return [*seen, await aitems(5, 1), await aitems(5, 1)]
+
+    assert asyncio.run(scenario()) == ["5/1#1", "5/1#1", "5/1#2", "5/1#3", "5/1#3"]
+
+
+def test_pool_bump_of_several_families_reaches_each_tags_server(
+    tagged_pool: list[MemcachedServer],
+) -> None:
+    """One bump naming scopes of two namespaces (a save with two rules): each scope is
+    written on its own tag's server, where the entries read it."""
+    calls: Counter[str] = Counter()
+    items = make_items(calls)
+
+    @cache_result(key_constructor={"fields": {"tenant": ArgsKeyField("tenant", partition=True)}})
+    def other(tenant: int) -> str:
+        calls[f"other{tenant}"] += 1
+        return f"other{tenant}#{calls[f'other{tenant}']}"
+
+    for tenant in range(6):
+        items(tenant, 1)
+        other(tenant)
+    scopes.bump_targets(
+        [target for t in range(6) for target in (
+            items.invalidation_target((), {"tenant": t}),
+            other.invalidation_target((), {"tenant": t}),
+        )]
+    )
+    assert [items(t, 1) for t in range(6)] == [f"{t}/1#2" for t in range(6)]
+    assert [other(t) for t in range(6)] == [f"other{t}#2" for t in range(6)]

@@ -34,17 +34,29 @@ _CLUSTER_CLASSES = (
 )
 
 
+# The answer per client class (a hit asks up to three times; some of these classes make
+# ``isinstance`` slow).
+_kinds: dict[type, bool] = {}
+
+
 def is_cluster_client(client: Any) -> bool:
     """Whether ``client`` is (a subclass of) a cluster client of redis-py or valkey-py.
 
     Only modules already imported are looked at: a client of a library nobody imported
     cannot exist."""
+    known = _kinds.get(type(client))
+    if known is not None:
+        return known
+    found = False
     for module_name, name in _CLUSTER_CLASSES:
         module = sys.modules.get(module_name)
         kind = getattr(module, name, None) if module is not None else None
         if kind is not None and isinstance(client, kind):
-            return True
-    return False
+            found = True
+            break
+    if len(_kinds) < 256:
+        _kinds[type(client)] = found
+    return found
 
 
 def cluster_wrapper(cache: Any, write: bool) -> tuple[Any, Any] | None:
