@@ -21,6 +21,7 @@ from restflow_testbed.django_redis_cluster import cluster_cache_settings
 from restflow_testbed.memcached_server import MemcachedServer, memcached_cache_settings
 from restflow_testbed.redis_cluster import RedisCluster
 from test_storage_backends import TenantKey, make_items
+from test_storage_cluster import make_aitems
 
 from restflow.caching import ArgsKeyField, _hash_tags, cache_result, scopes
 
@@ -215,12 +216,7 @@ def test_pool_invalidation_at_every_level(tagged_pool: list[MemcachedServer]) ->
 
 
 def test_pool_async_hit_and_invalidation(tagged_pool: list[MemcachedServer]) -> None:
-    calls: Counter[str] = Counter()
-
-    @cache_result(TenantKey, ttl=300)
-    async def aitems(tenant: Any, item: int = 0) -> str:
-        calls[f"{tenant}/{item}"] += 1
-        return f"{tenant}/{item}#{calls[f'{tenant}/{item}']}"
+    aitems = make_aitems(Counter())
 
     async def scenario() -> list[str]:
         seen = [await aitems(5, 1), await aitems(5, 1)]
