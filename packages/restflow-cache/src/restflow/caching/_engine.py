@@ -20,7 +20,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.template.response import SimpleTemplateResponse
 
-from restflow.caching import envelope, scopes, stampede, tokens
+from restflow.caching import _hash_tags, envelope, scopes, stampede, tokens
 from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
@@ -103,6 +103,9 @@ class CacheEngine:
         if self._has_partition:
             names.extend(scopes.partition_scopes(self._prefix, parts))
         names.append(scopes.key_scope(key))
+        tag = _hash_tags.tag_of(key)
+        if tag:  # CLUSTER_HASH_TAGS: every scope read in the entry's slot
+            names = [tag + name for name in names]
         return Plan(key, names, self._version, self.ttl)
 
     def invalidation_target(
@@ -137,6 +140,12 @@ class CacheEngine:
             parts = scopes.addressed_parts(parts)
             if parts:
                 scope = scopes.partition_scope(self._prefix, parts)
+                return self._target(scope, parts[0])
+        return self._target(scope, None)
+
+    def _target(self, scope: str, first_part: str | None) -> scopes.Target:
+        namespace = self._key_constructor._meta.namespace
+        scope = _hash_tags.place(scope, namespace, self._prefix, first_part)
         return (self.cache_alias, self._version, scope, tokens.scope_life(self.ttl))
 
     def _check_predicates_sync(self, result: Any) -> bool:
