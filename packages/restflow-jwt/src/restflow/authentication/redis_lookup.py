@@ -95,8 +95,8 @@ def _cluster_reader(cache: BaseCache) -> Callable[..., list[Any]] | None:
     its ``get_many`` sends one MGET, which a cluster refuses across slots. Read with
     the client's ``mget_nonatomic`` (one MGET per slot) and decode with the backend's own
     client wrapper; ``None`` for any other backend."""
-    wrapper = getattr(type(cache), "client", None) and getattr(cache, "client", None)
-    if not all(callable(getattr(wrapper, name, None)) for name in ("get_client", "make_key", "decode")):
+    wrapper: Any = getattr(type(cache), "client", None) and getattr(cache, "client", None)
+    if wrapper is None or not all(callable(getattr(wrapper, name, None)) for name in ("get_client", "make_key", "decode")):
         return None
     try:
         client = wrapper.get_client(write=False)
