@@ -96,7 +96,8 @@ def _cluster_reader(cache: BaseCache) -> Callable[..., list[Any]] | None:
     the client's ``mget_nonatomic`` (one MGET per slot) and decode with the backend's own
     client wrapper; ``None`` for any other backend."""
     wrapper: Any = getattr(type(cache), "client", None) and getattr(cache, "client", None)
-    if wrapper is None or not all(callable(getattr(wrapper, name, None)) for name in ("get_client", "make_key", "decode")):
+    needed = ("get_client", "make_key", "decode")
+    if wrapper is None or not all(callable(getattr(wrapper, name, None)) for name in needed):
         return None
     try:
         client = wrapper.get_client(write=False)
