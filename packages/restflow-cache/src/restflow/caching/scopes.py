@@ -32,6 +32,7 @@ __all__ = [
     "SCOPE_PREFIX",
     "Target",
     "abump_targets",
+    "addressed_parts",
     "bump_targets",
     "function_scope",
     "key_scope",
@@ -68,18 +69,23 @@ def _scope_name(kind: str, text: str) -> str:
     return f"{SCOPE_PREFIX}{kind}:{sha256_hex(text)}"
 
 
+def addressed_parts(parts: list[str]) -> list[str]:
+    """``parts`` up to the last non-empty one: the partition levels a call addresses."""
+    last = len(parts)
+    while last and not parts[last - 1]:
+        last -= 1
+    return parts[:last]
+
+
 def partition_scope(function_prefix: str, parts: Iterable[str]) -> str:
     return _scope_name("pt", function_prefix + "".join(part + "::" for part in parts))
 
 
 def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
     """Scope keys of partition levels ``1 … m`` (``m`` = last non-empty part)."""
-    last = len(parts)
-    while last and not parts[last - 1]:
-        last -= 1
     scopes: list[str] = []
     text = function_prefix
-    for part in parts[:last]:
+    for part in addressed_parts(parts):
         text += part + "::"
         scopes.append(_scope_name("pt", text))
     return scopes
