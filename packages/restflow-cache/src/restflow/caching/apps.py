@@ -23,6 +23,7 @@ class CachingConfig(AppConfig):
         """
         from django.core import checks
 
+        from restflow.caching.backend_checks import check_cache_backends
         from restflow.caching.checks import check_invalidation_rules
         from restflow.caching.registry import CacheRegister
         from restflow.caching.tasks import arun_cache_rules, run_cache_rules
@@ -33,6 +34,7 @@ class CachingConfig(AppConfig):
         CacheRegister.auto_discover()
         register_checks()
         checks.register(check_invalidation_rules, checks.Tags.caches)
+        checks.register(check_cache_backends, checks.Tags.caches)
         _load_cache_clients()
 
 

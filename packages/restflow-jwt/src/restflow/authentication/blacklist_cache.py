@@ -9,8 +9,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.cache import BaseCache, caches
 
+from restflow._cachecaps import acache_call, set_many_takes_timeout
 from restflow.authentication.blacklist_base import BlacklistBackend
 from restflow.authentication.blacklist_records import _PLAIN_JTI, retention_deadline
 from restflow.authentication.config import get_config
@@ -107,8 +109,13 @@ class CacheBlacklistBackend(BlacklistBackend):
         self._cache().set(self._key(jti), 1, self._timeout(expires_at))
 
     def blacklist_many(self, ids: list[str], *, expires_at: int) -> None:
-        entries = dict.fromkeys([self._key(one) for one in ids], 1)
-        self._cache().set_many(entries, self._timeout(expires_at))
+        cache, timeout = self._cache(), self._timeout(expires_at)
+        keys = [self._key(one) for one in ids]
+        if not set_many_takes_timeout(cache):  # django-valkey's cluster cache: MSET
+            for key in keys:
+                cache.set(key, 1, timeout)
+            return
+        cache.set_many(dict.fromkeys(keys, 1), timeout=timeout)
 
     def _read(self, *ids: str) -> list[Any]:
         cache = self._cache()
@@ -138,8 +145,14 @@ class CacheBlacklistBackend(BlacklistBackend):
         return starter(*[self._key(one) for one in ids])
 
     async def alookup_values(self, ids: tuple[str, ...]) -> list[Any]:
+        cache = self._cache()
+        if getattr(type(cache), "aget_many", BaseCache.aget_many) is BaseCache.aget_many:
+            # No async code of its own (Django's aget_many runs get_many in a thread), or
+            # no async methods at all: the sync reader (one MGET, per slot on a cluster)
+            # in that same thread.
+            return await sync_to_async(self._read, thread_sensitive=True)(*ids)
         keys = [self._key(one) for one in ids]
-        found = await self._cache().aget_many(keys)
+        found = await cache.aget_many(keys)
         return [found.get(key) for key in keys]
 
     async def ais_any_blacklisted(self, ids: tuple[str, ...]) -> bool:
@@ -159,11 +172,12 @@ class CacheBlacklistBackend(BlacklistBackend):
         return False, first if isinstance(first, int) and first > 1 else 0
 
     async def ablacklist(self, jti: str, *, expires_at: int) -> None:
-        await self._cache().aset(self._key(jti), 1, self._timeout(expires_at))
+        await acache_call(self._cache(), "set", self._key(jti), 1, self._timeout(expires_at))
 
     async def ais_blacklisted(self, jti: str) -> bool:
-        return bool(await self._cache().aget(self._key(jti)))
+        return bool(await acache_call(self._cache(), "get", self._key(jti)))
 
     async def aconsume(self, jti: str, *, expires_at: int) -> bool:
-        return bool(await self._cache().aadd(self._key(jti), 1, self._timeout(expires_at)))
+        added = await acache_call(self._cache(), "add", self._key(jti), 1, self._timeout(expires_at))
+        return bool(added)
 

@@ -89,6 +89,31 @@ def starter_for(cache: BaseCache) -> Any:
     return start
 
 
+def _cluster_reader(cache: BaseCache) -> Callable[..., list[Any]] | None:
+    """A django-redis-style backend (django-redis with a ``RedisCluster`` from its
+    connection factory, django-valkey's cluster cache) whose client is a cluster client:
+    its ``get_many`` sends one MGET, which a cluster refuses across slots. Read with
+    the client's ``mget_nonatomic`` (one MGET per slot) and decode with the backend's own
+    client wrapper; ``None`` for any other backend."""
+    wrapper: Any = getattr(type(cache), "client", None) and getattr(cache, "client", None)
+    needed = ("get_client", "make_key", "decode")
+    if wrapper is None or not all(callable(getattr(wrapper, name, None)) for name in needed):
+        return None
+    try:
+        client = wrapper.get_client(write=False)
+    except NotImplementedError:  # a sharded client: no one client, its get_many works
+        return None
+    if not callable(getattr(client, "mget_nonatomic", None)):
+        return None
+    decode = wrapper.decode
+
+    def read_cluster(*keys: str) -> list[Any]:
+        raw = client.mget_nonatomic([wrapper.make_key(key) for key in keys])
+        return [None if value is None else decode(value) for value in raw]
+
+    return read_cluster
+
+
 def reader_for(cache: BaseCache) -> Callable[..., list[Any]]:
     """``read(*keys)``: the value of each key (``None`` when missing); one
     ``GET``/``MGET`` on Django's RedisCache with one server (through one reused
@@ -106,6 +131,10 @@ def reader_for(cache: BaseCache) -> Callable[..., list[Any]]:
             return list(client.mget([cache.make_and_validate_key(key) for key in keys]))
 
         return read_redis
+
+    clustered = _cluster_reader(cache)
+    if clustered is not None:
+        return clustered
 
     def read(*keys: str) -> list[Any]:
         if len(keys) == 1:
