@@ -21,12 +21,10 @@ import json
 import os
 import platform
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +42,7 @@ sys.path[:0] = [str(HERE), str(EXAMPLE), str(ROOT / "tests" / "testbed")]
 
 import demo  # noqa: E402  (docs/example/demo.py: Process, free_port, worker_command)
 import soak_checks  # noqa: E402
+import soak_faults  # noqa: E402
 import soak_page  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
 
@@ -51,7 +50,6 @@ BUILDS = {
     "restflow": ("soak_settings", "restflow-jwt + restflow-cache"),
     "peers": ("peer_settings", "djangorestframework-simplejwt + drf-extensions"),
 }
-FAULTS = ("none", "redis-restart", "worker-kill", "web-kill")
 QUEUE = "restflow-demo"  # the demo's Celery queue (catalogue_project/settings.py)
 PAGE = ROOT / "docs" / "benchmarks.md"
 QUIESCE_TIMEOUT = 30.0
@@ -66,11 +64,20 @@ def _admin_url(url: str) -> str:
     return urlunsplit(parts._replace(path="/postgres"))
 
 
+def own_database(url: str) -> str:
+    """The rig's database name; it is dropped and faulted, so it must be the rig's own."""
+    name = urlsplit(url).path.strip("/")
+    if "soak" not in name:
+        raise SystemExit(f"RESTFLOW_SOAK_PG_URL names the database {name!r}: the rig drops it and "
+                         "terminates its connections, so use a database of its own (e.g. restflow_soak)")
+    return name
+
+
 def reset_database(url: str) -> None:
     """Drop and create the rig's own database: each build starts from the same data."""
     import psycopg
 
-    name = urlsplit(url).path.strip("/")
+    name = own_database(url)
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -82,6 +89,20 @@ def committed_prices(url: str) -> dict[int, int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT id, price FROM catalogue_book").fetchall()
     return {int(book_id): int(Decimal(price) * 100) for book_id, price in rows}
+
+
+def signing_key(state: Path) -> Path:
+    """One ES256 key for every process of the run (each would otherwise make its own)."""
+    path = state / "jwt-es256.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        path.write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ))
+    return path
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -132,20 +153,25 @@ class BuildRun:
     fallbacks: int = 0
     unacked: int | None = None  # Celery jobs delivered but never acknowledged, at quiesce
 
+    outage: soak_checks.Outage | None = None
+
     def fault_rows(self) -> dict[str, str]:
-        """What users saw around the fault: stale reads near it, when the last 5xx came."""
-        if self.window is None or self.verdict is None or self.recording is None:
+        """What users saw around the fault, and how long until errors stopped and reads
+        were fresh again after it ended."""
+        if self.outage is None or self.verdict is None or self.recording is None:
             return {}
-        start, end = self.window
-        near = sum(1 for s in self.verdict.stale if start <= s.read.started <= end + AFTER_FAULT)
+        start, end = self.outage.start, self.outage.end
         errors = [e.at for e in self.recording.errors if e.at]
-        last = max(errors, default=0.0)
+        recovery = self.verdict.recovery
         return {
-            f"stale reads from the fault to {AFTER_FAULT:.0f} s after it": str(near),
+            "fault lasted (s)": f"{end - start:.1f}",
             "5xx or unanswered before the fault": str(sum(1 for t in errors if t < start)),
-            "last 5xx or unanswered, s after the faulted process was back": (
-                f"{last - end:.1f}" if errors and last >= end else "none after"
-            ),
+            "5xx or unanswered during the fault": str(sum(1 for t in errors if start <= t <= end)),
+            "5xx or unanswered after the fault": str(sum(1 for t in errors if t > end)),
+            "recovery: last error, s after the fault ended": (
+                f"{recovery.errors:.1f}" if recovery else "-"),
+            "recovery: last stale read (> bound), s after the fault ended": (
+                f"{recovery.reads:.1f}" if recovery else "-"),
         }
 
 
@@ -187,68 +213,6 @@ def wait_for_queue(redis_url: str) -> tuple[bool, int]:
         client.close()
 
 
-def _children(pid: int) -> list[int]:
-    """The child pids of ``pid`` (the server's workers), from /proc."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
-
-
-class Fault(threading.Thread):
-    """One fault, by pid, ``at`` seconds into the load."""
-
-    def __init__(self, kind: str, at: float, down: float, redis: RedisServer, worker: demo.Process | None,
-                 server: demo.Process, log: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.kind, self.at, self.down, self.redis, self.worker, self.log = kind, at, down, redis, worker, log
-        self.server = server
-        self.cancelled = threading.Event()
-        self.window: tuple[float, float] | None = None
-
-    def run(self) -> None:
-        if self.cancelled.wait(self.at):
-            return
-        started, wall = time.monotonic(), time.time()
-        if self.kind == "redis-restart":
-            pid = self.redis.pid
-            self.redis.stop()  # SIGTERM to its pid: with append-only file on, nothing lost
-            time.sleep(self.down)
-            self.redis.start()
-            self.log.append(f"redis-server pid {pid} stopped (SIGTERM) at {self.at:.0f} s, "
-                            f"restarted after {time.monotonic() - started:.1f} s")
-        elif self.kind == "worker-kill" and self.worker is not None and self.worker.proc is not None:
-            pid = self.worker.proc.pid
-            os.killpg(pid, signal.SIGKILL)  # the worker and its children (a django-q cluster)
-            self.worker.proc.wait(timeout=10)
-            self.worker.proc = None
-            time.sleep(self.down)
-            # A new name: the killed worker's registration (RQ) outlives it.
-            broker = getattr(self.worker, "broker", "celery")
-            self.worker.cmd = demo.worker_command(broker, f"rig-{secrets.token_hex(3)}")[0]
-            self.worker.start()
-            try:
-                self.worker.wait_for(getattr(self.worker, "ready", None))
-            except SystemExit as exc:  # reported in the section; the run goes on
-                self.log.append(f"the new {self.worker.name} did not start: {exc}")
-            self.log.append(f"{self.worker.name} pid {pid} SIGKILLed (its process group) at {self.at:.0f} s, "
-                            f"a new one ready after {time.monotonic() - started:.1f} s")
-        elif self.kind == "web-kill" and self.server.pid is not None:
-            before = _children(self.server.pid)
-            if before:
-                os.kill(before[0], signal.SIGKILL)
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:  # until the master forked a replacement
-                    now = _children(self.server.pid)
-                    if len(now) >= len(before) and before[0] not in now:
-                        break
-                    time.sleep(0.05)
-                self.log.append(f"server worker pid {before[0]} SIGKILLed at {self.at:.0f} s, "
-                                f"replaced after {time.monotonic() - started:.1f} s")
-        self.window = (wall, time.time())
-
-
 def server_command(args: argparse.Namespace, port: int) -> list[str]:
     """gunicorn with sync workers (WSGI), or uvicorn (ASGI) with its own workers."""
     if args.server == "uvicorn":
@@ -269,8 +233,8 @@ def _servers(args: argparse.Namespace) -> str:
     return f"{args.server} with {args.workers} {kind}"
 
 
-def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: Path,
-              processes: list[demo.Process]) -> BuildRun:
+def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: RedisServer | None,
+              state: Path, processes: list[demo.Process]) -> BuildRun:
     settings, _ = BUILDS[build]
     pg_url = os.environ["RESTFLOW_SOAK_PG_URL"]
     soak = args.mode == "soak"
@@ -281,12 +245,13 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(EXAMPLE), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
         "RESTFLOW_DEMO_SECRET_KEY": secrets.token_urlsafe(50),
-        "RESTFLOW_DEMO_SIGNING_KEY": secrets.token_urlsafe(64),
+        "RESTFLOW_DEMO_SIGNING_KEY_FILE": str(signing_key(state)),
         "RESTFLOW_DEMO_CACHE_PREFIX": f"rig-{build}-{secrets.token_hex(3)}",
         "RESTFLOW_DEMO_REDIS": redis.db_url(0),
         "RESTFLOW_DEMO_BROKER": args.broker if worker_needed else "",
         "RESTFLOW_SOAK_PBKDF2": "1" if args.pbkdf2 else "0",
         "RESTFLOW_SOAK_SERVER": args.server,
+        "RESTFLOW_SOAK_BROKER_URL": broker.db_url(0) if broker is not None and worker_needed else "",
     }
     reset_database(pg_url)
     demo.manage(env, "seed_catalogue", "--migrate")
@@ -319,10 +284,13 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "RESTFLOW_SOAK_RATE": str(args.rate or ""),
     }
     fault = None
-    if soak and args.fault == "worker-kill" and worker is None:
+    if soak and args.fault in ("worker-kill", "broker-stop") and worker is None:
         result.faults.append("none: this build has no broker worker (it invalidates inline)")
     elif soak and args.fault != "none":
-        fault = Fault(args.fault, args.seconds * 0.4, args.down, redis, worker, server, result.faults)
+        fault = soak_faults.Fault(
+            args.fault, args.seconds * 0.4, args.down, redis=redis, broker=broker if worker else None,
+            worker=worker, server=server, pg=(pg_url, _admin_url(pg_url)), log=result.faults,
+        )
         fault.start()
     try:
         subprocess.run([
@@ -335,11 +303,11 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         if fault is not None:
             fault.cancelled.set()
             fault.join(timeout=60)
-            result.window = fault.window
+            result.outage = fault.outage()
     result.figures = locust_figures(prefix)
 
     if worker is not None and args.broker == "celery":
-        drained, result.unacked = wait_for_queue(redis.db_url(0))
+        drained, result.unacked = wait_for_queue((broker or redis).db_url(0))
         if not drained:
             print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s",
                   flush=True)
@@ -362,7 +330,8 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
     result.fallbacks = log.count(demo.FALLBACK)
     result.recording = soak_checks.Recording.load(record)
     result.verdict = soak_checks.judge(
-        result.recording, args.lag_bound, served=served, committed=committed, log=log
+        result.recording, args.lag_bound, served=served, committed=committed, log=log,
+        outage=result.outage,
     )
     for process in (server, worker):
         if process is not None:
@@ -531,8 +500,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lag-bound", type=float, default=2.0, help="stale-read bound in seconds")
     parser.add_argument("--broker", choices=demo.BROKERS, default="celery",
                         help="soak: the worker that runs restflow's invalidation jobs")
-    parser.add_argument("--fault", choices=FAULTS, default="redis-restart", help="soak only")
-    parser.add_argument("--down", type=float, default=2.0, help="seconds a faulted process stays down")
+    parser.add_argument("--fault", choices=soak_faults.FAULTS, default="redis-restart", help="soak only")
+    parser.add_argument("--down", type=float, default=None,
+                        help="seconds a faulted process stays down (default: 10 for redis-stop and "
+                        "broker-stop, 2 for redis-restart and worker-kill)")
     parser.add_argument("--pbkdf2", action="store_true",
                         help="hash passwords with Django's default (PBKDF2) instead of MD5")
     parser.add_argument("--page", default=str(PAGE), help="the page to write the section into")
@@ -540,7 +511,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a restflow run broke a promise (stale read beyond the bound, "
                         "double spend, lost invalidation, 5xx other than 503)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="soak: the CI smoke run (restflow only, 4 users, 30 s, web-kill, --check, "
+                        "no page); options given after it still apply")
     args = parser.parse_args(argv)
+    if args.smoke:
+        smoke = ["--builds", "restflow", "--users", "4", "--seconds", "30", "--fault", "web-kill",
+                 "--no-page", "--check", "--max-requests", "6000"]
+        args = parser.parse_args([argv[0], *smoke, *argv[1:]])
+    if args.down is None:
+        args.down = soak_faults.DOWN.get(args.fault, 0.0)
     if args.workers is None:
         args.workers = 4 if args.server == "gunicorn" else 2
     if args.rounds is None:
@@ -555,20 +535,30 @@ def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
     state = Path(tempfile.mkdtemp(prefix="restflow-rig-"))
     redis = RedisServer(extra=("--appendonly", "yes"))
+    # Celery's broker apart from the cache, so that either can be stopped alone.
+    with_broker = args.mode == "soak" and args.broker == "celery"
+    broker = RedisServer(extra=("--appendonly", "yes")) if with_broker else None
     processes: list[demo.Process] = []
     runs: dict[str, BuildRun] = {}
     try:
         with demo.stopping(processes):
+            own_database(os.environ["RESTFLOW_SOAK_PG_URL"])
             redis.start()
             print(f"[rig] redis-server pid {redis.pid} on {redis.url}", flush=True)
+            if broker is not None:
+                broker.start()
+                print(f"[rig] broker redis-server pid {broker.pid} on {broker.url}", flush=True)
             for round_ in range(args.rounds):
                 # A B, then B A: a drift of the shared machine hits both builds alike.
                 for build in builds if round_ % 2 == 0 else builds[::-1]:
-                    runs[_label(build, round_)] = run_build(build, args, redis, state, processes)
-                    redis.start()  # a fault may have left it down
-                    _flush(redis)
+                    runs[_label(build, round_)] = run_build(build, args, redis, broker, state, processes)
+                    for server in filter(None, (redis, broker)):
+                        server.start()  # a fault may have left it down
+                        _flush(server)
     finally:
         redis.cleanup()
+        if broker is not None:
+            broker.cleanup()
         if not os.environ.get("RESTFLOW_SOAK_KEEP_LOGS"):
             import shutil
 
