@@ -38,7 +38,9 @@ from soak_checks import Read, Recording, RefreshAttempt, ServerError, Write
 
 USERS = {"ada": "ada-demo-password", "grace": "grace-demo-password"}
 RECORD = Recording()
-VERSIONS = itertools.count(100_000)  # above every seeded price (in cents)
+# Above every seeded price (in cents), and above every version an earlier phase of the
+# same run wrote (the rig passes a higher base to each Locust run against one database).
+VERSIONS = itertools.count(int(os.environ.get("RESTFLOW_SOAK_VERSION_BASE") or 100_000))
 WRITING: set[int] = set()
 SPENT: list[tuple[float, str]] = []  # (when, refresh token) accepted once already
 MAX_REQUESTS = int(os.environ.get("RESTFLOW_SOAK_MAX_REQUESTS", "0"))

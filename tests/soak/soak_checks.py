@@ -87,6 +87,14 @@ class Recording:
         path.write_text(json.dumps(data))
 
     @classmethod
+    def merge(cls, parts: Iterable[Recording]) -> Recording:
+        merged = cls()
+        for part in parts:
+            for name in cls.__dataclass_fields__:
+                getattr(merged, name).extend(getattr(part, name))
+        return merged
+
+    @classmethod
     def load(cls, path: Path) -> Recording:
         data = json.loads(path.read_text())
         return cls(

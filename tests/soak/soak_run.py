@@ -43,6 +43,7 @@ sys.path[:0] = [str(HERE), str(EXAMPLE), str(ROOT / "tests" / "testbed")]
 import demo  # noqa: E402  (docs/example/demo.py: Process, free_port, worker_command)
 import soak_checks  # noqa: E402
 import soak_faults  # noqa: E402
+import soak_measure  # noqa: E402
 import soak_page  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
 
@@ -154,6 +155,12 @@ class BuildRun:
     unacked: int | None = None  # Celery jobs delivered but never acknowledged, at quiesce
 
     outage: soak_checks.Outage | None = None
+    steps: list[tuple[float | None, dict[str, float]]] = field(default_factory=list)
+    memory: dict[str, str] = field(default_factory=dict)  # the soak monitor's rows
+
+    def verdict_failures(self, index: int) -> int:
+        """5xx the Locust run of phase ``index`` saw."""
+        return int(self.steps[index][1].get("failures_5xx", 0))
 
     def fault_rows(self) -> dict[str, str]:
         """What users saw around the fault, and how long until errors stopped and reads
@@ -173,6 +180,44 @@ class BuildRun:
             "recovery: last stale read (> bound), s after the fault ended": (
                 f"{recovery.reads:.1f}" if recovery else "-"),
         }
+
+
+def run_locust(
+    build: str, index: int, rate: float | None, base: str, env: dict[str, str],
+    args: argparse.Namespace, state: Path, server_pid: int | None,
+) -> tuple[dict[str, float], Path]:  # fmt: skip
+    """One headless Locust run at ``rate`` tasks/s per user (None: closed loop): its
+    figures (Locust's, from the schedule, server CPU per request) and its record file."""
+    record = state / f"{build}-{index}-record.json"
+    prefix = state / f"{build}-{index}-locust"
+    latency = state / f"{build}-{index}-latency.json"
+    locust_env = {
+        **env,
+        "RESTFLOW_SOAK_RECORD": str(record),
+        "RESTFLOW_SOAK_LATENCY": str(latency),
+        "RESTFLOW_SOAK_MAX_REQUESTS": str(args.max_requests),
+        "RESTFLOW_SOAK_RACES": "1" if args.mode == "soak" else "0",
+        "RESTFLOW_SOAK_MIX": args.mix,
+        "RESTFLOW_SOAK_RATE": str(rate or ""),
+        "RESTFLOW_SOAK_VERSION_BASE": str(100_000 * (index + 1)),
+    }
+    cpu = soak_measure.cpu_seconds(server_pid)
+    subprocess.run([
+        sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+        "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.seconds}s",
+        "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+        "--stop-timeout", "5", "--exit-code-on-error", "0",
+    ], env=locust_env, timeout=args.seconds + 120, check=True)  # fmt: skip
+    figures = locust_figures(prefix)
+    figures["cpu_ms"] = 1000 * (soak_measure.cpu_seconds(server_pid) - cpu) / max(figures["requests"], 1)
+    figures.update(soak_measure.scheduled_latency(latency))
+    if record.exists():
+        errors = soak_checks.Recording.load(record).errors
+        figures["failures_5xx"] = float(sum(1 for e in errors if e.status >= 500))
+    if rate:
+        print(f"[rig] {build}: offered {rate * args.users:g} tasks/s: {figures['rps']:.1f} req/s, "
+              f"p99 from schedule {figures.get('p99_sched', 0):.0f} ms", flush=True)
+    return figures, record
 
 
 def locust_figures(prefix: Path) -> dict[str, float]:
@@ -273,16 +318,6 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: 
     print(f"[rig] {build}: {args.server} pid {server.pid} on {base}"
           + (f", {worker.name} pid {worker.pid}" if worker else ""), flush=True)
 
-    record = state / f"{build}-record.json"
-    prefix = state / f"{build}-locust"
-    locust_env = {
-        **env,
-        "RESTFLOW_SOAK_RECORD": str(record),
-        "RESTFLOW_SOAK_MAX_REQUESTS": str(args.max_requests),
-        "RESTFLOW_SOAK_RACES": "1" if soak else "0",
-        "RESTFLOW_SOAK_MIX": args.mix,
-        "RESTFLOW_SOAK_RATE": str(args.rate or ""),
-    }
     fault = None
     if soak and args.fault in ("worker-kill", "broker-stop") and worker is None:
         result.faults.append("none: this build has no broker worker (it invalidates inline)")
@@ -290,21 +325,29 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: 
         fault = soak_faults.Fault(
             args.fault, args.seconds * 0.4, args.down, redis=redis, broker=broker if worker else None,
             worker=worker, server=server, pg=(pg_url, _admin_url(pg_url)), log=result.faults,
-        )
+        )  # fmt: skip
         fault.start()
+    monitor = None
+    if soak:
+        monitor = soak_measure.Monitor(server.pid, worker.pid if worker else None, redis.db_url(0))
+        monitor.start()
+    # load --steps: the closed loop (saturation), then each offered rate in turn.
+    phases: list[float | None] = [args.rate] + ([s / args.users for s in args.steps] if args.steps else [])
+    records = []
     try:
-        subprocess.run([
-            sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
-            "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.seconds}s",
-            "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-            "--stop-timeout", "5", "--exit-code-on-error", "0",
-        ], env=locust_env, timeout=args.seconds + 120, check=True)  # fmt: skip
+        for index, rate in enumerate(phases):
+            figures, record = run_locust(build, index, rate, base, env, args, state, server.pid)
+            records.append(record)
+            result.steps.append((rate, figures))
     finally:
         if fault is not None:
             fault.cancelled.set()
             fault.join(timeout=60)
             result.outage = fault.outage()
-    result.figures = locust_figures(prefix)
+        if monitor is not None:
+            monitor.stop()
+            result.memory = monitor.growth()
+    result.figures = result.steps[0][1]
 
     if worker is not None and args.broker == "celery":
         drained, result.unacked = wait_for_queue((broker or redis).db_url(0))
@@ -328,7 +371,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: 
         time.sleep(1.0)
     log = server.log.read_text(errors="replace")
     result.fallbacks = log.count(demo.FALLBACK)
-    result.recording = soak_checks.Recording.load(record)
+    result.recording = soak_checks.Recording.merge(soak_checks.Recording.load(r) for r in records)
     result.verdict = soak_checks.judge(
         result.recording, args.lag_bound, served=served, committed=committed, log=log,
         outage=result.outage,
@@ -357,7 +400,9 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
     ]
     lines = [
         f"### Load (`nox -s load -- --server {args.server}"
-        f"{f' --users {args.users} --rate {args.rate:g}' if args.rate else ''}`)",
+        f"{f' --users {args.users} --rate {args.rate:g}' if args.rate else ''}"
+        f"{' --steps ' + ','.join(f'{x:g}' for x in args.steps) if args.steps else ''}"
+        f"{' --mix write' if args.mix == 'write' else ''}`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {os.cpu_count()} CPUs shared with "
         f"other jobs (load average at the end: {_loadavg()}), Python {platform.python_version()}. "
@@ -370,6 +415,9 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         "",
         *figures_table(runs),
     ]
+    if args.steps:
+        lines += ["", f"Offered-rate steps ({args.seconds} s each, after the closed-loop run; "
+                  "latency counted from each task's scheduled time):", "", *steps_table(runs, args)]
     if ratios:
         each = ", ".join(f"{rps:.2f}x / {p99:.2f}x" for rps, p99, _ in ratios)
         lines += [
@@ -388,11 +436,53 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
 
 
 def figures_table(runs: dict[str, BuildRun]) -> list[str]:
-    lines = ["| build | requests | failures | req/s | p50 | p99 |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| build | requests | failures | req/s | p50 | p99 | p99 from schedule | server CPU per request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, run in runs.items():
         f = run.figures
+        sched = _ms(f["p99_sched"]) if "p99_sched" in f else "-"
         lines.append(f"| {name} ({BUILDS[run.build][1]}) | {f['requests']:.0f} | {f['failures']:.0f} | "
-                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} |")
+                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} | {sched} | "
+                     f"{f.get('cpu_ms', 0):.1f} ms |")
+    return lines
+
+
+SUSTAINED_P99 = 100.0  # ms, from the schedule
+
+
+def steps_table(runs: dict[str, BuildRun], args: argparse.Namespace) -> list[str]:
+    """Each offered rate per build; the highest each sustains with p99 under 100 ms."""
+    if not args.steps:
+        return []
+    names = list(runs)
+    lines = [
+        "| offered tasks/s | "
+        + " | ".join(f"{n}: req/s, p50 / p99 from schedule, CPU/req" for n in names)
+        + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    best: dict[str, float] = dict.fromkeys(names, 0.0)
+    for index, offered in enumerate(args.steps, start=1):
+        cells = []
+        for name in names:
+            f = runs[name].steps[index][1]
+            ok = f.get("p99_sched", 1e9) < SUSTAINED_P99 and not runs[name].verdict_failures(index)
+            if ok and best[name] == index - 1:  # sustained, and every lower rate too
+                best[name] = index
+            cells.append(f"{f['rps']:.1f}, {f.get('p50_sched', 0):.0f} / {f.get('p99_sched', 0):.0f} ms, "
+                         f"{f.get('cpu_ms', 0):.1f} ms{'' if ok else ' ✗'}")
+        lines.append(f"| {offered:g} | " + " | ".join(cells) + " |")
+    saturation = " | ".join(f"{runs[n].steps[0][1]['rps']:.1f} req/s" for n in names)
+    lines.append(f"| closed loop (saturation) | {saturation} |")
+    lines.append("")
+    summary = []
+    for name in names:
+        top = args.steps[int(best[name]) - 1] if best[name] else 0
+        summary.append(f"{name}: {top:g} tasks/s" if top else f"{name}: none of the steps")
+    lines.append(f"Highest offered rate sustained with p99 (from schedule) under {SUSTAINED_P99:.0f} ms "
+                 f"and no 5xx, at this and every lower step: {'; '.join(summary)}. ✗: not sustained.")
     return lines
 
 
@@ -445,15 +535,29 @@ def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         "",
         *figures_table(runs),
     ]
-    lines += ["", *checks_table(runs)]
+    lines += ["", *checks_table(runs), *memory_table(runs)]
     return "\n".join(lines)
+
+
+def memory_table(runs: dict[str, BuildRun]) -> list[str]:
+    """The monitor's samples: flat memory and a bounded key count, or growth."""
+    names = [n for n in runs if runs[n].memory]
+    if not names:
+        return []
+    rows = ["", "Memory and keys (sampled every 5 s; first sample after a warm-up fifth of the run):", "",
+            "| measure | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for key in runs[names[0]].memory:
+        rows.append(f"| {key} | " + " | ".join(runs[n].memory.get(key, "-") for n in names) + " |")
+    return rows
 
 
 MIXES = {
     "read": "`read` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
-    "PATCH of a book's price 6, login 1, refresh with rotation 3: 90% reads).",
+    "PATCH of a book's price 6, login 1, refresh with rotation 3, logout (blacklist the refresh "
+    "token, then sign in again) 1: about 90% reads).",
     "write": "`write` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
-    "PATCH of a book's price 40, login 1, refresh with rotation 3: 66% reads).",
+    "PATCH of a book's price 90, login 1, refresh with rotation 3, logout (blacklist the refresh "
+    "token, then sign in again) 1: about half the tasks are writes).",
 }
 
 
@@ -496,7 +600,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--builds", default="restflow,peers", help="comma-separated: restflow,peers")
     parser.add_argument("--rounds", type=int, default=None,
                         help="runs of each build, alternating the order (default: load 2, soak 1)")
-    parser.add_argument("--mix", choices=("read", "write"), default="read")
+    parser.add_argument("--steps", type=lambda v: [float(x) for x in v.split(",") if x], default=None,
+                        help="load: offered rates (tasks/s for all users together, e.g. 40,80,160) "
+                        "run one after the other after the closed-loop run, to find the highest one "
+                        "each build sustains with p99 under 100 ms")
+    parser.add_argument("--mix", choices=("read", "write"), default="read",
+                        help="read: 90%% reads; write: half the tasks are writes")
     parser.add_argument("--lag-bound", type=float, default=2.0, help="stale-read bound in seconds")
     parser.add_argument("--broker", choices=demo.BROKERS, default="celery",
                         help="soak: the worker that runs restflow's invalidation jobs")
@@ -571,7 +680,8 @@ def main(argv: list[str]) -> int:
         page = Path(args.page)
         name = f"soak-{args.fault}"
         if args.mode == "load":
-            name = f"load-{args.server}{'-fixed' if args.rate else ''}"
+            name = f"load-{args.server}{'-fixed' if args.rate else ''}{'-steps' if args.steps else ''}"
+            name += "-write" if args.mix == "write" else ""
         elif args.broker != "celery":
             name = f"soak-{args.broker}-{args.fault}"
         page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))
