@@ -175,6 +175,8 @@ class BuildRun:
             "5xx or unanswered before the fault": str(sum(1 for t in errors if t < start)),
             "5xx or unanswered during the fault": str(sum(1 for t in errors if start <= t <= end)),
             "5xx or unanswered after the fault": str(sum(1 for t in errors if t > end)),
+            "book reads answered during the fault": str(
+                sum(1 for r in self.recording.reads if start <= r.started <= end)),
             "recovery: last error, s after the fault ended": (
                 f"{recovery.errors:.1f}" if recovery else "-"),
             "recovery: last stale read (> bound), s after the fault ended": (
