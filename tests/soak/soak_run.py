@@ -233,6 +233,7 @@ def locust_figures(prefix: Path) -> dict[str, float]:
         "rps": float(total["Requests/s"]),
         "p50": float(total["50%"]),
         "p99": float(total["99%"]),
+        "max": float(total["Max Response Time"]),
     }
 
 
@@ -439,14 +440,15 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
 
 def figures_table(runs: dict[str, BuildRun]) -> list[str]:
     lines = [
-        "| build | requests | failures | req/s | p50 | p99 | p99 from schedule | server CPU per request |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| build | requests | failures | req/s | p50 | p99 | max | p99 from schedule | CPU / request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, run in runs.items():
         f = run.figures
         sched = _ms(f["p99_sched"]) if "p99_sched" in f else "-"
         lines.append(f"| {name} ({BUILDS[run.build][1]}) | {f['requests']:.0f} | {f['failures']:.0f} | "
-                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} | {sched} | "
+                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} | {_ms(f.get('max', 0))} | "
+                     f"{sched} | "
                      f"{f.get('cpu_ms', 0):.1f} ms |")
     return lines
 
