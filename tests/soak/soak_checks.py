@@ -278,7 +278,9 @@ class Verdict:
             "reads checked": self.reads,
             "writes": self.writes,
             "refresh attempts": self.refreshes,
-            f"stale reads (> {self.lag_bound:g} s)": len(self.stale),
+            f"stale reads beyond the bound ({self.lag_bound:g} s after the commit or the outage)": len(
+                self.stale
+            ),
             "max observed lag (s)": round(self.max_lag, 3),
             "double spends": sum(n - 1 for n in self.double_spends.values()),
             "lost invalidations": len(self.lost),
