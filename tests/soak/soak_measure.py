@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -82,6 +83,7 @@ class Monitor(threading.Thread):
         self.web, self.worker, self.redis_url, self.every = web, worker, redis_url, every
         self.samples: list[tuple[float, float, float, int, float]] = []
         self.stopped = threading.Event()
+        self.kinds: dict[str, int] = {}  # the keys at the end, by shape (see stop)
 
     def run(self) -> None:
         import redis
@@ -103,8 +105,16 @@ class Monitor(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
         self.join(timeout=10)
+        self.kinds = key_kinds(self.redis_url)
 
     def growth(self) -> dict[str, str]:
+        rows = self._growth()
+        if rows and self.kinds:
+            top = sorted(self.kinds.items(), key=lambda item: -item[1])[:6]
+            rows["Redis keys at the end, by shape"] = "<br>".join(f"{shape}: {n}" for shape, n in top)
+        return rows
+
+    def _growth(self) -> dict[str, str]:
         """First sample after a warm-up fifth of the run, last, and peak, per measure."""
         if len(self.samples) < 3:
             return {}
@@ -118,3 +128,29 @@ class Monitor(threading.Thread):
                 f"{first[index]:.1f} / {last[index]:.1f} / {peak:.1f} {unit}".rstrip()
             )
         return rows
+
+
+_VARYING = re.compile(r"[0-9a-fA-F]{6,}|[A-Za-z0-9_-]{20,}|\d+")
+
+
+def shape_of(key: str) -> str:
+    return _VARYING.sub("*", key)
+
+
+def key_kinds(redis_url: str, limit: int = 100_000) -> dict[str, int]:
+    """The Redis keys counted by shape: runs of digits, hex and token-like text become ``*``."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    kinds: dict[str, int] = {}
+    try:
+        for index, key in enumerate(client.scan_iter(count=1000)):
+            if index >= limit:
+                break
+            shape = shape_of(key.decode(errors="replace"))
+            kinds[shape] = kinds.get(shape, 0) + 1
+    except redis.RedisError:
+        return kinds
+    finally:
+        client.close()
+    return kinds

@@ -35,3 +35,9 @@ def test_the_phases_of_a_run_are_judged_together() -> None:
     assert (len(merged.writes), len(merged.reads), len(merged.errors)) == (1, 1, 1)
     assert len(soak_checks.stale_reads(merged.writes, merged.reads, 1.0)) == 1
     assert first.reads == []  # the parts are left as they were
+
+
+def test_key_shapes_hide_what_varies_between_keys() -> None:
+    shape = soak_measure.shape_of
+    assert shape("rig-restflow-1a2b3c:1:restflow:bl:9f86d081884c7d65") == "rig-restflow-*:*:restflow:bl:*"
+    assert shape("celery-task-meta-42") == "celery-task-meta-*"
