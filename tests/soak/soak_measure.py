@@ -111,7 +111,8 @@ class Monitor(threading.Thread):
         rows = self._growth()
         if rows and self.kinds:
             top = sorted(self.kinds.items(), key=lambda item: -item[1])[:6]
-            rows["Redis keys at the end, by shape"] = "<br>".join(f"{shape}: {n}" for shape, n in top)
+            # In a code span, a | does not end the table cell.
+            rows["Redis keys at the end, by shape"] = "<br>".join(f"`{shape}`: {n}" for shape, n in top)
         return rows
 
     def _growth(self) -> dict[str, str]:
