@@ -18,6 +18,7 @@ Sessions
     bench           benchmarks against simplejwt / drf-extensions (writes docs/benchmarks*)
     load            the demo under gunicorn + Locust, restflow vs the peers' build (HTTP figures)
     soak            the same rig with a Celery worker, correctness checks and a fault by pid
+    soak-smoke      the 2-minute soak CI runs (one fault, small load, fails on a broken check)
     version         ``nox -s version -- X.Y.Z`` rewrites every version and sibling pin
 """
 
@@ -366,7 +367,7 @@ def bench(session: nox.Session) -> None:
 
 # What the HTTP rig (tests/soak) runs: servers, the load generator, the peers' build.
 SOAK_TOOLS = [
-    "restflow-jwt",
+    "restflow-jwt[crypto]",  # the demo signs with ES256
     "restflow-cache[redis,celery,rq,dramatiq,django-q]",
     "psycopg[binary]>=3.1",
     "gunicorn>=23",
@@ -379,13 +380,14 @@ SOAK_TOOLS = [
 DEFAULT_SOAK_PG_URL = "postgres://postgres@127.0.0.1:5432/restflow_soak"
 
 
-def _soak_rig(session: nox.Session, mode: str) -> None:
+def _soak_rig(session: nox.Session, mode: str, *args: str, database: str = DEFAULT_SOAK_PG_URL) -> None:
     session.install(*_targets(_local_closure(SOAK_TOOLS), SOAK_TOOLS, _source, editable=True))
-    url = os.environ.get("RESTFLOW_SOAK_PG_URL") or DEFAULT_SOAK_PG_URL
+    url = os.environ.get("RESTFLOW_SOAK_PG_URL") or database
     session.run(
         "python",
         str(ROOT / "tests" / "soak" / "soak_run.py"),
         mode,
+        *args,
         *session.posargs,
         env={"RESTFLOW_SOAK_PG_URL": url, "PYTHONDONTWRITEBYTECODE": "1"},
     )
@@ -404,8 +406,16 @@ def load(session: nox.Session) -> None:
 @nox.session(python=PYTHON, venv_backend=BACKEND, download_python="never")
 def soak(session: nox.Session) -> None:
     """The same rig with a Celery worker: stale reads, double spends, lost invalidations,
-    5xx by cause, and faults by pid (``-- --fault redis-restart|worker-kill|web-kill|none``)."""
+    5xx by cause, recovery time, and one fault by pid (``-- --fault redis-restart|redis-stop|
+    broker-stop|worker-kill|web-kill|pg-drop|none``)."""
     _soak_rig(session, "soak")
+
+
+@nox.session(name="soak-smoke", python=PYTHON, venv_backend=BACKEND, download_python="never")
+def soak_smoke(session: nox.Session) -> None:
+    """The 2-minute CI version of ``soak``: restflow only, 4 users, 30 s, one web worker
+    SIGKILLed; exits non-zero when a check fails. Database: ``restflow_soak_smoke``."""
+    _soak_rig(session, "soak", "--smoke", database=DEFAULT_SOAK_PG_URL + "_smoke")
 
 
 # --------------------------------------------------------------------------- version

@@ -1,7 +1,12 @@
 """The workload of the rig (``nox -s load`` / ``nox -s soak``), run by Locust headless.
 
 Signed-in users read the catalogue (lists, details, per-user pages, the cached service
-function), write book prices, log in and refresh with rotation; with
+function), write book prices, log in, refresh with rotation and log out (the refresh
+token blacklisted, then a new sign-in); ``RESTFLOW_SOAK_MIX=write`` makes half the tasks
+writes. With ``RESTFLOW_SOAK_RATE`` each user runs on a fixed schedule (open loop) and
+each task's first request is timed from the moment it was due, not from when it was sent
+(``RESTFLOW_SOAK_LATENCY``: those times, in ms), so a slow server cannot lower the load
+it is measured at. With
 ``RESTFLOW_SOAK_RACES=1`` they also race one refresh token from 3 greenlets and replay
 spent tokens later. Every write's committed version and every read's version are
 recorded for the checks (``soak_checks``), written to ``RESTFLOW_SOAK_RECORD`` at the end.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import random
 import sys
@@ -24,7 +30,7 @@ from typing import Any
 
 import gevent
 from gevent.pool import Group
-from locust import HttpUser, constant, constant_throughput, events, task
+from locust import HttpUser, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,14 +38,17 @@ from soak_checks import Read, Recording, RefreshAttempt, ServerError, Write
 
 USERS = {"ada": "ada-demo-password", "grace": "grace-demo-password"}
 RECORD = Recording()
-VERSIONS = itertools.count(100_000)  # above every seeded price (in cents)
+# Above every seeded price (in cents), and above every version an earlier phase of the
+# same run wrote (the rig passes a higher base to each Locust run against one database).
+VERSIONS = itertools.count(int(os.environ.get("RESTFLOW_SOAK_VERSION_BASE") or 100_000))
 WRITING: set[int] = set()
 SPENT: list[tuple[float, str]] = []  # (when, refresh token) accepted once already
 MAX_REQUESTS = int(os.environ.get("RESTFLOW_SOAK_MAX_REQUESTS", "0"))
 RACES = os.environ.get("RESTFLOW_SOAK_RACES") == "1"
 WRITE_HEAVY = os.environ.get("RESTFLOW_SOAK_MIX") == "write"
-# Tasks per second per user (Locust's constant_throughput): a fixed offered load.
+# Tasks per second per user on a fixed schedule (see wait_time): a fixed offered load.
 RATE = float(os.environ.get("RESTFLOW_SOAK_RATE") or 0)
+LATENCIES: list[float] = []  # ms from the moment each request was due (see _send)
 _sent = itertools.count(1)
 _names = itertools.cycle(sorted(USERS))
 
@@ -66,16 +75,30 @@ def _dump(**kwargs: Any) -> None:
     target = os.environ.get("RESTFLOW_SOAK_RECORD")
     if target:
         RECORD.dump(Path(target))
+    latency = os.environ.get("RESTFLOW_SOAK_LATENCY")
+    if latency:
+        Path(latency).write_text(json.dumps(LATENCIES))
 
 
 class CatalogueUser(HttpUser):
-    wait_time = constant_throughput(RATE) if RATE else constant(0)
+    due = 0.0  # when the next task is due (fixed schedule: RATE tasks/s)
+    intended: float | None = None  # when the running task was due, until its first request
+
+    def wait_time(self) -> float:
+        """Closed loop without ``RATE``; else the next slot of the schedule, however late
+        the last task ended (a late task makes the next ones late, and they count it)."""
+        if not RATE:
+            return 0.0
+        self.due += 1.0 / RATE
+        self.intended = self.due
+        return max(0.0, self.due - time.time())
 
     def context(self) -> dict[str, Any]:
         return {"runner": self.environment.runner}
 
     def on_start(self) -> None:
         self.books: list[int] = []
+        self.due = time.time() + random.uniform(0, 1.0 / RATE if RATE else 0.0)  # spread users
         self.login()
         self.book_list()
 
@@ -84,6 +107,7 @@ class CatalogueUser(HttpUser):
     def _send(self, method: str, url: str, name: str, *, json: Any = None, auth: bool = True,
               ok: tuple[int, ...] = (200, 201)) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.access}"} if auth else {}
+        sent, self.intended = (self.intended or time.time()), None
         with self.client.request(method, url, name=name, json=json, headers=headers,
                                  catch_response=True) as response:
             status = response.status_code
@@ -98,7 +122,8 @@ class CatalogueUser(HttpUser):
                 response.success()
             else:
                 response.failure(f"HTTP {status}")
-            return status, body
+        LATENCIES.append((time.time() - sent) * 1000)
+        return status, body
 
     def get(self, url: str, name: str) -> Any:
         status, body = self._send("GET", url, name)
@@ -152,7 +177,7 @@ class CatalogueUser(HttpUser):
 
     # ----------------------------------------------------------------- writes
 
-    @task(40 if WRITE_HEAVY else 6)
+    @task(90 if WRITE_HEAVY else 6)
     def write_price(self) -> None:
         free = [b for b in self.books if b not in WRITING]
         if not free:
@@ -187,6 +212,20 @@ class CatalogueUser(HttpUser):
             self.access, self.refresh = body["access"], body.get("refresh", token)
         else:
             self.login()
+
+    @task(1)
+    def logout(self) -> None:
+        """Log out (the refresh token blacklisted), then sign in again; a later replay of
+        the logged-out token must be refused."""
+        token = self.refresh
+        if not token:
+            return self.login()
+        status, _ = self._send("POST", "/api/auth/token/blacklist/", "/api/auth/token/blacklist/",
+                               json={"refresh": token}, auth=False, ok=(200, 204))
+        RECORD.refreshes.append(RefreshAttempt(_token_id(token), status, time.time(), "logout"))
+        if 200 <= status < 300:
+            SPENT.append((time.time(), token))
+        self.login()
 
     @task(2 if RACES else 0)
     def race(self) -> None:

@@ -24,8 +24,22 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
 }
+
+def _public_half(pem: str) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+# The same ES256 key as the restflow build (the rig's key file): both sign and verify alike.
+_PEM = RESTFLOW_SETTINGS["JWT"]["SIGNING_KEYS"][0]["KEY"]
 SIMPLE_JWT = {
-    "SIGNING_KEY": RESTFLOW_SETTINGS["JWT"]["SIGNING_KEY"],
+    "ALGORITHM": "ES256",
+    "SIGNING_KEY": _PEM,
+    "VERIFYING_KEY": _public_half(_PEM),
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "ISSUER": "restflow-demo",

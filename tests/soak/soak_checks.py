@@ -9,7 +9,12 @@ module on recorded data (``tests/soak_checks``).
 * lost invalidations: after the run quiesces, what the API serves differs from the
   database;
 * 5xx: every one counted, with its cause (the exception the server logged, else the
-  response's ``detail``).
+  response's ``detail``); only what the fault's ``Outage`` tolerates while it lasts is
+  expected (the blacklist's 503 while Redis is down, no answer from a killed web worker).
+
+The stated lag bound: a write is visible to every read that starts more than
+``lag_bound`` seconds after its commit; when the commit meets an outage of the cache,
+the broker or the worker (``Outage``), more than ``lag_bound`` after the outage ended.
 """
 
 from __future__ import annotations
@@ -82,6 +87,14 @@ class Recording:
         path.write_text(json.dumps(data))
 
     @classmethod
+    def merge(cls, parts: Iterable[Recording]) -> Recording:
+        merged = cls()
+        for part in parts:
+            for name in cls.__dataclass_fields__:
+                getattr(merged, name).extend(getattr(part, name))
+        return merged
+
+    @classmethod
     def load(cls, path: Path) -> Recording:
         data = json.loads(path.read_text())
         return cls(
@@ -90,6 +103,26 @@ class Recording:
             refreshes=[RefreshAttempt(**item) for item in data.get("refreshes", [])],
             errors=[ServerError(**item) for item in data.get("errors", [])],
         )
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A fault from ``start`` to ``end`` (wall clock): what users may see while it lasts."""
+
+    start: float
+    end: float
+    tolerated: tuple[str, ...] = ()  # causes (prefixes of ``errors_by_cause`` keys) expected then
+    slack: float = 1.0  # seconds after ``end`` still counted as during the outage
+    delays_writes: bool = False  # the invalidation path was down: commits wait for its end
+
+    def due(self, committed: float, lag_bound: float) -> float:
+        """When a write committed at ``committed`` must be visible under the stated bound."""
+        if self.delays_writes and committed <= self.end and committed + lag_bound >= self.start:
+            return max(committed, self.end) + lag_bound
+        return committed + lag_bound
+
+    def tolerates(self, cause: str, at: float) -> bool:
+        return self.start <= at <= self.end + self.slack and cause.startswith(self.tolerated)
 
 
 # --------------------------------------------------------------------------- stale reads
@@ -120,10 +153,14 @@ class _History:
         return None
 
 
-def stale_reads(writes: Iterable[Write], reads: Iterable[Read], lag_bound: float) -> list[StaleRead]:
-    """Reads older than the newest version committed ``lag_bound`` s before they started."""
+def stale_reads(writes: Iterable[Write], reads: Iterable[Read], lag_bound: float,
+                outage: Outage | None = None) -> list[StaleRead]:
+    """Reads older than the newest version committed ``lag_bound`` s before they started
+    (with an ``outage`` that delays writes: older than a version due before they started)."""
     by_key: dict[str, list[Write]] = defaultdict(list)
     for write in writes:
+        if outage is not None:  # judged at the moment it became due, minus the bound
+            write = Write(write.key, write.version, outage.due(write.committed, lag_bound) - lag_bound)
         by_key[write.key].append(write)
     histories = {key: _History(items) for key, items in by_key.items()}
     found = []
@@ -200,15 +237,15 @@ def logged_causes(log: str) -> Counter[str]:
     return causes
 
 
+def cause_of(error: ServerError) -> str:
+    if error.status == 0:
+        return NO_ANSWER
+    return f"{error.status}: {error.detail.strip() or 'no detail in the answer'}"
+
+
 def errors_by_cause(errors: Iterable[ServerError], log: str = "") -> dict[str, int]:
     """Each 5xx counted once: by its status and ``detail``; the log says what raised the 500s."""
-    counted: Counter[str] = Counter()
-    for error in errors:
-        if error.status == 0:
-            counted[NO_ANSWER] += 1
-            continue
-        reason = error.detail.strip() or "no detail in the answer"
-        counted[f"{error.status}: {reason}"] += 1
+    counted: Counter[str] = Counter(cause_of(error) for error in errors)
     causes = logged_causes(log)
     if causes:
         for cause, count in causes.items():
@@ -229,33 +266,65 @@ class Verdict:
     reads: int
     writes: int
     refreshes: int
+    unexpected: dict[str, int] = field(default_factory=dict)  # errors the outage does not explain
+    recovery: Recovery | None = None
 
     @property
     def clean(self) -> bool:
-        return not (self.stale or self.double_spends or self.lost or self._bad_errors())
-
-    def _bad_errors(self) -> dict[str, int]:
-        """5xx other than the documented 503 (a request cut by a killed process is not one)."""
-        return {c: n for c, n in self.errors.items() if not c.startswith(("503", NO_ANSWER))}
+        return not (self.stale or self.double_spends or self.lost or self.unexpected)
 
     def summary(self) -> dict[str, Any]:
         return {
             "reads checked": self.reads,
             "writes": self.writes,
             "refresh attempts": self.refreshes,
-            f"stale reads (> {self.lag_bound:g} s)": len(self.stale),
+            f"stale reads beyond the bound ({self.lag_bound:g} s after the commit or the outage)": len(
+                self.stale
+            ),
             "max observed lag (s)": round(self.max_lag, 3),
             "double spends": sum(n - 1 for n in self.double_spends.values()),
             "lost invalidations": len(self.lost),
             "5xx": sum(n for cause, n in self.errors.items() if not cause.startswith(("logged", NO_ANSWER))),
             "requests without an answer": self.errors.get(NO_ANSWER, 0),
+            "5xx or no answer not explained by the fault": sum(self.unexpected.values()),
         }
 
 
+def unexpected_errors(errors: Iterable[ServerError],
+                      outage: Outage | None = None) -> dict[str, int]:
+    """The answers no outage explains, by cause (the log's tracebacks explain the 500s among
+    them: they are not counted again)."""
+    return dict(Counter(
+        cause_of(error) for error in errors
+        if outage is None or not outage.tolerates(cause_of(error), error.at)
+    ))
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Seconds from the end of a fault until the last error, and until the last read that
+    missed a write committed more than the bound before it (0.0: none after the end)."""
+
+    errors: float
+    reads: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.errors, self.reads)
+
+
+def recovery(recording: Recording, lag_bound: float, end: float) -> Recovery:
+    last_error = max((e.at for e in recording.errors if e.at), default=end)
+    stale = stale_reads(recording.writes, recording.reads, lag_bound)
+    last_stale = max((s.read.started for s in stale), default=end)
+    return Recovery(errors=max(0.0, last_error - end), reads=max(0.0, last_stale - end))
+
+
 def judge(recording: Recording, lag_bound: float, *, served: Mapping[str, int] | None = None,
-          committed: Mapping[str, int] | None = None, log: str = "") -> Verdict:
+          committed: Mapping[str, int] | None = None, log: str = "",
+          outage: Outage | None = None) -> Verdict:
     return Verdict(
-        stale=stale_reads(recording.writes, recording.reads, lag_bound),
+        stale=stale_reads(recording.writes, recording.reads, lag_bound, outage),
         lag_bound=lag_bound,
         max_lag=max_lag(recording.writes, recording.reads),
         double_spends=double_spends(recording.refreshes),
@@ -264,4 +333,6 @@ def judge(recording: Recording, lag_bound: float, *, served: Mapping[str, int] |
         reads=len(recording.reads),
         writes=len(recording.writes),
         refreshes=len(recording.refreshes),
+        unexpected=unexpected_errors(recording.errors, outage),
+        recovery=None if outage is None else recovery(recording, lag_bound, outage.end),
     )

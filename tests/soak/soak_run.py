@@ -21,12 +21,10 @@ import json
 import os
 import platform
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +42,8 @@ sys.path[:0] = [str(HERE), str(EXAMPLE), str(ROOT / "tests" / "testbed")]
 
 import demo  # noqa: E402  (docs/example/demo.py: Process, free_port, worker_command)
 import soak_checks  # noqa: E402
+import soak_faults  # noqa: E402
+import soak_measure  # noqa: E402
 import soak_page  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
 
@@ -51,7 +51,6 @@ BUILDS = {
     "restflow": ("soak_settings", "restflow-jwt + restflow-cache"),
     "peers": ("peer_settings", "djangorestframework-simplejwt + drf-extensions"),
 }
-FAULTS = ("none", "redis-restart", "worker-kill", "web-kill")
 QUEUE = "restflow-demo"  # the demo's Celery queue (catalogue_project/settings.py)
 PAGE = ROOT / "docs" / "benchmarks.md"
 QUIESCE_TIMEOUT = 30.0
@@ -66,11 +65,20 @@ def _admin_url(url: str) -> str:
     return urlunsplit(parts._replace(path="/postgres"))
 
 
+def own_database(url: str) -> str:
+    """The rig's database name; it is dropped and faulted, so it must be the rig's own."""
+    name = urlsplit(url).path.strip("/")
+    if "soak" not in name:
+        raise SystemExit(f"RESTFLOW_SOAK_PG_URL names the database {name!r}: the rig drops it and "
+                         "terminates its connections, so use a database of its own (e.g. restflow_soak)")
+    return name
+
+
 def reset_database(url: str) -> None:
     """Drop and create the rig's own database: each build starts from the same data."""
     import psycopg
 
-    name = urlsplit(url).path.strip("/")
+    name = own_database(url)
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -82,6 +90,20 @@ def committed_prices(url: str) -> dict[int, int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT id, price FROM catalogue_book").fetchall()
     return {int(book_id): int(Decimal(price) * 100) for book_id, price in rows}
+
+
+def signing_key(state: Path) -> Path:
+    """One ES256 key for every process of the run (each would otherwise make its own)."""
+    path = state / "jwt-es256.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        path.write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ))
+    return path
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -132,21 +154,72 @@ class BuildRun:
     fallbacks: int = 0
     unacked: int | None = None  # Celery jobs delivered but never acknowledged, at quiesce
 
+    outage: soak_checks.Outage | None = None
+    steps: list[tuple[float | None, dict[str, float]]] = field(default_factory=list)
+    memory: dict[str, str] = field(default_factory=dict)  # the soak monitor's rows
+
+    def verdict_failures(self, index: int) -> int:
+        """5xx the Locust run of phase ``index`` saw."""
+        return int(self.steps[index][1].get("failures_5xx", 0))
+
     def fault_rows(self) -> dict[str, str]:
-        """What users saw around the fault: stale reads near it, when the last 5xx came."""
-        if self.window is None or self.verdict is None or self.recording is None:
+        """What users saw around the fault, and how long until errors stopped and reads
+        were fresh again after it ended."""
+        if self.outage is None or self.verdict is None or self.recording is None:
             return {}
-        start, end = self.window
-        near = sum(1 for s in self.verdict.stale if start <= s.read.started <= end + AFTER_FAULT)
+        start, end = self.outage.start, self.outage.end
         errors = [e.at for e in self.recording.errors if e.at]
-        last = max(errors, default=0.0)
+        recovery = self.verdict.recovery
         return {
-            f"stale reads from the fault to {AFTER_FAULT:.0f} s after it": str(near),
+            "fault lasted (s)": f"{end - start:.1f}",
             "5xx or unanswered before the fault": str(sum(1 for t in errors if t < start)),
-            "last 5xx or unanswered, s after the faulted process was back": (
-                f"{last - end:.1f}" if errors and last >= end else "none after"
-            ),
+            "5xx or unanswered during the fault": str(sum(1 for t in errors if start <= t <= end)),
+            "5xx or unanswered after the fault": str(sum(1 for t in errors if t > end)),
+            "book reads answered during the fault": str(
+                sum(1 for r in self.recording.reads if start <= r.started <= end)),
+            "recovery: last error, s after the fault ended": (
+                f"{recovery.errors:.1f}" if recovery else "-"),
+            "recovery: last stale read (> bound), s after the fault ended": (
+                f"{recovery.reads:.1f}" if recovery else "-"),
         }
+
+
+def run_locust(
+    build: str, index: int, rate: float | None, base: str, env: dict[str, str],
+    args: argparse.Namespace, state: Path, server_pid: int | None,
+) -> tuple[dict[str, float], Path]:  # fmt: skip
+    """One headless Locust run at ``rate`` tasks/s per user (None: closed loop): its
+    figures (Locust's, from the schedule, server CPU per request) and its record file."""
+    record = state / f"{build}-{index}-record.json"
+    prefix = state / f"{build}-{index}-locust"
+    latency = state / f"{build}-{index}-latency.json"
+    locust_env = {
+        **env,
+        "RESTFLOW_SOAK_RECORD": str(record),
+        "RESTFLOW_SOAK_LATENCY": str(latency),
+        "RESTFLOW_SOAK_MAX_REQUESTS": str(args.max_requests),
+        "RESTFLOW_SOAK_RACES": "1" if args.mode == "soak" else "0",
+        "RESTFLOW_SOAK_MIX": args.mix,
+        "RESTFLOW_SOAK_RATE": str(rate or ""),
+        "RESTFLOW_SOAK_VERSION_BASE": str(100_000 * (index + 1)),
+    }
+    cpu = soak_measure.cpu_seconds(server_pid)
+    subprocess.run([
+        sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+        "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.seconds}s",
+        "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+        "--stop-timeout", "5", "--exit-code-on-error", "0",
+    ], env=locust_env, timeout=args.seconds + 120, check=True)  # fmt: skip
+    figures = locust_figures(prefix)
+    figures["cpu_ms"] = 1000 * (soak_measure.cpu_seconds(server_pid) - cpu) / max(figures["requests"], 1)
+    figures.update(soak_measure.scheduled_latency(latency))
+    if record.exists():
+        errors = soak_checks.Recording.load(record).errors
+        figures["failures_5xx"] = float(sum(1 for e in errors if e.status >= 500))
+    if rate:
+        print(f"[rig] {build}: offered {rate * args.users:g} tasks/s: {figures['rps']:.1f} req/s, "
+              f"p99 from schedule {figures.get('p99_sched', 0):.0f} ms", flush=True)
+    return figures, record
 
 
 def locust_figures(prefix: Path) -> dict[str, float]:
@@ -160,6 +233,7 @@ def locust_figures(prefix: Path) -> dict[str, float]:
         "rps": float(total["Requests/s"]),
         "p50": float(total["50%"]),
         "p99": float(total["99%"]),
+        "max": float(total["Max Response Time"]),
     }
 
 
@@ -187,68 +261,6 @@ def wait_for_queue(redis_url: str) -> tuple[bool, int]:
         client.close()
 
 
-def _children(pid: int) -> list[int]:
-    """The child pids of ``pid`` (the server's workers), from /proc."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
-
-
-class Fault(threading.Thread):
-    """One fault, by pid, ``at`` seconds into the load."""
-
-    def __init__(self, kind: str, at: float, down: float, redis: RedisServer, worker: demo.Process | None,
-                 server: demo.Process, log: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.kind, self.at, self.down, self.redis, self.worker, self.log = kind, at, down, redis, worker, log
-        self.server = server
-        self.cancelled = threading.Event()
-        self.window: tuple[float, float] | None = None
-
-    def run(self) -> None:
-        if self.cancelled.wait(self.at):
-            return
-        started, wall = time.monotonic(), time.time()
-        if self.kind == "redis-restart":
-            pid = self.redis.pid
-            self.redis.stop()  # SIGTERM to its pid: with append-only file on, nothing lost
-            time.sleep(self.down)
-            self.redis.start()
-            self.log.append(f"redis-server pid {pid} stopped (SIGTERM) at {self.at:.0f} s, "
-                            f"restarted after {time.monotonic() - started:.1f} s")
-        elif self.kind == "worker-kill" and self.worker is not None and self.worker.proc is not None:
-            pid = self.worker.proc.pid
-            os.killpg(pid, signal.SIGKILL)  # the worker and its children (a django-q cluster)
-            self.worker.proc.wait(timeout=10)
-            self.worker.proc = None
-            time.sleep(self.down)
-            # A new name: the killed worker's registration (RQ) outlives it.
-            broker = getattr(self.worker, "broker", "celery")
-            self.worker.cmd = demo.worker_command(broker, f"rig-{secrets.token_hex(3)}")[0]
-            self.worker.start()
-            try:
-                self.worker.wait_for(getattr(self.worker, "ready", None))
-            except SystemExit as exc:  # reported in the section; the run goes on
-                self.log.append(f"the new {self.worker.name} did not start: {exc}")
-            self.log.append(f"{self.worker.name} pid {pid} SIGKILLed (its process group) at {self.at:.0f} s, "
-                            f"a new one ready after {time.monotonic() - started:.1f} s")
-        elif self.kind == "web-kill" and self.server.pid is not None:
-            before = _children(self.server.pid)
-            if before:
-                os.kill(before[0], signal.SIGKILL)
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:  # until the master forked a replacement
-                    now = _children(self.server.pid)
-                    if len(now) >= len(before) and before[0] not in now:
-                        break
-                    time.sleep(0.05)
-                self.log.append(f"server worker pid {before[0]} SIGKILLed at {self.at:.0f} s, "
-                                f"replaced after {time.monotonic() - started:.1f} s")
-        self.window = (wall, time.time())
-
-
 def server_command(args: argparse.Namespace, port: int) -> list[str]:
     """gunicorn with sync workers (WSGI), or uvicorn (ASGI) with its own workers."""
     if args.server == "uvicorn":
@@ -269,8 +281,8 @@ def _servers(args: argparse.Namespace) -> str:
     return f"{args.server} with {args.workers} {kind}"
 
 
-def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: Path,
-              processes: list[demo.Process]) -> BuildRun:
+def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: RedisServer | None,
+              state: Path, processes: list[demo.Process]) -> BuildRun:
     settings, _ = BUILDS[build]
     pg_url = os.environ["RESTFLOW_SOAK_PG_URL"]
     soak = args.mode == "soak"
@@ -281,12 +293,13 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), str(EXAMPLE), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
         "RESTFLOW_DEMO_SECRET_KEY": secrets.token_urlsafe(50),
-        "RESTFLOW_DEMO_SIGNING_KEY": secrets.token_urlsafe(64),
+        "RESTFLOW_DEMO_SIGNING_KEY_FILE": str(signing_key(state)),
         "RESTFLOW_DEMO_CACHE_PREFIX": f"rig-{build}-{secrets.token_hex(3)}",
         "RESTFLOW_DEMO_REDIS": redis.db_url(0),
         "RESTFLOW_DEMO_BROKER": args.broker if worker_needed else "",
         "RESTFLOW_SOAK_PBKDF2": "1" if args.pbkdf2 else "0",
         "RESTFLOW_SOAK_SERVER": args.server,
+        "RESTFLOW_SOAK_BROKER_URL": broker.db_url(0) if broker is not None and worker_needed else "",
     }
     reset_database(pg_url)
     demo.manage(env, "seed_catalogue", "--migrate")
@@ -308,38 +321,39 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
     print(f"[rig] {build}: {args.server} pid {server.pid} on {base}"
           + (f", {worker.name} pid {worker.pid}" if worker else ""), flush=True)
 
-    record = state / f"{build}-record.json"
-    prefix = state / f"{build}-locust"
-    locust_env = {
-        **env,
-        "RESTFLOW_SOAK_RECORD": str(record),
-        "RESTFLOW_SOAK_MAX_REQUESTS": str(args.max_requests),
-        "RESTFLOW_SOAK_RACES": "1" if soak else "0",
-        "RESTFLOW_SOAK_MIX": args.mix,
-        "RESTFLOW_SOAK_RATE": str(args.rate or ""),
-    }
     fault = None
-    if soak and args.fault == "worker-kill" and worker is None:
+    if soak and args.fault in ("worker-kill", "broker-stop") and worker is None:
         result.faults.append("none: this build has no broker worker (it invalidates inline)")
     elif soak and args.fault != "none":
-        fault = Fault(args.fault, args.seconds * 0.4, args.down, redis, worker, server, result.faults)
+        fault = soak_faults.Fault(
+            args.fault, args.seconds * 0.4, args.down, redis=redis, broker=broker if worker else None,
+            worker=worker, server=server, pg=(pg_url, _admin_url(pg_url)), log=result.faults,
+        )  # fmt: skip
         fault.start()
+    monitor = None
+    if soak:
+        monitor = soak_measure.Monitor(server.pid, worker.pid if worker else None, redis.db_url(0))
+        monitor.start()
+    # load --steps: the closed loop (saturation), then each offered rate in turn.
+    phases: list[float | None] = [args.rate] + ([s / args.users for s in args.steps] if args.steps else [])
+    records = []
     try:
-        subprocess.run([
-            sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
-            "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.seconds}s",
-            "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-            "--stop-timeout", "5", "--exit-code-on-error", "0",
-        ], env=locust_env, timeout=args.seconds + 120, check=True)  # fmt: skip
+        for index, rate in enumerate(phases):
+            figures, record = run_locust(build, index, rate, base, env, args, state, server.pid)
+            records.append(record)
+            result.steps.append((rate, figures))
     finally:
         if fault is not None:
             fault.cancelled.set()
             fault.join(timeout=60)
-            result.window = fault.window
-    result.figures = locust_figures(prefix)
+            result.outage = fault.outage()
+        if monitor is not None:
+            monitor.stop()
+            result.memory = monitor.growth()
+    result.figures = result.steps[0][1]
 
     if worker is not None and args.broker == "celery":
-        drained, result.unacked = wait_for_queue(redis.db_url(0))
+        drained, result.unacked = wait_for_queue((broker or redis).db_url(0))
         if not drained:
             print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s",
                   flush=True)
@@ -360,9 +374,10 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, state: P
         time.sleep(1.0)
     log = server.log.read_text(errors="replace")
     result.fallbacks = log.count(demo.FALLBACK)
-    result.recording = soak_checks.Recording.load(record)
+    result.recording = soak_checks.Recording.merge(soak_checks.Recording.load(r) for r in records)
     result.verdict = soak_checks.judge(
-        result.recording, args.lag_bound, served=served, committed=committed, log=log
+        result.recording, args.lag_bound, served=served, committed=committed, log=log,
+        outage=result.outage,
     )
     for process in (server, worker):
         if process is not None:
@@ -388,7 +403,9 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
     ]
     lines = [
         f"### Load (`nox -s load -- --server {args.server}"
-        f"{f' --users {args.users} --rate {args.rate:g}' if args.rate else ''}`)",
+        f"{f' --users {args.users} --rate {args.rate:g}' if args.rate else ''}"
+        f"{' --steps ' + ','.join(f'{x:g}' for x in args.steps) if args.steps else ''}"
+        f"{' --mix write' if args.mix == 'write' else ''}`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {os.cpu_count()} CPUs shared with "
         f"other jobs (load average at the end: {_loadavg()}), Python {platform.python_version()}. "
@@ -401,6 +418,9 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         "",
         *figures_table(runs),
     ]
+    if args.steps:
+        lines += ["", f"Offered-rate steps ({args.seconds} s each, after the closed-loop run; "
+                  "latency counted from each task's scheduled time):", "", *steps_table(runs, args)]
     if ratios:
         each = ", ".join(f"{rps:.2f}x / {p99:.2f}x" for rps, p99, _ in ratios)
         lines += [
@@ -419,11 +439,54 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
 
 
 def figures_table(runs: dict[str, BuildRun]) -> list[str]:
-    lines = ["| build | requests | failures | req/s | p50 | p99 |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| build | requests | failures | req/s | p50 | p99 | max | p99 from schedule | CPU / request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, run in runs.items():
         f = run.figures
+        sched = _ms(f["p99_sched"]) if "p99_sched" in f else "-"
         lines.append(f"| {name} ({BUILDS[run.build][1]}) | {f['requests']:.0f} | {f['failures']:.0f} | "
-                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} |")
+                     f"{f['rps']:.1f} | {_ms(f['p50'])} | {_ms(f['p99'])} | {_ms(f.get('max', 0))} | "
+                     f"{sched} | "
+                     f"{f.get('cpu_ms', 0):.1f} ms |")
+    return lines
+
+
+SUSTAINED_P99 = 100.0  # ms, from the schedule
+
+
+def steps_table(runs: dict[str, BuildRun], args: argparse.Namespace) -> list[str]:
+    """Each offered rate per build; the highest each sustains with p99 under 100 ms."""
+    if not args.steps:
+        return []
+    names = list(runs)
+    lines = [
+        "| offered tasks/s | "
+        + " | ".join(f"{n}: req/s, p50 / p99 from schedule, CPU/req" for n in names)
+        + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    best: dict[str, float] = dict.fromkeys(names, 0.0)
+    for index, offered in enumerate(args.steps, start=1):
+        cells = []
+        for name in names:
+            f = runs[name].steps[index][1]
+            ok = f.get("p99_sched", 1e9) < SUSTAINED_P99 and not runs[name].verdict_failures(index)
+            if ok and best[name] == index - 1:  # sustained, and every lower rate too
+                best[name] = index
+            cells.append(f"{f['rps']:.1f}, {f.get('p50_sched', 0):.0f} / {f.get('p99_sched', 0):.0f} ms, "
+                         f"{f.get('cpu_ms', 0):.1f} ms{'' if ok else ' ✗'}")
+        lines.append(f"| {offered:g} | " + " | ".join(cells) + " |")
+    saturation = " | ".join(f"{runs[n].steps[0][1]['rps']:.1f} req/s" for n in names)
+    lines.append(f"| closed loop (saturation) | {saturation} |")
+    lines.append("")
+    summary = []
+    for name in names:
+        top = args.steps[int(best[name]) - 1] if best[name] else 0
+        summary.append(f"{name}: {top:g} tasks/s" if top else f"{name}: none of the steps")
+    lines.append(f"Highest offered rate sustained with p99 (from schedule) under {SUSTAINED_P99:.0f} ms "
+                 f"and no 5xx, at this and every lower step: {'; '.join(summary)}. ✗: not sustained.")
     return lines
 
 
@@ -476,15 +539,29 @@ def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         "",
         *figures_table(runs),
     ]
-    lines += ["", *checks_table(runs)]
+    lines += ["", *checks_table(runs), *memory_table(runs)]
     return "\n".join(lines)
+
+
+def memory_table(runs: dict[str, BuildRun]) -> list[str]:
+    """The monitor's samples: flat memory and a bounded key count, or growth."""
+    names = [n for n in runs if runs[n].memory]
+    if not names:
+        return []
+    rows = ["", "Memory and keys (sampled every 5 s; first sample after a warm-up fifth of the run):", "",
+            "| measure | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for key in runs[names[0]].memory:
+        rows.append(f"| {key} | " + " | ".join(runs[n].memory.get(key, "-") for n in names) + " |")
+    return rows
 
 
 MIXES = {
     "read": "`read` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
-    "PATCH of a book's price 6, login 1, refresh with rotation 3: 90% reads).",
+    "PATCH of a book's price 6, login 1, refresh with rotation 3, logout (blacklist the refresh "
+    "token, then sign in again) 1: about 90% reads).",
     "write": "`write` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
-    "PATCH of a book's price 40, login 1, refresh with rotation 3: 66% reads).",
+    "PATCH of a book's price 90, login 1, refresh with rotation 3, logout (blacklist the refresh "
+    "token, then sign in again) 1: about half the tasks are writes).",
 }
 
 
@@ -527,12 +604,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--builds", default="restflow,peers", help="comma-separated: restflow,peers")
     parser.add_argument("--rounds", type=int, default=None,
                         help="runs of each build, alternating the order (default: load 2, soak 1)")
-    parser.add_argument("--mix", choices=("read", "write"), default="read")
+    parser.add_argument("--steps", type=lambda v: [float(x) for x in v.split(",") if x], default=None,
+                        help="load: offered rates (tasks/s for all users together, e.g. 40,80,160) "
+                        "run one after the other after the closed-loop run, to find the highest one "
+                        "each build sustains with p99 under 100 ms")
+    parser.add_argument("--mix", choices=("read", "write"), default="read",
+                        help="read: 90%% reads; write: half the tasks are writes")
     parser.add_argument("--lag-bound", type=float, default=2.0, help="stale-read bound in seconds")
     parser.add_argument("--broker", choices=demo.BROKERS, default="celery",
                         help="soak: the worker that runs restflow's invalidation jobs")
-    parser.add_argument("--fault", choices=FAULTS, default="redis-restart", help="soak only")
-    parser.add_argument("--down", type=float, default=2.0, help="seconds a faulted process stays down")
+    parser.add_argument("--fault", choices=soak_faults.FAULTS, default="redis-restart", help="soak only")
+    parser.add_argument("--down", type=float, default=None,
+                        help="seconds a faulted process stays down (default: 10 for redis-stop and "
+                        "broker-stop, 2 for redis-restart and worker-kill)")
     parser.add_argument("--pbkdf2", action="store_true",
                         help="hash passwords with Django's default (PBKDF2) instead of MD5")
     parser.add_argument("--page", default=str(PAGE), help="the page to write the section into")
@@ -540,7 +624,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a restflow run broke a promise (stale read beyond the bound, "
                         "double spend, lost invalidation, 5xx other than 503)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="soak: the CI smoke run (restflow only, 4 users, 30 s, web-kill, --check, "
+                        "no page); options given after it still apply")
     args = parser.parse_args(argv)
+    if args.smoke:
+        smoke = ["--builds", "restflow", "--users", "4", "--seconds", "30", "--fault", "web-kill",
+                 "--no-page", "--check", "--max-requests", "6000"]
+        args = parser.parse_args([argv[0], *smoke, *argv[1:]])
+    if args.down is None:
+        args.down = soak_faults.DOWN.get(args.fault, 0.0)
     if args.workers is None:
         args.workers = 4 if args.server == "gunicorn" else 2
     if args.rounds is None:
@@ -555,20 +648,30 @@ def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
     state = Path(tempfile.mkdtemp(prefix="restflow-rig-"))
     redis = RedisServer(extra=("--appendonly", "yes"))
+    # Celery's broker apart from the cache, so that either can be stopped alone.
+    with_broker = args.mode == "soak" and args.broker == "celery"
+    broker = RedisServer(extra=("--appendonly", "yes")) if with_broker else None
     processes: list[demo.Process] = []
     runs: dict[str, BuildRun] = {}
     try:
         with demo.stopping(processes):
+            own_database(os.environ["RESTFLOW_SOAK_PG_URL"])
             redis.start()
             print(f"[rig] redis-server pid {redis.pid} on {redis.url}", flush=True)
+            if broker is not None:
+                broker.start()
+                print(f"[rig] broker redis-server pid {broker.pid} on {broker.url}", flush=True)
             for round_ in range(args.rounds):
                 # A B, then B A: a drift of the shared machine hits both builds alike.
                 for build in builds if round_ % 2 == 0 else builds[::-1]:
-                    runs[_label(build, round_)] = run_build(build, args, redis, state, processes)
-                    redis.start()  # a fault may have left it down
-                    _flush(redis)
+                    runs[_label(build, round_)] = run_build(build, args, redis, broker, state, processes)
+                    for server in filter(None, (redis, broker)):
+                        server.start()  # a fault may have left it down
+                        _flush(server)
     finally:
         redis.cleanup()
+        if broker is not None:
+            broker.cleanup()
         if not os.environ.get("RESTFLOW_SOAK_KEEP_LOGS"):
             import shutil
 
@@ -581,7 +684,8 @@ def main(argv: list[str]) -> int:
         page = Path(args.page)
         name = f"soak-{args.fault}"
         if args.mode == "load":
-            name = f"load-{args.server}{'-fixed' if args.rate else ''}"
+            name = f"load-{args.server}{'-fixed' if args.rate else ''}{'-steps' if args.steps else ''}"
+            name += "-write" if args.mix == "write" else ""
         elif args.broker != "celery":
             name = f"soak-{args.broker}-{args.fault}"
         page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))

@@ -51,3 +51,8 @@ LOGGING = {
 # ``RESTFLOW_SOAK_PBKDF2=1`` (``--pbkdf2``). The seeded users are hashed the same way.
 if os.environ.get("RESTFLOW_SOAK_PBKDF2") != "1":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The soak run gives Celery a broker of its own (a second private redis-server), so that
+# the broker can be stopped without stopping the cache (``--fault broker-stop``).
+if os.environ.get("RESTFLOW_SOAK_BROKER_URL") and "CELERY_BROKER_URL" in globals():
+    CELERY_BROKER_URL = os.environ["RESTFLOW_SOAK_BROKER_URL"]

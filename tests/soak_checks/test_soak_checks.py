@@ -87,29 +87,65 @@ def test_5xx_are_counted_by_status_detail_and_logged_exception() -> None:
     }
 
 
-def test_the_verdict_accepts_503_only(tmp_path: Path) -> None:
+BLACKLIST = "Token revocation list is unavailable; try again later."
+REDIS_DOWN = soak_checks.Outage(10.0, 20.0, tolerated=("503: Token revocation list",), delays_writes=True)
+
+
+def test_the_verdict_accepts_only_what_the_outage_explains_while_it_lasts(tmp_path: Path) -> None:
     recording = soak_checks.Recording(
         writes=list(WRITES),
         reads=[Read("book:1", 3, started=25.0)],
         refreshes=[RefreshAttempt("t1", 200, 1.0)],
-        errors=[ServerError(503, "/api/auth/token/refresh/", "down")],
+        errors=[ServerError(503, "/api/auth/token/refresh/", BLACKLIST, at=12.0)],
     )
     path = tmp_path / "recording.json"
     recording.dump(path)
     loaded = soak_checks.Recording.load(path)
     assert loaded == recording
-    verdict = soak_checks.judge(loaded, 1.0, served={"book:1": 3}, committed={"book:1": 3})
+    verdict = soak_checks.judge(loaded, 1.0, served={"book:1": 3}, committed={"book:1": 3}, outage=REDIS_DOWN)
     assert verdict.clean
     assert verdict.summary()["5xx"] == 1
-    loaded.errors.append(ServerError(500, "/api/books/", ""))
+    # The same 503 without an outage, or long after it, is a broken promise.
     assert not soak_checks.judge(loaded, 1.0).clean
-    cut = soak_checks.Recording(errors=[ServerError(0, "/api/books/", "")])
-    verdict = soak_checks.judge(cut, 1.0)
-    assert verdict.clean  # a request cut by a killed worker is counted, not a broken promise
-    assert verdict.summary()["requests without an answer"] == 1
-    assert verdict.summary()["5xx"] == 0
-    stale = soak_checks.Recording(writes=list(WRITES), reads=[Read("book:1", 2, started=30.0)])
-    assert soak_checks.judge(stale, 1.0).summary()["stale reads (> 1 s)"] == 1
-    lost = soak_checks.judge(recording, 1.0, served={"book:1": 2}, committed={"book:1": 3})
+    late = soak_checks.Recording(errors=[ServerError(503, "/api/books/", BLACKLIST, at=25.0)])
+    assert soak_checks.judge(late, 1.0, outage=REDIS_DOWN).unexpected == {f"503: {BLACKLIST}": 1}
+    loaded.errors.append(ServerError(500, "/api/books/", "", at=12.0))
+    assert not soak_checks.judge(loaded, 1.0, outage=REDIS_DOWN).clean
+    lost = soak_checks.judge(recording, 1.0, served={"book:1": 2}, committed={"book:1": 3}, outage=REDIS_DOWN)
     assert not lost.clean
     assert lost.lost == {"book:1": (2, 3)}
+
+
+def test_a_request_cut_by_a_killed_web_worker_is_expected_during_that_fault_only() -> None:
+    cut = soak_checks.Recording(errors=[ServerError(0, "/api/books/", "", at=10.5)])
+    killed = soak_checks.Outage(10.0, 10.2, tolerated=(soak_checks.NO_ANSWER,))
+    verdict = soak_checks.judge(cut, 1.0, outage=killed)
+    assert verdict.clean
+    assert verdict.summary()["requests without an answer"] == 1
+    assert verdict.summary()["5xx"] == 0
+    assert not soak_checks.judge(cut, 1.0).clean
+
+
+def test_an_outage_of_the_invalidation_path_moves_the_bound_to_its_end() -> None:
+    writes = [Write("book:1", 5, committed=11.0)]
+    during = [Read("book:1", 4, started=19.0), Read("book:1", 4, started=20.9)]
+    assert len(soak_checks.stale_reads(writes, during, 1.0)) == 2  # without the outage
+    assert soak_checks.stale_reads(writes, during, 1.0, REDIS_DOWN) == []  # due at 20.0 + 1.0
+    later = [Read("book:1", 4, started=21.5)]
+    assert [s.read for s in soak_checks.stale_reads(writes, later, 1.0, REDIS_DOWN)] == later
+    web = soak_checks.Outage(10.0, 20.0)  # a fault that does not hold invalidation back
+    assert len(soak_checks.stale_reads(writes, during, 1.0, web)) == 2
+    assert REDIS_DOWN.due(5.0, 1.0) == 6.0  # visible before the outage began
+    assert REDIS_DOWN.due(9.5, 1.0) == 21.0  # its bound reaches into the outage
+
+
+def test_recovery_is_the_time_from_the_end_of_the_fault_to_the_last_error_and_stale_read() -> None:
+    recording = soak_checks.Recording(
+        writes=[Write("book:1", 5, committed=15.0)],
+        reads=[Read("book:1", 4, started=23.0), Read("book:1", 5, started=24.0)],
+        errors=[ServerError(503, "/api/books/", BLACKLIST, at=20.5)],
+    )
+    found = soak_checks.recovery(recording, 1.0, end=20.0)
+    assert (found.errors, found.reads, found.seconds) == (0.5, 3.0, 3.0)
+    assert soak_checks.recovery(soak_checks.Recording(), 1.0, end=20.0).seconds == 0.0
+    assert soak_checks.judge(recording, 1.0, outage=REDIS_DOWN).recovery == found
