@@ -83,6 +83,10 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # demo.py picks a prefix per run: a fresh database never meets old entries.
             "KEY_PREFIX": os.environ.get("RESTFLOW_DEMO_CACHE_PREFIX", "restflow-demo"),
+            # A Redis that hangs (not down: frozen, overloaded, a lost network path) must
+            # answer as an outage (503 from the blacklist, a computed value from the cache)
+            # within half a second, not hold every worker for as long as it hangs.
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         }
     }
 else:
