@@ -160,6 +160,18 @@ def test_password_change_ends_every_session(user: Any, tracking: Any) -> None:
     assert other.get(WHOAMI, **bearer(tokens.json()["access"])).status_code == 200
 
 
+def test_deactivation_ends_every_session_with_reason_admin(user: Any, tracking: Any) -> None:
+    phone, _ = login()
+    laptop, _ = login()
+    user.is_active = False
+    user.save()
+    user.is_active = True
+    user.save()
+    assert phone.get(WHOAMI).status_code == 401
+    assert laptop.get(WHOAMI).status_code == 401
+    assert set(TokenSession.objects.values_list("revoke_reason", flat=True)) == {"admin"}
+
+
 def test_saving_the_user_without_a_new_password_keeps_sessions(user: Any, tracking: Any) -> None:
     phone, _ = login()
     user.first_name = "Alice"
@@ -234,6 +246,36 @@ def test_session_revoked_is_sent_once_per_session_with_its_reason(
     assert set(expected.values()) == set(REVOCATION_REASONS)
     revoked = TokenSession.objects.values_list("sid", "revoke_reason")
     assert dict(revoked) == expected
+
+
+def _stored_texts(store: str) -> list[str]:
+    """Every key and value the blacklist store and the session registry hold."""
+    texts = [str(value) for row in TokenSession.objects.values_list() for value in row]
+    if store == "redis":
+        from django.core.cache import caches
+
+        client = caches["default"]._cache.get_client()  # type: ignore[attr-defined]
+        for key in client.keys("*"):
+            texts += [key.decode(), str(client.get(key))]
+    else:
+        texts += [str(value) for row in BlacklistedToken.objects.values_list() for value in row]
+    return texts
+
+
+def test_stores_hold_ids_never_tokens(user: Any, tracking: Any, request: Any) -> None:
+    """Login, rotation, a reuse, logout everywhere: the store and the registry keep token
+    ids, session ids and times; no token (nor its signature) is ever written."""
+    device, first = login()
+    second = device.post(REFRESH, {"refresh": first["refresh"]}, format="json").json()
+    assert device.post(REFRESH, {"refresh": first["refresh"]}, format="json").status_code == 401
+    other, third = login()
+    assert other.post(LOGOUT_ALL, {}, format="json").status_code == 200
+    tokens = [token for pair in (first, second, third) for token in pair.values()]
+    texts = _stored_texts(request.node.callspec.params["tracking"])
+    assert any(sid_of(third) in text for text in texts)  # the scan sees the records
+    for token in tokens:
+        signature = token.rsplit(".", 1)[1]
+        assert not [text for text in texts if token in text or signature in text]
 
 
 def test_refresh_records_last_use(user: Any, tracking: Any) -> None:
