@@ -44,9 +44,9 @@ def _main(config_path: str, refresh: str, threads: int, go_file: str) -> None:
 
 def race_in_processes(
     config: dict[str, Any], refresh: str, workdir: Path, *, processes: int, total: int
-) -> tuple[list[int], list[Any]]:
+) -> tuple[list[int], list[Any], str]:
     """``total`` refreshes with ``refresh`` from ``processes`` worker processes started
-    together: (every status, the 200 bodies)."""
+    together: (every status, the 200 bodies, what the workers logged)."""
     from restflow_testbed.racers import run_racers
 
     config_file = workdir / "config.json"
@@ -54,7 +54,8 @@ def race_in_processes(
     command = [sys.executable, "-m", "field_common.race", str(config_file), refresh, str(total // processes)]
     results = run_racers([command] * processes, workdir)
     statuses = [status for result in results for status in result["statuses"]]
-    return statuses, [body for result in results for body in result["bodies"]]
+    logged = "".join(result["stderr"] for result in results)
+    return statuses, [body for result in results for body in result["bodies"]], logged
 
 
 if __name__ == "__main__":

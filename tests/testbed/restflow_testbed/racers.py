@@ -40,7 +40,8 @@ def run_racers(
     commands: list[list[str]], workdir: Path, env: dict[str, str] | None = None
 ) -> list[Any]:
     """Run ``commands`` (each gets ``<workdir>/go`` appended) as workers started together;
-    the JSON value each printed last, in order. The interpreter's ``sys.path`` is the
+    the JSON value each printed last, in order (an object also gets the worker's
+    ``stderr`` tail, for failure messages). The interpreter's ``sys.path`` is the
     workers' ``PYTHONPATH``; a worker that dies or fails fails the caller with its stderr."""
     go = workdir / "go"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **(env or {})}
@@ -60,7 +61,10 @@ def run_racers(
         for worker in workers:
             out, err = worker.communicate(timeout=RUN_TIMEOUT)
             assert worker.returncode == 0, err.decode()[-3000:]
-            results.append(json.loads(out.decode().strip().splitlines()[-1]))
+            result = json.loads(out.decode().strip().splitlines()[-1])
+            if isinstance(result, dict):  # what the worker logged, for failure messages
+                result.setdefault("stderr", err.decode(errors="replace")[-2000:])
+            results.append(result)
     finally:
         for worker in workers:
             if worker.poll() is None:
