@@ -412,7 +412,7 @@ def _retryable(exc: OperationalError) -> bool:
     state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
     if state in _RETRYABLE_SQLSTATES:
         return True
-    args = getattr(cause, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(cause, "args", ()))
     return bool(args) and args[0] in _RETRYABLE_MYSQL_ERRORS
 
 
