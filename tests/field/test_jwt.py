@@ -90,7 +90,7 @@ def test_deactivated_user_is_refused(api: Any, alice: Any) -> None:
     assert response.status_code == 401, response.content
     response = api.post("/auth/token/verify/", {"token": pair["access"]}, format="json")
     assert response.status_code == 401, response.content
-    # the deactivation ended the sessions: reactivating the account does not revive them
+    # reactivating the account does not bring its old sessions back
     alice.user.is_active = True
     alice.user.save()
     assert me(api, pair["access"]).status_code == 401

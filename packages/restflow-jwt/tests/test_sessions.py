@@ -160,7 +160,7 @@ def test_password_change_ends_every_session(user: Any, tracking: Any) -> None:
     assert other.get(WHOAMI, **bearer(tokens.json()["access"])).status_code == 200
 
 
-def test_deactivation_ends_every_session_with_reason_admin(user: Any, tracking: Any) -> None:
+def test_reactivation_ends_every_session_with_reason_admin(user: Any, tracking: Any) -> None:
     phone, _ = login()
     laptop, _ = login()
     user.is_active = False

@@ -6,7 +6,7 @@ The registry (:class:`~restflow.authentication.models.TokenSession`, kept with
 family record in the blacklist store, written first, so an ended session is refused even
 when the registry update that follows fails.
 
-Ending *all* of a user's sessions (log out everywhere, a password change, a deactivation,
+Ending *all* of a user's sessions (log out everywhere, a password change, a reactivation,
 :func:`revoke_user_sessions`) writes one record whatever their number: the user's
 revocation epoch, which refuses every session started at or before it. Ending all but
 the current one keeps one record per ended session (a family record each, still one
@@ -160,10 +160,11 @@ def _watched_fields(model: Any, update_fields: Any) -> list[str]:
 
 
 def user_may_revoke(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    """``pre_save`` of the user model: a new password hash (reason ``"password"``) or a
-    deactivation (``is_active`` turned off, reason ``"admin"``) ends every session of the
-    user (with ``TRACK_SESSIONS``, or with the blacklist on and ``CHECK_REVOKE_TOKEN``
-    off), so reactivating the account does not bring the old sessions back.
+    """``pre_save`` of the user model: a new password hash (reason ``"password"``) ends
+    every session of the user (with ``TRACK_SESSIONS``, or with the blacklist on and
+    ``CHECK_REVOKE_TOKEN`` off); so does a reactivation (``is_active`` turned back on,
+    reason ``"admin"``, with ``CHECK_USER_IS_ACTIVE``): while the user was inactive the
+    user check refused their tokens (401 ``user_inactive``), and those sessions stay ended.
 
     Before the save, so a store outage fails the change rather than leaving the old
     sessions alive (a rolled-back change merely logs the user out).
@@ -187,8 +188,8 @@ def user_may_revoke(sender: Any, instance: Any, update_fields: Any = None, **kwa
     old = dict(zip(fields, row, strict=True))
     if "password" in old and old["password"] != instance.password:
         reason = "password"
-    elif old.get("is_active") and not instance.is_active:
-        reason = "admin"
+    elif old.get("is_active") is False and instance.is_active and config.check_user_is_active:
+        reason = "admin"  # reactivated: the sessions the deactivation stopped stay ended
     else:
         return
     if epochs:
