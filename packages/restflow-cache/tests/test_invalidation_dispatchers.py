@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from invalidation_helpers import ON_TWO_BACKENDS
+from invalidation_helpers import ON_TWO_BACKENDS, BrokenDispatcher
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import CACHE_MISSING, ArgsKeyField, InvalidationRule, cache_result
@@ -34,18 +34,6 @@ class RecordingDispatcher(Dispatcher):
         from restflow.caching.tasks import run_cache_rules
 
         run_cache_rules(rule_ids, rule_kwargs, dispatcher_name=self.name)
-
-
-class BrokenDispatcher(Dispatcher):
-    """A dispatcher whose public dispatch() itself fails (no base-class fallback)."""
-
-    name = "test-broken"
-
-    def dispatch(self, *, rule_ids, rule_kwargs, **context):
-        raise ConnectionError("broker unreachable")
-
-    def _dispatch(self, *, rule_ids, rule_kwargs, **context):  # pragma: no cover
-        raise AssertionError("not reached")
 
 
 def record_scope_bumps(monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -13,20 +13,17 @@ from django.http import QueryDict
 from django.test import RequestFactory, override_settings
 from rest_framework import serializers
 
-from restflow.caching import (
+from restflow.caching.constants import MISSING_VALUE
+from restflow.caching.hashing import hash_string
+from restflow.caching.key_field_base import CacheKeyField
+from restflow.caching.key_fields import ArgsKeyField, ConstantKeyField, ViewKwargsKeyField
+from restflow.caching.request_key_fields import (
     AcceptedRendererKeyField,
-    ArgsKeyField,
-    CacheKeyField,
-    ConstantKeyField,
-    DjangoModelKeyField,
-    DrfSerializerKeyField,
     HostKeyField,
     QueryParamsKeyField,
     RequestValueKeyField,
-    ViewKwargsKeyField,
 )
-from restflow.caching.constants import MISSING_VALUE
-from restflow.caching.hashing import hash_string
+from restflow.caching.structure_key_fields import DjangoModelKeyField, DrfSerializerKeyField
 
 
 def fn(a: Any, b: Any = 10) -> None: ...

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from invalidation_helpers import BrokenDispatcher
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import InvalidationRule, cache_result
 from restflow.caching._commit import run_invalidator
 from restflow.caching.registry import CacheRegister
 from restflow.caching.rules import Rule
-from restflow.dispatch.base import Dispatcher
 
 SAVE = CacheRegister.SignalTypes.POST_SAVE
 SEEN: list[Any] = []
@@ -116,16 +116,6 @@ def test_errors_propagate_when_the_rule_asks():
 # ------------------------------------------------------------------ end to end
 
 
-class ExplodingDispatcher(Dispatcher):
-    name = "test-exploding"
-
-    def dispatch(self, *, rule_ids, rule_kwargs, **context):
-        raise AssertionError("a custom invalidator must never be dispatched")
-
-    def _dispatch(self, *, rule_ids, rule_kwargs, **context):  # pragma: no cover
-        raise AssertionError("a custom invalidator must never be dispatched")
-
-
 def record(wrapper: Any, instance: Any, *, pk: Any, signal_type: Any) -> None:
     SEEN.append((wrapper, pk, signal_type, instance.pk))
 
@@ -141,11 +131,15 @@ def attached() -> Iterator[Any]:
         return 1
 
     CacheRegister.add(Book, watched, InvalidationRule(
-        model=Book, invalidator=record, dispatcher=ExplodingDispatcher, trigger_on_create=True))
+        model=Book, invalidator=record, dispatcher=BrokenDispatcher, trigger_on_create=True))
     CacheRegister.add(Book, watched, InvalidationRule(model=Book, invalidator=arecord))
     SEEN.clear()
-    yield watched
-    CacheRegister.unregister(watched)
+    BrokenDispatcher.handed.clear()
+    try:
+        yield watched
+        assert BrokenDispatcher.handed == []  # a custom invalidator is never dispatched
+    finally:
+        CacheRegister.unregister(watched)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -74,6 +74,17 @@ def test_cluster_clients_are_recognised_on_the_client_object(
     assert not is_cluster_client(redis.Redis.from_url(redis_url))
 
 
+def make_aitems(calls: Counter[str]) -> Any:
+    """The async twin of ``make_items``."""
+
+    @cache_result(TenantKey, ttl=300)
+    async def aitems(tenant: Any, item: int = 0) -> str:
+        calls[f"{tenant}/{item}"] += 1
+        return f"{tenant}/{item}#{calls[f'{tenant}/{item}']}"
+
+    return aitems
+
+
 class TestClusterBackends:
     def test_hit_miss_and_invalidation(self, cluster_backend: str, no_fast_paths: None) -> None:
         calls: Counter[str] = Counter()
@@ -110,12 +121,7 @@ class TestClusterBackends:
         assert len(backends.get_many(cache, [t[2] for t in targets], 1)) == 20
 
     def test_async_hit_and_invalidation(self, cluster_backend: str) -> None:
-        calls: Counter[str] = Counter()
-
-        @cache_result(TenantKey, ttl=300)
-        async def aitems(tenant: Any, item: int = 0) -> str:
-            calls[f"{tenant}/{item}"] += 1
-            return f"{tenant}/{item}#{calls[f'{tenant}/{item}']}"
+        aitems = make_aitems(Counter())
 
         async def scenario() -> list[str]:
             seen = [await aitems(5, 1), await aitems(5, 1)]

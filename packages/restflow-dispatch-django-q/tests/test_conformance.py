@@ -13,9 +13,9 @@ from restflow_testbed.redis_server import free_port
 from restflow.dispatch.base import Dispatcher
 from restflow.dispatch.testing import RECORD_JOB_PATH, BrokerDispatcherConformance
 
+pytestmark = [pytest.mark.broker, pytest.mark.redis]
 
-@pytest.mark.broker
-@pytest.mark.redis
+
 @pytest.mark.usefixtures("qcluster")
 class TestDjangoQConformance(BrokerDispatcherConformance):
     dispatcher = "django_q"

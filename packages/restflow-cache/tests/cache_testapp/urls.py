@@ -2,46 +2,54 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from typing import Any
+
+from django.urls import URLPattern, path
 from rest_framework.routers import SimpleRouter
 
 from cache_testapp import views
 
+
+def _route(route: str, view: Any) -> URLPattern:
+    """A route to a view function or class (``as_view()``)."""
+    return path(route, view.as_view() if isinstance(view, type) else view)
+
+
 urlpatterns = [
-    path("books/<int:pk>/", views.BookView.as_view()),
-    path("profile/", views.ProfileView.as_view()),
-    path("leaky-profile/", views.LeakyProfileView.as_view()),
-    path("public/", views.PublicView.as_view()),
-    path("status/<int:code>/", views.StatusView.as_view()),
-    path("configured-status/<int:code>/", views.ConfiguredStatusView.as_view()),
-    path("cookie/", views.CookieView.as_view()),
-    path("private/<str:directive>/", views.PrivateView.as_view()),
-    path("stream/", views.StreamView.as_view()),
-    path("plain/", views.PlainView.as_view()),
-    path("write/", views.WriteView.as_view()),
-    path("function/<int:pk>/", views.book_function),
-    path("filtered/", views.ErrorFilteredView.as_view()),
-    path("vary-cookie/", views.VaryCookieView.as_view()),
-    path("csrf/", views.CsrfView.as_view()),
-    path("titles/<int:pk>/", views.BookTitleView.as_view()),
-    path("title-function/<int:pk>/", views.book_title_function),
-    path("book-list/", views.BookListView.as_view()),
-    path("django-search/", views.django_search),
-    path("shape/req/", views.ShapeReqView.as_view()),
-    path("shape/args/", views.ShapeArgsView.as_view()),
-    path("shape/request/", views.ShapeRequestView.as_view()),
-    path("shape/api-function/", views.shape_api_function),
-    path("shape/django-function/", views.shape_django_function),
-    path("shape/django-view/", views.ShapeDjangoView.as_view()),
-    path("shape/async-function/", views.shape_async_function),
-    path("shape/django-view-direct/", views.ShapeDjangoViewDirect.as_view()),
-    path("session-echo/", views.session_echo),
-    path("absolute/", views.AbsoluteUriView.as_view()),
-    path("echo-query/", views.EchoQueryView.as_view()),
-    path("book-list-req/", views.BookListReqView.as_view()),
-    path("book-list-function/", views.book_list_function),
-    path("staff-flag/", views.StaffFlagView.as_view()),
-    path("whole-user/", views.WholeUserView.as_view()),
+    _route("books/<int:pk>/", views.BookView),
+    _route("profile/", views.ProfileView),
+    _route("leaky-profile/", views.LeakyProfileView),
+    _route("public/", views.PublicView),
+    _route("status/<int:code>/", views.StatusView),
+    _route("configured-status/<int:code>/", views.ConfiguredStatusView),
+    _route("cookie/", views.CookieView),
+    _route("private/<str:directive>/", views.PrivateView),
+    _route("stream/", views.StreamView),
+    _route("plain/", views.PlainView),
+    _route("write/", views.WriteView),
+    _route("function/<int:pk>/", views.book_function),
+    _route("filtered/", views.ErrorFilteredView),
+    _route("vary-cookie/", views.VaryCookieView),
+    _route("csrf/", views.CsrfView),
+    _route("titles/<int:pk>/", views.BookTitleView),
+    _route("title-function/<int:pk>/", views.book_title_function),
+    _route("book-list/", views.BookListView),
+    _route("django-search/", views.django_search),
+    _route("shape/req/", views.ShapeReqView),
+    _route("shape/args/", views.ShapeArgsView),
+    _route("shape/request/", views.ShapeRequestView),
+    _route("shape/api-function/", views.shape_api_function),
+    _route("shape/django-function/", views.shape_django_function),
+    _route("shape/django-view/", views.ShapeDjangoView),
+    _route("shape/async-function/", views.shape_async_function),
+    _route("shape/django-view-direct/", views.ShapeDjangoViewDirect),
+    _route("session-echo/", views.session_echo),
+    _route("absolute/", views.AbsoluteUriView),
+    _route("echo-query/", views.EchoQueryView),
+    _route("book-list-req/", views.BookListReqView),
+    _route("book-list-function/", views.book_list_function),
+    _route("staff-flag/", views.StaffFlagView),
+    _route("whole-user/", views.WholeUserView),
 ]
 
 _router = SimpleRouter()

@@ -208,6 +208,11 @@ def _who(user: Any) -> str:
     return str(user.username) if user.is_authenticated else "anonymous"
 
 
+def _answer(user: Any, name: str) -> dict[str, Any]:
+    """Who asked, and the number of this run of the view ``name``."""
+    return {"user": _who(user), "n": _call(name)}
+
+
 class ShapeBase(APIView):
     authentication_classes = [HeaderAuthentication, SessionAuthentication]
     renderer_classes = [JSONRenderer]
@@ -216,19 +221,19 @@ class ShapeBase(APIView):
 class ShapeReqView(ShapeBase):
     @cache_response()
     def get(self, req: Request) -> Response:
-        return Response({"user": _who(req.user), "n": _call("shape_req")})
+        return Response(_answer(req.user, "shape_req"))
 
 
 class ShapeArgsView(ShapeBase):
     @cache_response()
     def get(self, *args: Any, **kwargs: Any) -> Response:
-        return Response({"user": _who(self.request.user), "n": _call("shape_args")})
+        return Response(_answer(self.request.user, "shape_args"))
 
 
 class ShapeRequestView(ShapeBase):
     @cache_response()
     def get(self, request: Request) -> Response:
-        return Response({"user": _who(request.user), "n": _call("shape_request")})
+        return Response(_answer(request.user, "shape_request"))
 
 
 class ShapeViewSet(viewsets.ViewSet):
@@ -237,7 +242,7 @@ class ShapeViewSet(viewsets.ViewSet):
 
     @cache_response()
     def list(self, req: Request) -> Response:
-        return Response({"user": _who(req.user), "n": _call("shape_list")})
+        return Response(_answer(req.user, "shape_list"))
 
     @cache_response()
     def retrieve(self, *args: Any, **kwargs: Any) -> Response:
@@ -248,7 +253,7 @@ class ShapeViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     @cache_response()
     def mine(self, req: Request) -> Response:
-        return Response({"user": _who(req.user), "n": _call("shape_action")})
+        return Response(_answer(req.user, "shape_action"))
 
 
 @api_view(["GET"])
@@ -256,24 +261,24 @@ class ShapeViewSet(viewsets.ViewSet):
 @renderer_classes([JSONRenderer])
 @cache_response()
 def shape_api_function(req: Request) -> Response:
-    return Response({"user": _who(req.user), "n": _call("shape_api_function")})
+    return Response(_answer(req.user, "shape_api_function"))
 
 
 @cache_response()
 def shape_django_function(req: HttpRequest) -> JsonResponse:
-    return JsonResponse({"user": _who(req.user), "n": _call("shape_django_function")})
+    return JsonResponse(_answer(req.user, "shape_django_function"))
 
 
 class ShapeDjangoView(View):
     @method_decorator(cache_response())
     def get(self, req: HttpRequest) -> JsonResponse:
-        return JsonResponse({"user": _who(req.user), "n": _call("shape_django_view")})
+        return JsonResponse(_answer(req.user, "shape_django_view"))
 
 
 class ShapeDjangoViewDirect(View):
     @cache_response()
     def get(self, req: HttpRequest) -> JsonResponse:
-        return JsonResponse({"user": _who(req.user), "n": _call("shape_django_view_direct")})
+        return JsonResponse(_answer(req.user, "shape_django_view_direct"))
 
 
 @cache_response()
@@ -321,7 +326,7 @@ def _keyed_by(path: str, counter: str) -> type[APIView]:
     class KeyedView(Base):
         @cache_response(Key)
         def get(self, request: Request) -> Response:
-            return Response({"user": _who(request.user), "n": _call(counter)})
+            return Response(_answer(request.user, counter))
 
     return KeyedView
 

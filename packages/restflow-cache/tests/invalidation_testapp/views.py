@@ -44,29 +44,28 @@ class OwnerKey(ResponseCacheKeyConstructor):
     user = RequestValueKeyField("user.id", partition=True)
 
 
-class MyNotes(APIView):
-    authentication_classes = [SessionAuthentication]
-    permission_classes = [IsAuthenticated]
-
-    @cache_response(
+def cache_owner_notes() -> Any:
+    """The cache of a user's notes (the view and the async function share it)."""
+    return cache_response(
         key_constructor=OwnerKey,
         set_cache_headers=True,
         invalidates_on=[
             InvalidationRule(model=Note, field_mapping={"user": "owner_id"}, trigger_on_create=True)
         ],
     )
+
+
+class MyNotes(APIView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @cache_owner_notes()
     def get(self, request: Request) -> Response:
         notes = Note.objects.filter(owner=request.user).order_by("id")
         return Response([note.text for note in notes])
 
 
-@cache_response(
-    key_constructor=OwnerKey,
-    set_cache_headers=True,
-    invalidates_on=[
-        InvalidationRule(model=Note, field_mapping={"user": "owner_id"}, trigger_on_create=True)
-    ],
-)
+@cache_owner_notes()
 async def my_notes_async(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
     if not user.is_authenticated:

@@ -90,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "KEY_HASH_ALGORITHM": "sha256",
         "DEFAULT_DISPATCHER": "inline",
         "DISPATCHER_RAISE_EXCEPTION": False,
+        "CLUSTER_HASH_TAGS": 0,
         # One block per dispatcher; each block's defaults are the ``default_settings`` of
         # the dispatcher class registered under that name (see DispatcherBlocks).
         "DISPATCHER_SETTINGS": {},

@@ -6,8 +6,10 @@ keys of many slots in one command: a cluster refuses that (``CROSSSLOT``). Wheth
 backend is clustered is decided on the **client object** it hands out, not on the
 backend class: a django-redis ``CONNECTION_FACTORY`` may return a ``RedisCluster`` from
 the stock ``DefaultClient``. A cluster client reads with ``mget_nonatomic`` (one MGET per
-slot, the slots of one node in one pipeline) and writes with one ``SET`` per key with its
-expiry, pipelined per node (never ``MSET``, which carries no expiry).
+slot, the slots of one node in one pipeline), or, when every key shares one hash tag
+(``CLUSTER_HASH_TAGS``), with one MGET on the plain client of the slot's primary. It
+writes one ``SET`` per key with its expiry, pipelined per node (never ``MSET``, which
+carries no expiry).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["IncompleteWrite", "cluster_wrapper", "is_cluster_client", "mget", "set_all"]
+__all__ = [
+    "IncompleteWrite",
+    "cluster_wrapper",
+    "is_cluster_client",
+    "mget",
+    "set_all",
+    "slot_client",
+]
 
 _CLUSTER_CLASSES = (
     ("redis.cluster", "RedisCluster"),
@@ -25,17 +34,29 @@ _CLUSTER_CLASSES = (
 )
 
 
+# The answer per client class (a hit asks up to three times; some of these classes make
+# ``isinstance`` slow).
+_kinds: dict[type, bool] = {}
+
+
 def is_cluster_client(client: Any) -> bool:
     """Whether ``client`` is (a subclass of) a cluster client of redis-py or valkey-py.
 
     Only modules already imported are looked at: a client of a library nobody imported
     cannot exist."""
+    known = _kinds.get(type(client))
+    if known is not None:
+        return known
+    found = False
     for module_name, name in _CLUSTER_CLASSES:
         module = sys.modules.get(module_name)
         kind = getattr(module, name, None) if module is not None else None
         if kind is not None and isinstance(client, kind):
-            return True
-    return False
+            found = True
+            break
+    if len(_kinds) < 256:
+        _kinds[type(client)] = found
+    return found
 
 
 def cluster_wrapper(cache: Any, write: bool) -> tuple[Any, Any] | None:
@@ -55,6 +76,42 @@ def cluster_wrapper(cache: Any, write: bool) -> tuple[Any, Any] | None:
 def mget(client: Any, made: list[Any]) -> list[Any]:
     """The values of ``made`` (``None`` when absent) in order: one MGET per slot."""
     return list(client.mget_nonatomic(made)) if made else []
+
+
+def _hash_tag(key: Any) -> Any:
+    """What Redis Cluster hashes of ``key``: the text of its first non-empty ``{…}``,
+    or ``None`` when it has none (then the whole key)."""
+    start = key.find(b"{" if type(key) is bytes else "{")
+    if start < 0:
+        return None
+    end = key.find(b"}" if type(key) is bytes else "}", start + 1)
+    return key[start + 1 : end] if end > start + 1 else None
+
+
+_slots: dict[Any, int] = {}
+_SLOTS_LIMIT = 4096
+
+
+def slot_client(client: Any, made: list[Any]) -> Any:
+    """The plain client of the primary serving every key of ``made`` when they share one
+    hash tag (``CLUSTER_HASH_TAGS``): one MGET on it is the whole read. ``None`` when the
+    keys span several slots or the slot's node is not known yet."""
+    tag = _hash_tag(made[0])
+    if tag is None:
+        return None
+    for key in made[1:]:
+        if _hash_tag(key) != tag:
+            return None
+    slot = _slots.get(tag)
+    if slot is None:
+        if len(_slots) >= _SLOTS_LIMIT:
+            _slots.clear()
+        slot = _slots[tag] = client.keyslot(made[0])
+    nodes = client.nodes_manager.slots_cache.get(slot)
+    if not nodes:
+        return None
+    primary = nodes[0]  # redis-py names its client redis_connection, valkey-py valkey_connection
+    return getattr(primary, "redis_connection", None) or getattr(primary, "valkey_connection", None)
 
 
 class IncompleteWrite(Exception):

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.template.response import SimpleTemplateResponse
 
-from restflow.caching import envelope, scopes, stampede, tokens
+from restflow.caching import _hash_tags, envelope, scopes, stampede, tokens
 from restflow.caching.backends import get_cache
 from restflow.caching.constants import CacheStatus
 from restflow.caching.envelope import Plan, make_metadata, valid_envelope
@@ -33,6 +33,10 @@ __all__ = ["NO_STORE", "CacheEngine"]
 logger = logging.getLogger("restflow.caching.registry")
 
 Metadata = dict[str, Any]
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
+Values = dict[str, Any] | None  # what one read returned (None: the cache failed)
+Result = tuple[Any, Metadata | None]  # the call's result and its metadata (None: not asked)
 _HIT = CacheStatus.HIT
 _MISS = CacheStatus.MISS
 NO_STORE: Any = object()
@@ -61,7 +65,7 @@ class CacheEngine:
     _targets: Memo
 
     # -- hooks (overridden by CachedResponseWrapper) -------------------------------------
-    def _bypass(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    def _bypass(self, args: Args, kwargs: Kwargs) -> bool:
         """True when this call must neither read nor write the cache."""
         return False
 
@@ -75,37 +79,37 @@ class CacheEngine:
     def _deliver(self, result: Any, metadata: Metadata | None) -> Any:
         return result
 
-    def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _run_sync(self, args: Args, kwargs: Kwargs) -> Any:
         return self.func(*args, **kwargs)
 
-    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def _run_async(self, args: Args, kwargs: Kwargs) -> Any:
         return await self.func(*args, **kwargs)
 
     # -- planning ------------------------------------------------------------------------
-    def _plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
+    def _plan(self, args: Args, kwargs: Kwargs) -> Plan:
         memo = self._memo
         if memo is None:
             return self._build_plan(args, kwargs)
-        identity = self._memo_key(args, kwargs)
-        if identity is None:
-            return self._build_plan(args, kwargs)
-        plan: Plan = memo.fetch(identity, self._build_plan, args, kwargs)
+        plan: Plan = memo.fetch(self._memo_key(args, kwargs), self._build_plan, args, kwargs)
         return plan
 
-    def _memo_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _memo_key(self, args: Args, kwargs: Kwargs) -> Any:
         """Hashable identity of the inputs the key depends on, or ``None`` (no memo)."""
         return memo_key(args, kwargs)
 
-    def _build_plan(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
+    def _build_plan(self, args: Args, kwargs: Kwargs) -> Plan:
         key, parts = self._key_constructor.compose(self._prefix, self.func, args, kwargs)
         names = list(self._static_scopes)
         if self._has_partition:
             names.extend(scopes.partition_scopes(self._prefix, parts))
         names.append(scopes.key_scope(key))
+        tag = _hash_tags.tag_of(key)
+        if tag:  # CLUSTER_HASH_TAGS: every scope read in the entry's slot
+            names = [tag + name for name in names]
         return Plan(key, names, self._version, self.ttl)
 
     def invalidation_target(
-        self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+        self, args: Args | None, kwargs: Kwargs | None
     ) -> scopes.Target:
         """The scope ``delete_by_prefix(*args, **kwargs)`` bumps (all when both None).
 
@@ -115,13 +119,11 @@ class CacheEngine:
         if (args is None and kwargs is None) or not self._key_constructor.is_pure:
             return self._build_target(args, kwargs)
         identity = memo_key(args or (), kwargs or {})
-        if identity is None:
-            return self._build_target(args, kwargs)
         target: scopes.Target = self._targets.fetch(identity, self._build_target, args, kwargs)
         return target
 
     def _build_target(
-        self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+        self, args: Args | None, kwargs: Kwargs | None
     ) -> scopes.Target:
         scope = self._fn_scope
         if (args is not None or kwargs is not None) and self._has_partition:
@@ -135,11 +137,15 @@ class CacheEngine:
                     exc,
                 )
                 parts = []
-            last = len(parts)
-            while last and not parts[last - 1]:
-                last -= 1
-            if last:
-                scope = scopes.partition_scope(self._prefix, parts[:last])
+            parts = scopes.addressed_parts(parts)
+            if parts:
+                scope = scopes.partition_scope(self._prefix, parts)
+                return self._target(scope, parts[0])
+        return self._target(scope, None)
+
+    def _target(self, scope: str, first_part: str | None) -> scopes.Target:
+        namespace = self._key_constructor._meta.namespace
+        scope = _hash_tags.place(scope, namespace, self._prefix, first_part)
         return (self.cache_alias, self._version, scope, tokens.scope_life(self.ttl))
 
     def _check_predicates_sync(self, result: Any) -> bool:
@@ -167,11 +173,14 @@ class CacheEngine:
             return bool(verdict) is wanted
         return True
 
+    def _hit(self, env: tuple[Any, ...], meta: bool) -> Result:
+        return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
+
     # -- sync engine ---------------------------------------------------------------------
     def _cache(self) -> BaseCache:
         return get_cache(self.cache_alias)
 
-    def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
+    def _lookup(self, args: Args, kwargs: Kwargs, meta: bool) -> Any:
         if self._bypass(args, kwargs):
             return self._run_sync(args, kwargs), None
         plan = self._plan(args, kwargs)
@@ -180,21 +189,15 @@ class CacheEngine:
         if values is not None:
             env = valid_envelope(values, plan)
             if env is not None:
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
+                return self._hit(env, meta)
             if self.lock:
                 return self._locked_compute(cache, plan, args, kwargs, meta)
         return self._compute(cache, plan, values, args, kwargs)
 
     def _compute(
-        self,
-        cache: BaseCache,
-        plan: Plan,
-        values: dict[str, Any] | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> tuple[Any, Metadata | None]:
-        alias = self.cache_alias
-        tokens = envelope.prepare(cache, alias, plan, values) if values is not None else None
+        self, cache: BaseCache, plan: Plan, values: Values, args: Args, kwargs: Kwargs
+    ) -> Result:
+        tokens = envelope.prepare(cache, self.cache_alias, plan, values) if values is not None else None
         result = self._run_sync(args, kwargs)
         if not self._check_predicates_sync(result) or tokens is None:
             return result, None
@@ -224,8 +227,8 @@ class CacheEngine:
         return make_metadata(env, _MISS) if env is not None else None
 
     def _locked_compute(
-        self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
-    ) -> tuple[Any, Metadata | None]:
+        self, cache: BaseCache, plan: Plan, args: Args, kwargs: Kwargs, meta: bool
+    ) -> Result:
         lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
             acquired = lock.acquire()
@@ -238,7 +241,7 @@ class CacheEngine:
             if env is not None:
                 if acquired:
                     lock.release()
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
+                return self._hit(env, meta)
             if acquired:
                 try:
                     return self._compute(cache, plan, values, args, kwargs)
@@ -249,7 +252,7 @@ class CacheEngine:
             time.sleep(lock.backoff())
 
     # -- async engine --------------------------------------------------------------------
-    async def _alookup(self, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool) -> Any:
+    async def _alookup(self, args: Args, kwargs: Kwargs, meta: bool) -> Any:
         if self._bypass(args, kwargs):
             return await self._run_async(args, kwargs), None
         plan = self._plan(args, kwargs)
@@ -258,23 +261,16 @@ class CacheEngine:
         if values is not None:
             env = valid_envelope(values, plan)
             if env is not None:
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
+                return self._hit(env, meta)
             if self.lock:
                 return await self._alocked_compute(cache, plan, args, kwargs, meta)
         return await self._acompute(cache, plan, values, args, kwargs)
 
     async def _acompute(
-        self,
-        cache: BaseCache,
-        plan: Plan,
-        values: dict[str, Any] | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> tuple[Any, Metadata | None]:
+        self, cache: BaseCache, plan: Plan, values: Values, args: Args, kwargs: Kwargs
+    ) -> Result:
         alias = self.cache_alias
-        tokens = None
-        if values is not None:
-            tokens = await envelope.aprepare(cache, alias, plan, values)
+        tokens = await envelope.aprepare(cache, alias, plan, values) if values is not None else None
         result = await self._run_async(args, kwargs)
         if not await self._check_predicates_async(result) or tokens is None:
             return result, None
@@ -287,8 +283,8 @@ class CacheEngine:
         return result, make_metadata(env, _MISS) if env is not None else None
 
     async def _alocked_compute(
-        self, cache: BaseCache, plan: Plan, args: tuple[Any, ...], kwargs: dict[str, Any], meta: bool
-    ) -> tuple[Any, Metadata | None]:
+        self, cache: BaseCache, plan: Plan, args: Args, kwargs: Kwargs, meta: bool
+    ) -> Result:
         lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
             acquired = await lock.aacquire()
@@ -301,7 +297,7 @@ class CacheEngine:
             if env is not None:
                 if acquired:
                     await lock.arelease()
-                return self._from_stored(env[1]), make_metadata(env, _HIT) if meta else None
+                return self._hit(env, meta)
             if acquired:
                 try:
                     return await self._acompute(cache, plan, values, args, kwargs)

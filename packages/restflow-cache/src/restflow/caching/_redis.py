@@ -87,8 +87,14 @@ def mget(client: Any, made: list[str]) -> list[Any]:
     """
     if not made:
         return []
-    if _cluster.is_cluster_client(client):  # keys of several slots: one MGET per slot
-        return _cluster.mget(client, made)
+    if _cluster.is_cluster_client(client):
+        node = _cluster.slot_client(client, made)
+        if node is not None:  # one hash tag (CLUSTER_HASH_TAGS): one MGET on its primary
+            try:
+                return mget(node, made)
+            except Exception as exc:  # MOVED, a failover: the cluster client follows them
+                logger.debug("restflow: direct read of one slot failed (%s); read again", exc)
+        return _cluster.mget(client, made)  # keys of several slots: one MGET per slot
     pool: Any = client.connection_pool
     if not _is_stock_pool(pool):
         return client.execute_command("MGET", *made, keys=made)

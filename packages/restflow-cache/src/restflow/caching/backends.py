@@ -21,11 +21,25 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from restflow.caching import _cluster
+from restflow.caching import _cluster, _memcached
 from restflow.caching._redis import mget, redis_client, script_set_many
 from restflow.log import log_throttled
 
-__all__ = ["acall", "aset_many", "degraded", "get_cache", "get_many", "set_many"]
+__all__ = [
+    "acall",
+    "adelete",
+    "aget_many",
+    "aset_many",
+    "aset_one",
+    "atouch",
+    "degraded",
+    "delete",
+    "get_cache",
+    "get_many",
+    "set_many",
+    "set_one",
+    "touch",
+]
 
 logger = logging.getLogger("restflow.caching.storage")
 DEGRADE_LOG_INTERVAL = 60.0
@@ -191,6 +205,10 @@ def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, ver
         return
     if script_set_many(cache, mapping, timeout, version):
         return
+    pool = _memcached.pool_of(cache)
+    if pool is not None:  # CLUSTER_HASH_TAGS on a memcached pool: each tag's server
+        _stored(_memcached.write(pool, cache, mapping, timeout, version), len(mapping))
+        return
     _stored(cache.set_many(mapping, timeout=timeout, version=version), len(mapping))
 
 
@@ -225,6 +243,51 @@ async def aset_many(cache: BaseCache, mapping: dict[str, Any], life: int | None,
         _stored(await cache.aset_many(mapping, timeout=life, version=version), len(mapping))
 
 
+# One key of the entry envelope: ``cache.<method>``, or on the tag's server of a memcached
+# pool under CLUSTER_HASH_TAGS (where its scopes are; ``_memcached``).
+def set_one(cache: BaseCache, key: str, value: Any, timeout: int | None, version: int) -> None:
+    if not _memcached.set_one(cache, key, value, timeout, version):
+        cache.set(key, value, timeout=timeout, version=version)
+
+
+def touch(cache: BaseCache, key: str, timeout: int | None, version: int) -> None:
+    if not _memcached.touch(cache, key, timeout, version):
+        cache.touch(key, timeout, version=version)
+
+
+def delete(cache: BaseCache, key: str, version: int) -> None:
+    if not _memcached.delete(cache, key, version):
+        cache.delete(key, version=version)
+
+
+async def aset_one(cache: BaseCache, key: str, value: Any, life: int | None, version: int) -> None:
+    if _memcached.route(cache, (key,)) is None:
+        await acall(cache, "set", key, value, timeout=life, version=version)
+    else:
+        await sync_to_async(set_one, thread_sensitive=True)(cache, key, value, life, version)
+
+
+async def atouch(cache: BaseCache, key: str, life: int | None, version: int) -> None:
+    if _memcached.route(cache, (key,)) is None:
+        await acall(cache, "touch", key, life, version=version)
+    else:
+        await sync_to_async(touch, thread_sensitive=True)(cache, key, life, version)
+
+
+async def adelete(cache: BaseCache, key: str, version: int) -> None:
+    if _memcached.route(cache, (key,)) is None:
+        await acall(cache, "delete", key, version=version)
+    else:
+        await sync_to_async(delete, thread_sensitive=True)(cache, key, version)
+
+
+async def aget_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
+    if _memcached.pool_of(cache) is None:
+        values: dict[str, Any] = await acall(cache, "get_many", keys, version=version)
+        return values
+    return await sync_to_async(get_many, thread_sensitive=True)(cache, keys, version)
+
+
 def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
     kind = type(cache)
     method = getattr(cache.get_many, "__func__", None)
@@ -239,6 +302,9 @@ def get_many(cache: BaseCache, keys: list[str], version: int) -> dict[str, Any]:
             return values
     if _clustered(cache):
         return _cluster_get_many(cache, keys, version)
+    pool = _memcached.pool_of(cache)
+    if pool is not None:  # CLUSTER_HASH_TAGS on a memcached pool: one server per tag
+        return _memcached.read(pool, keys, _made_keys(cache, keys, version))
     return cache.get_many(keys, version=version)
 
 
@@ -262,6 +328,6 @@ def _cluster_get_many(cache: Any, keys: list[str], version: int) -> dict[str, An
         return cache.get_many(keys, version=version)
     wrapper, client = found
     made = [wrapper.make_key(key, version=version) for key in keys]
-    raw = _cluster.mget(client, made)
+    raw = mget(client, made)  # one MGET on one node when the keys share a hash tag
     decode = wrapper.decode
     return {key: decode(value) for key, value in zip(keys, raw, strict=True) if value is not None}

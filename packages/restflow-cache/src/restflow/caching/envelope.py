@@ -26,7 +26,20 @@ from django.core.cache import BaseCache
 
 from restflow.caching import outbox
 from restflow.caching._snapshot import snapshot_database
-from restflow.caching.backends import acall, aset_many, degraded, get_cache, get_many, set_many
+from restflow.caching.backends import (
+    adelete,
+    aget_many,
+    aset_many,
+    aset_one,
+    atouch,
+    degraded,
+    delete,
+    get_cache,
+    get_many,
+    set_many,
+    set_one,
+    touch,
+)
 from restflow.caching.constants import (
     METADATA_CACHE_STATUS,
     METADATA_CACHED_AT_KEY,
@@ -188,7 +201,7 @@ def prepare(
         if stamp.missing:
             set_many(cache, stamp.missing, stamp.life, plan.version)  # per slot on a cluster
         for scope in stamp.short:
-            cache.touch(scope, stamp.life, version=plan.version)
+            touch(cache, scope, stamp.life, plan.version)
     except Exception as exc:
         degraded(alias, "write", exc)
         return None
@@ -208,7 +221,7 @@ def store(
 ) -> tuple[Any, ...] | None:
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
-        cache.set(plan.key, env, timeout=plan.ttl, version=plan.version)
+        set_one(cache, plan.key, env, plan.ttl, plan.version)
     except Exception as exc:
         _entry_write_failed(alias, exc)
         return None
@@ -216,11 +229,11 @@ def store(
 
 
 def delete_entry(alias: str, key: str, version: int) -> None:
-    get_cache(alias).delete(key, version=version)
+    delete(get_cache(alias), key, version)
 
 
 async def adelete_entry(alias: str, key: str, version: int) -> None:
-    await acall(get_cache(alias), "delete", key, version=version)
+    await adelete(get_cache(alias), key, version)
 
 
 # -- async I/O -------------------------------------------------------------------------
@@ -232,7 +245,7 @@ async def aread(
         if not replayed and outbox.is_pending(alias, version, keys):
             return None
     try:
-        return await acall(cache, "get_many", keys, version=version)
+        return await aget_many(cache, keys, version)
     except Exception as exc:
         degraded(alias, "read", exc)
         return None
@@ -248,7 +261,7 @@ async def aprepare(
         if stamp.missing:
             await aset_many(cache, stamp.missing, stamp.life, plan.version)
         for scope in stamp.short:
-            await acall(cache, "touch", scope, stamp.life, version=plan.version)
+            await atouch(cache, scope, stamp.life, plan.version)
     except Exception as exc:
         degraded(alias, "write", exc)
         return None
@@ -260,7 +273,7 @@ async def astore(
 ) -> tuple[Any, ...] | None:
     env = make_envelope(value, tokens, plan.ttl, time.time())
     try:
-        await acall(cache, "set", plan.key, env, timeout=plan.ttl, version=plan.version)
+        await aset_one(cache, plan.key, env, plan.ttl, plan.version)
     except Exception as exc:
         _entry_write_failed(alias, exc)
         return None

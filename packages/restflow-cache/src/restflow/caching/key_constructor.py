@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from restflow.caching import _hash_tags
 from restflow.caching._binding import bind_flat
 from restflow.caching._encoding import safe_key
 from restflow.caching.hashing import hash_string
@@ -165,8 +166,14 @@ class KeyConstructor(ConstructorInvalidation, metaclass=KeyConstructorMetaClass)
         prefix = f"{function_prefix}{partition}::" if partition else function_prefix
         if self._suffix_plan:
             suffix = _join([_part(f, fast, func, args, kwargs, bound) for f, fast in self._suffix_plan])
-            return safe_key(prefix + self._limit_suffix(suffix)), parts
-        return safe_key(prefix), parts
+            key = safe_key(prefix + self._limit_suffix(suffix))
+        else:
+            key = safe_key(prefix)
+        tags = _hash_tags.count()
+        if tags:  # CLUSTER_HASH_TAGS: the entry's slot (docs/caching.md, Key layout)
+            family = _hash_tags.family(self._meta.namespace, function_prefix)
+            key = _hash_tags.entry_tag(family, parts, key, tags) + key
+        return key, parts
 
     def _limit_suffix(self, suffix: str) -> str:
         limit = self._meta.max_key_suffix_length

@@ -42,7 +42,12 @@ class Memo(dict[Any, Any]):
         args: Any,
         kwargs: Any,
     ) -> Any:
-        """The value memoized under ``key``, else ``build(args, kwargs)`` (remembered)."""
+        """The value memoized under ``key``, else ``build(args, kwargs)`` (remembered).
+
+        A ``None`` key (arguments :func:`memo_key` cannot identify) is built every time.
+        """
+        if key is None:
+            return build(args, kwargs)
         value = self.get(key)
         if value is None:
             value = build(args, kwargs)

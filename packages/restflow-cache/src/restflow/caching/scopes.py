@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from restflow.caching._hash_tags import expand
 from restflow.caching.hashing import sha256_hex
 from restflow.caching.outbox import awrite, write
 from restflow.caching.tokens import new_token
@@ -32,6 +33,7 @@ __all__ = [
     "SCOPE_PREFIX",
     "Target",
     "abump_targets",
+    "addressed_parts",
     "bump_targets",
     "function_scope",
     "key_scope",
@@ -68,18 +70,23 @@ def _scope_name(kind: str, text: str) -> str:
     return f"{SCOPE_PREFIX}{kind}:{sha256_hex(text)}"
 
 
+def addressed_parts(parts: list[str]) -> list[str]:
+    """``parts`` up to the last non-empty one: the partition levels a call addresses."""
+    last = len(parts)
+    while last and not parts[last - 1]:
+        last -= 1
+    return parts[:last]
+
+
 def partition_scope(function_prefix: str, parts: Iterable[str]) -> str:
     return _scope_name("pt", function_prefix + "".join(part + "::" for part in parts))
 
 
 def partition_scopes(function_prefix: str, parts: list[str]) -> list[str]:
     """Scope keys of partition levels ``1 … m`` (``m`` = last non-empty part)."""
-    last = len(parts)
-    while last and not parts[last - 1]:
-        last -= 1
     scopes: list[str] = []
     text = function_prefix
-    for part in parts[:last]:
+    for part in addressed_parts(parts):
         text += part + "::"
         scopes.append(_scope_name("pt", text))
     return scopes
@@ -107,11 +114,12 @@ def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, i
     """
     scopes: dict[tuple[str, int], tuple[list[str], set[int | None]]] = {}
     for alias, version, scope, life in targets:
+        names = expand(scope)  # a scope held once per hash-tag shard: every copy
         group = scopes.get((alias, version))
         if group is None:
-            scopes[(alias, version)] = ([scope], {life})
+            scopes[(alias, version)] = (names, {life})
         else:
-            group[0].append(scope)
+            group[0].extend(names)
             group[1].add(life)
     now = time.time()
     groups: dict[tuple[str, int], tuple[dict[str, int], Any]] = {}
@@ -153,7 +161,7 @@ def bump_targets(targets: Iterable[Target]) -> None:
     targets = list(targets)
     if len(targets) == 1:  # delete_by_prefix / invalidate_all: no grouping to do
         alias, version, scope, life = targets[0]
-        write(alias, version, {scope: new_token(life)}, life)
+        write(alias, version, dict.fromkeys(expand(scope), new_token(life)), life)
         return
     failures: list[tuple[str, Exception]] = []
     for (alias, version), (mapping, life) in _group(targets).items():
@@ -169,7 +177,7 @@ async def abump_targets(targets: Iterable[Target]) -> None:
     targets = list(targets)
     if len(targets) == 1:
         alias, version, scope, life = targets[0]
-        await awrite(alias, version, {scope: new_token(life)}, life)
+        await awrite(alias, version, dict.fromkeys(expand(scope), new_token(life)), life)
         return
     failures: list[tuple[str, Exception]] = []
     for (alias, version), (mapping, life) in _group(targets).items():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from asgiref.sync import sync_to_async
 
-from restflow.caching import scopes
+from restflow.caching import _hash_tags, scopes
 from restflow.caching.backends import get_cache
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ def _version_targets(cls: Any) -> list[scopes.Target]:
         )
     aliases = sorted({w.cache_alias for w in wrappers_of(cls)} or {"default"})
     scope = scopes.namespace_scope(namespace)
+    if _hash_tags.count():  # CLUSTER_HASH_TAGS: the copy of every shard
+        scope = _hash_tags.wildcard(_hash_tags.family(namespace, "")) + scope
     return [(alias, v, scope, None) for alias in aliases for v in range(1, version)]
 
 
@@ -109,6 +111,8 @@ def purge_namespace(namespace: str, targets: Iterable[scopes.Target]) -> int:
     backends are left to TTL and eviction. Returns the number of keys deleted."""
     deleted = 0
     pattern = _glob_escape(namespace) + "::*"
+    if _hash_tags.count():  # keys start with their hash tag (CLUSTER_HASH_TAGS)
+        pattern = _hash_tags.wildcard(_hash_tags.family(namespace, "")) + pattern
     for alias, version in sorted({(t[0], t[1]) for t in targets}):
         cache = get_cache(alias)
         delete_pattern = getattr(cache, "delete_pattern", None)

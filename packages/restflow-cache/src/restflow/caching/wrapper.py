@@ -283,15 +283,8 @@ def cache_result(
 
     def decorate(func: Callable[P, T]) -> CachedWrapper[P, T]:
         return CachedWrapper(
-            func,
-            key_constructor,
-            ttl,
-            invalidates_on,
-            cache_if,
-            cache_unless,
-            lock=lock,
-            lock_timeout=lock_timeout,
-            cache_alias=cache_alias,
+            func, key_constructor, ttl, invalidates_on, cache_if, cache_unless,
+            lock=lock, lock_timeout=lock_timeout, cache_alias=cache_alias,
         )
 
     return decorate

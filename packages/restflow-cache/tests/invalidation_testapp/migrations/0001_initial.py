@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import uuid
+from django.conf import settings
 from django.db import migrations, models
 
 
@@ -10,6 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -55,6 +57,35 @@ class Migration(migrations.Migration):
                 ('pages', models.IntegerField(default=100)),
                 ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='books', to='invalidation_testapp.author')),
                 ('tags', models.ManyToManyField(blank=True, related_name='books', to='invalidation_testapp.tag')),
+            ],
+        ),
+        migrations.CreateModel(
+            name='Member',
+            fields=[
+                ('password', models.CharField(max_length=128, verbose_name='password')),
+                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
+                ('id', models.UUIDField(default=uuid.uuid4, primary_key=True, serialize=False)),
+                ('name', models.CharField(max_length=50, unique=True)),
+            ],
+            options={
+                'abstract': False,
+            },
+        ),
+        migrations.CreateModel(
+            name='MemberNote',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text', models.CharField(max_length=100)),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='invalidation_testapp.member')),
+            ],
+        ),
+        migrations.CreateModel(
+            name='Note',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text', models.CharField(max_length=100)),
+                ('book', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='invalidation_testapp.book')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
         ),
     ]
