@@ -90,6 +90,13 @@ def test_deactivated_user_is_refused(api: Any, alice: Any) -> None:
     assert response.status_code == 401, response.content
     response = api.post("/auth/token/verify/", {"token": pair["access"]}, format="json")
     assert response.status_code == 401, response.content
+    # reactivating the account does not bring its old sessions back
+    alice.user.is_active = True
+    alice.user.save()
+    assert me(api, pair["access"]).status_code == 401
+    response = api.post("/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    assert response.status_code == 401, response.content
+    assert me(api, obtain(api, alice)["access"]).json() == {"user": alice.name}
 
 
 def test_deleted_user_is_refused(api: Any, alice: Any) -> None:

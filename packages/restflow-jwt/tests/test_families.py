@@ -368,6 +368,42 @@ def test_password_change_ends_sessions_without_tracking(user: Any, client: Any, 
     assert client.get(WHOAMI, **bearer(again.json()["access"])).status_code == 200
 
 
+@EPOCH_STORES
+@pytest.mark.parametrize("save", ["save", "update_fields"])
+def test_deactivation_ends_sessions_for_good(user: Any, client: Any, store: str, save: str) -> None:
+    """A deactivated account's tokens fail at once (401 user_inactive), and reactivating
+    it does not bring its old sessions back (the user's epoch); a login after it works."""
+    tokens = obtain(client)
+    user.is_active = False
+    user.save()
+    response = client.get(WHOAMI, **bearer(tokens["access"]))
+    assert response.status_code == 401
+    assert response.json()["detail"] == "User is inactive."
+    user.is_active = True
+    user.save(**({"update_fields": ["is_active"]} if save == "update_fields" else {}))
+    assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 401
+    assert refresh(client, tokens["refresh"]).status_code == 401
+    again = obtain(client)
+    assert client.get(WHOAMI, **bearer(again["access"])).status_code == 200
+    user.is_active = True  # saving an active user again ends nothing
+    user.save(update_fields=["is_active", "first_name"])
+    assert client.get(WHOAMI, **bearer(again["access"])).status_code == 200
+
+
+@EPOCH_STORES
+def test_reactivation_without_the_active_check_ends_nothing(
+    user: Any, client: Any, store: str, settings: Any
+) -> None:
+    """CHECK_USER_IS_ACTIVE off: inactive users keep authenticating, so neither the
+    deactivation nor the reactivation ends their sessions."""
+    settings.RESTFLOW_SETTINGS = {"JWT": {**settings.RESTFLOW_SETTINGS["JWT"], "CHECK_USER_IS_ACTIVE": False}}
+    tokens = obtain(client)
+    for active in (False, True):
+        user.is_active = active
+        user.save()
+        assert client.get(WHOAMI, **bearer(tokens["access"])).status_code == 200
+
+
 def test_user_epoch_on_a_backend_without_it(user: Any, client: Any, settings: Any) -> None:
     """A backend written against the base class (no set_user_epoch): requests skip the
     epoch key, and a password change without TRACK_SESSIONS leaves sessions alone."""

@@ -66,12 +66,14 @@ def test_refresh_without_rotation_also_checks_user(user: Any, client: Any, confi
     assert client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
-def test_rejected_refresh_does_not_burn_token_for_later(user: Any, client: Any) -> None:
+def test_rejected_refresh_does_not_burn_token_for_later(user: Any, client: Any, configure_jwt: Any) -> None:
+    """A refresh the user check refuses redeems nothing: once the rule lets the user in
+    again, the token still works. (A deactivated user's sessions end at reactivation:
+    test_families.test_deactivation_ends_sessions_for_good.)"""
     tokens = obtain(client)
-    deactivate(user, None)
+    configure_jwt(USER_AUTHENTICATION_RULE=lambda u: False)
     assert client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
-    user.is_active = True
-    user.save()
+    configure_jwt()
     assert client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 200
 
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from jwt_testapp.support import AUTH, PASSWORD, REFRESH, SECRET, WHOAMI, bearer
+from jwt_testapp.support import AUTH, BLACKLIST, PASSWORD, REFRESH, SECRET, WHOAMI, bearer
 from rest_framework.test import APIClient
 from restflow_testbed.plugin import redis_cache_settings
 
 from restflow.authentication import AccessToken, RefreshToken, revoke_user_sessions
 from restflow.authentication.models import BlacklistedToken, TokenSession
-from restflow.authentication.signals import session_created, session_revoked
+from restflow.authentication.signals import REVOCATION_REASONS, session_created, session_revoked
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +160,18 @@ def test_password_change_ends_every_session(user: Any, tracking: Any) -> None:
     assert other.get(WHOAMI, **bearer(tokens.json()["access"])).status_code == 200
 
 
+def test_reactivation_ends_every_session_with_reason_admin(user: Any, tracking: Any) -> None:
+    phone, _ = login()
+    laptop, _ = login()
+    user.is_active = False
+    user.save()
+    user.is_active = True
+    user.save()
+    assert phone.get(WHOAMI).status_code == 401
+    assert laptop.get(WHOAMI).status_code == 401
+    assert set(TokenSession.objects.values_list("revoke_reason", flat=True)) == {"admin"}
+
+
 def test_saving_the_user_without_a_new_password_keeps_sessions(user: Any, tracking: Any) -> None:
     phone, _ = login()
     user.first_name = "Alice"
@@ -188,6 +200,82 @@ def test_revoke_user_sessions_and_signals(user: Any, tracking: Any) -> None:
     assert created == [sid_of(tokens)]
     assert revoked == [(sid_of(tokens), "admin")]
     assert device.get(WHOAMI).status_code == 401
+
+
+def test_session_revoked_is_sent_once_per_session_with_its_reason(
+    user: Any, tracking: Any, settings: Any
+) -> None:
+    """Every way a session ends, each reported once with the reason docs/jwt.md gives."""
+    settings.RESTFLOW_SETTINGS = {"JWT": {**tracking, "SESSION_LIMIT": 3}}
+    seen: list[tuple[str, str]] = []
+
+    def on_revoked(sender: Any, sid: str, reason: str, **kwargs: Any) -> None:
+        seen.append((sid, reason))
+
+    session_revoked.connect(on_revoked)
+    try:
+        a, a_tokens = login()
+        assert a.post(BLACKLIST, {"refresh": a_tokens["refresh"]}, format="json").status_code == 204
+        b, b_tokens = login()
+        assert b.delete(f"{SESSIONS}{sid_of(b_tokens)}/").status_code == 204
+        c, c_tokens = login()
+        assert c.post(REFRESH, {"refresh": c_tokens["refresh"]}, format="json").status_code == 200
+        assert c.post(REFRESH, {"refresh": c_tokens["refresh"]}, format="json").status_code == 401
+        d, e, f, g = (sid_of(login()[1]) for _ in range(4))  # g is one beyond the limit
+        assert revoke_user_sessions(user, keep=g) == 2
+        h, h_tokens = login()
+        assert h.post(LOGOUT_ALL, {}, format="json").json() == {"ended": 2}
+        _, i_tokens = login()
+        user.set_password("a new password for alice")
+        user.save()
+    finally:
+        session_revoked.disconnect(on_revoked)
+    expected = {
+        sid_of(a_tokens): "logout",  # the blacklist (logout) view
+        sid_of(b_tokens): "logout",  # DELETE sessions/<id>/
+        sid_of(c_tokens): "reuse",
+        d: "limit",
+        e: "admin",
+        f: "admin",
+        g: "logout",  # POST sessions/logout-all/
+        sid_of(h_tokens): "logout",
+        sid_of(i_tokens): "password",
+    }
+    assert dict(seen) == expected
+    assert len(seen) == len(expected)
+    assert set(expected.values()) == set(REVOCATION_REASONS)
+    revoked = TokenSession.objects.values_list("sid", "revoke_reason")
+    assert dict(revoked) == expected
+
+
+def _stored_texts(store: str) -> list[str]:
+    """Every key and value the blacklist store and the session registry hold."""
+    texts = [str(value) for row in TokenSession.objects.values_list() for value in row]
+    if store == "redis":
+        from django.core.cache import caches
+
+        client = caches["default"]._cache.get_client()  # type: ignore[attr-defined]
+        for key in client.keys("*"):
+            texts += [key.decode(), str(client.get(key))]
+    else:
+        texts += [str(value) for row in BlacklistedToken.objects.values_list() for value in row]
+    return texts
+
+
+def test_stores_hold_ids_never_tokens(user: Any, tracking: Any, request: Any) -> None:
+    """Login, rotation, a reuse, logout everywhere: the store and the registry keep token
+    ids, session ids and times; no token (nor its signature) is ever written."""
+    device, first = login()
+    second = device.post(REFRESH, {"refresh": first["refresh"]}, format="json").json()
+    assert device.post(REFRESH, {"refresh": first["refresh"]}, format="json").status_code == 401
+    other, third = login()
+    assert other.post(LOGOUT_ALL, {}, format="json").status_code == 200
+    tokens = [token for pair in (first, second, third) for token in pair.values()]
+    texts = _stored_texts(request.node.callspec.params["tracking"])
+    assert any(sid_of(third) in text for text in texts)  # the scan sees the records
+    for token in tokens:
+        signature = token.rsplit(".", 1)[1]
+        assert not [text for text in texts if token in text or signature in text]
 
 
 def test_refresh_records_last_use(user: Any, tracking: Any) -> None:
@@ -248,6 +336,33 @@ def test_flush_command_deletes_expired_sessions(user: Any, tracking: Any) -> Non
     TokenSession.objects.filter(sid=sid_of(old)).update(expires_at=timezone.now() - timedelta(days=1))
     call_command("restflow_flush_blacklist", stdout=StringIO())
     assert list(TokenSession.objects.values_list("sid", flat=True)) == [sid_of(fresh)]
+
+
+def test_flush_command_deletes_expired_family_and_user_records(
+    user: Any, settings: Any, configure_jwt: Any
+) -> None:
+    """The records that revoke sessions on the model backend (a family's ``f:<sid>``, the
+    user's epoch ``u:<id>``) go once no token they refuse can still decode; live ones stay."""
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    configure_jwt(BLACKLIST_BACKEND=MODEL, TRACK_SESSIONS=True)
+    old_device, old = login()
+    login()  # a second session, ended by the epoch below
+    assert old_device.delete(f"{SESSIONS}{sid_of(old)}/").status_code == 204
+    revoke_user_sessions(user)  # the user's epoch
+    _, newest = login()
+    newest_device, _ = login()
+    assert newest_device.delete(f"{SESSIONS}{sid_of(newest)}/").status_code == 204
+    records = BlacklistedToken.objects.filter(jti__regex=r"^[fu]:")
+    expired = [f"f:{sid_of(old)}", f"u:{user.pk}"]
+    assert set(records.values_list("jti", flat=True)) == {*expired, f"f:{sid_of(newest)}"}
+    records.filter(jti__in=expired).update(expires_at=timezone.now() - timedelta(days=1))
+    call_command("restflow_flush_blacklist", stdout=StringIO())
+    assert list(records.values_list("jti", flat=True)) == [f"f:{sid_of(newest)}"]
 
 
 def test_refresh_without_rotation_records_last_use(user: Any, tracking: Any, settings: Any) -> None:

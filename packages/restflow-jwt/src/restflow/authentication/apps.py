@@ -62,9 +62,9 @@ def _check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 
 def _user_saved(sender: Any, **kwargs: Any) -> None:
-    from restflow.authentication.sessions import password_may_change
+    from restflow.authentication.sessions import user_may_revoke
 
-    password_may_change(sender, **kwargs)
+    user_may_revoke(sender, **kwargs)
 
 
 def _check_jwt_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:

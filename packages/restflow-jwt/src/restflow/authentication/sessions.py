@@ -6,7 +6,7 @@ The registry (:class:`~restflow.authentication.models.TokenSession`, kept with
 family record in the blacklist store, written first, so an ended session is refused even
 when the registry update that follows fails.
 
-Ending *all* of a user's sessions (log out everywhere, a password change,
+Ending *all* of a user's sessions (log out everywhere, a password change, a reactivation,
 :func:`revoke_user_sessions`) writes one record whatever their number: the user's
 revocation epoch, which refuses every session started at or before it. Ending all but
 the current one keeps one record per ended session (a family record each, still one
@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -30,11 +31,11 @@ from restflow.authentication.tokens import RefreshToken
 __all__ = [
     "end_sessions",
     "live_sessions",
-    "password_may_change",
     "require_tracking",
     "revoke_user_sessions",
     "start_session",
     "touch_session",
+    "user_may_revoke",
 ]
 
 
@@ -145,12 +146,28 @@ def revoke_user_sessions(user: Any, *, reason: str = "admin", keep: str | None =
     return end_sessions(list(sessions.values_list("sid", flat=True)), reason=reason, user_id=user.pk)
 
 
-def password_may_change(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    """``pre_save`` of the user model: a new password hash ends every session of the user
-    (with ``TRACK_SESSIONS``, or with the blacklist on and ``CHECK_REVOKE_TOKEN`` off).
+def _watched_fields(model: Any, update_fields: Any) -> list[str]:
+    """The fields of a user save that can end sessions: the password hash, and
+    ``is_active`` when the model stores it (not a plain attribute as on
+    ``AbstractBaseUser``); only those the save writes."""
+    fields = ["password"]
+    try:
+        if model._meta.get_field("is_active").concrete:
+            fields.append("is_active")
+    except FieldDoesNotExist:
+        pass
+    return [name for name in fields if update_fields is None or name in update_fields]
 
-    Before the save, so a store outage fails the password change rather than leaving the
-    old sessions alive (a rolled-back change merely logs the user out).
+
+def user_may_revoke(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """``pre_save`` of the user model: a new password hash (reason ``"password"``) ends
+    every session of the user (with ``TRACK_SESSIONS``, or with the blacklist on and
+    ``CHECK_REVOKE_TOKEN`` off); so does a reactivation (``is_active`` turned back on,
+    reason ``"admin"``, with ``CHECK_USER_IS_ACTIVE``): while the user was inactive the
+    user check refused their tokens (401 ``user_inactive``), and those sessions stay ended.
+
+    Before the save, so a store outage fails the change rather than leaving the old
+    sessions alive (a rolled-back change merely logs the user out).
     """
     config = get_config()
     # CHECK_REVOKE_TOKEN already refuses the old tokens (its own "password changed"
@@ -162,12 +179,20 @@ def password_may_change(sender: Any, instance: Any, update_fields: Any = None, *
     )
     if not (config.track_sessions or epochs) or instance.pk is None:
         return
-    if update_fields is not None and "password" not in update_fields:
+    fields = _watched_fields(type(instance), update_fields)
+    if not fields:
         return
-    manager = type(instance)._default_manager
-    old = manager.filter(pk=instance.pk).values_list("password", flat=True).first()
-    if old is not None and old != instance.password:
-        if epochs:
-            _end_every_session(instance, reason="password")
-        else:
-            revoke_user_sessions(instance, reason="password")
+    row = type(instance)._base_manager.filter(pk=instance.pk).values_list(*fields).first()
+    if row is None:
+        return
+    old = dict(zip(fields, row, strict=True))
+    if "password" in old and old["password"] != instance.password:
+        reason = "password"
+    elif old.get("is_active") is False and instance.is_active and config.check_user_is_active:
+        reason = "admin"  # reactivated: the sessions the deactivation stopped stay ended
+    else:
+        return
+    if epochs:
+        _end_every_session(instance, reason=reason)
+    else:
+        revoke_user_sessions(instance, reason=reason)
