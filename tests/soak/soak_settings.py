@@ -56,3 +56,13 @@ if os.environ.get("RESTFLOW_SOAK_PBKDF2") != "1":
 # the broker can be stopped without stopping the cache (``--fault broker-stop``).
 if os.environ.get("RESTFLOW_SOAK_BROKER_URL") and "CELERY_BROKER_URL" in globals():
     CELERY_BROKER_URL = os.environ["RESTFLOW_SOAK_BROKER_URL"]
+
+# The 30-minute soak shortens the refresh lifetime (``RESTFLOW_SOAK_REFRESH_SECONDS``) so
+# that blacklist and session records reach their steady state inside the run: every
+# record expires with its token, so the key count must level off after one lifetime.
+if os.environ.get("RESTFLOW_SOAK_REFRESH_SECONDS"):
+    from datetime import timedelta
+
+    RESTFLOW_SETTINGS["JWT"]["REFRESH_TOKEN_LIFETIME"] = timedelta(  # noqa: F405
+        seconds=int(os.environ["RESTFLOW_SOAK_REFRESH_SECONDS"])
+    )
