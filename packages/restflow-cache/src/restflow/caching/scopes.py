@@ -20,7 +20,6 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from restflow.caching.hashing import sha256_hex
 from restflow.caching.outbox import awrite, write
@@ -30,8 +29,8 @@ __all__ = [
     "FAILED_ALIASES",
     "KEY_SCOPE_PREFIX",
     "SCOPE_PREFIX",
-    "Target",
     "Groups",
+    "Target",
     "abump_targets",
     "bump_groups",
     "bump_targets",
