@@ -175,3 +175,15 @@ def test_a_save_after_caches_change_bumps_the_new_cache(make_cached, book):
         book.title = "three"
         book.save()
         assert cached(*functions, author_id=book.author_id) == [False] * 3
+
+
+def test_a_job_whose_kwargs_are_equal_but_not_alike_bumps_each_rule_its_own(make_cached):
+    from restflow.caching.tasks import run_cache_rules
+
+    by_int, by_bool = make_cached("alike_int"), make_cached("alike_bool")
+    ids = [rule.id for fn in (by_int, by_bool) for rule in CacheRegister.rules() if rule.func is fn]
+    by_int(1)
+    by_bool(True)
+    run_cache_rules(ids, {ids[0]: {"author_id": 1}, ids[1]: {"author_id": True}})  # 1 == True
+    assert by_int.get_cache_only(1) is CACHE_MISSING
+    assert by_bool.get_cache_only(True) is CACHE_MISSING

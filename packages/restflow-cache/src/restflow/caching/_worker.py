@@ -126,6 +126,10 @@ def _run_compiled(rule_ids: Iterable[str], rule_kwargs: dict[str, Any]) -> bool:
     identity = memo_key((), first)
     if identity is None:
         return False
+    # Equal is not enough (1 == True): other objects (decoded by a broker) must have
+    # the same plain identity as the first.
+    if any(p is not first and memo_key((), p) != identity for p in payloads):
+        return False
     job = _compiled_job(ids, list(map(CacheRegister.get_rule, ids)))
     if job is None:
         return False
