@@ -119,7 +119,7 @@ def _run_compiled(rule_ids: Iterable[str], rule_kwargs: dict[str, Any]) -> bool:
     ids = tuple(rule_ids)
     if len(ids) < 2:
         return False
-    payloads = list(map(rule_kwargs.get, ids))
+    payloads: list[Any] = list(map(rule_kwargs.get, ids))
     first = payloads[0]
     if type(first) is not dict or payloads.count(first) != len(payloads):
         return False
