@@ -12,7 +12,7 @@ from django.db import transaction
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import InvalidationRule, cache_result
-from restflow.caching._commit import run_invalidator
+from restflow.caching._invalidators import run_invalidator
 from restflow.caching.registry import CacheRegister
 from restflow.caching.rules import Rule
 from restflow.dispatch.base import Dispatcher

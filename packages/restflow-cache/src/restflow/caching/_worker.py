@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Awaitable, Iterable
-from typing import Any, cast
+from typing import Any
 
-from restflow.caching import _discovery
+from restflow.caching import _discovery, _kept_jobs
 from restflow.caching import scopes as storage
-from restflow.caching.plan_memo import Memo, memo_key
 from restflow.caching.registry import CacheRegister
 from restflow.caching.rules import Rule, is_async_wrapper, wrapper_name
 
@@ -72,82 +71,19 @@ def run_rules(
     return _await_all(awaitables)
 
 
-class _Job:
-    """What a job of these rule ids needs, kept per tuple of ids: the rules (checked
-    against the registry on every run), those that rewarm, and the scopes to bump per
-    plain kwargs dict, grouped per cache (``scopes.group_targets``)."""
-
-    __slots__ = ("bumps", "rewarm", "rules")
-
-    def __init__(self, rules: list[Rule]) -> None:
-        self.rules = rules
-        self.rewarm = [rule for rule in rules if rule.spec.rewarm]
-        self.bumps: dict[Any, tuple[list[Any], storage.Groups]] = {}
-
-
-# Reset with the wrappers' own target memos when RESTFLOW_SETTINGS or CACHES change.
-_jobs: Memo = Memo()
-_JOBS_LIMIT = 1024
-
-
-def _compiled_job(ids: tuple[str, ...], rules: list[Rule | None]) -> _Job | None:
-    """The kept job of ``ids`` when it can run compiled: sync cached functions whose
-    scopes depend on their arguments only (pure key constructors), all known here."""
-    job: _Job | None = _jobs.get(ids)
-    if job is not None and job.rules == rules:
-        return job
-    for rule in rules:
-        func = getattr(rule, "func", None)
-        constructor = getattr(func, "_key_constructor", None)
-        if (
-            rule is None
-            or is_async_wrapper(func)
-            or getattr(func, "invalidation_target", None) is None
-            or not getattr(constructor, "is_pure", False)
-        ):
-            return None
-    if len(_jobs) >= _JOBS_LIMIT:
-        _jobs.clear()
-    job = _jobs[ids] = _Job(cast(list[Rule], rules))
-    return job
-
-
 def _run_compiled(rule_ids: Iterable[str], rule_kwargs: dict[str, Any]) -> bool:
-    """Run a job whose rules all drop the scope of one plain kwargs dict (a save of a
-    model with many rules) from kept scopes: no per-rule lookups, one write per cache.
-    ``False`` (nothing done) when the job does not fit; ``run_rules`` then runs it."""
-    ids = tuple(rule_ids)
-    if len(ids) < 2:
+    """Run a job from its kept scopes (``_kept_jobs``): one write per cache, then the
+    rewarms. ``False`` (nothing done) when the job does not fit; ``run_rules`` runs it."""
+    found = _kept_jobs.find(rule_ids, rule_kwargs)
+    if found is None:
         return False
-    payloads: list[Any] = list(map(rule_kwargs.get, ids))
-    first = payloads[0]
-    if type(first) is not dict or payloads.count(first) != len(payloads):
-        return False
-    identity = memo_key((), first)
-    if identity is None:
-        return False
-    # Equal is not enough (1 == True): other objects (decoded by a broker) must have
-    # the same plain identity as the first.
-    if any(p is not first and memo_key((), p) != identity for p in payloads):
-        return False
-    job = _compiled_job(ids, list(map(CacheRegister.get_rule, ids)))
-    if job is None:
-        return False
-    bump = job.bumps.get(identity)
-    if bump is None:
-        try:
-            targets = [rule.func.invalidation_target((), first) for rule in job.rules]
-        except Exception:
-            return False  # run_rules applies each rule's error policy
-        if len(job.bumps) >= _JOBS_LIMIT:
-            job.bumps.clear()
-        bump = job.bumps[identity] = (targets, storage.group_targets(targets))
+    job, func_kwargs, (targets, groups) = found
     try:
-        storage.bump_groups(bump[1])
+        storage.bump_groups(groups)
     except Exception:
-        _bump_failed(job.rules, bump[0])
+        _bump_failed(job.rules, targets)
     for rule in job.rewarm:
-        _rewarm_step(rule, first)
+        _rewarm_step(rule, func_kwargs)
     return True
 
 
