@@ -13,7 +13,7 @@ from invalidation_helpers import BrokenDispatcher
 from invalidation_testapp.models import Author, Book
 
 from restflow.caching import InvalidationRule, cache_result
-from restflow.caching._commit import run_invalidator
+from restflow.caching._invalidators import run_invalidator
 from restflow.caching.registry import CacheRegister
 from restflow.caching.rules import Rule
 

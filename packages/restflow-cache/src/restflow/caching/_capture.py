@@ -38,9 +38,8 @@ def to_json(value: Any) -> Any:
 
     ``str``/``int``/``bool``/``None`` and finite floats pass; ``UUID``, ``Decimal``,
     non-finite floats and anything unknown become ``str``; dates and times become ISO
-    8601 strings; model instances become ``"<app label>.<Model>#<pk>"`` (how key fields render
-    them); enums their
-    value; lists, tuples and sets lists; dicts dicts with ``str`` keys.
+    8601 strings; model instances ``"<app label>.<Model>#<pk>"`` (as key fields render
+    them); enums their value; lists, tuples and sets lists; dicts dicts with ``str`` keys.
     """
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -171,16 +170,12 @@ def _concrete_attname(model: type, name: str) -> str | None:
 def _path_attname(model: type, path: str) -> str | None:
     """The column whose value ``path`` reads, for ``"x"``, ``"x_id"``, ``"fk.pk"``."""
     parts = path.split(".")
-    if len(parts) == 1:
-        name = "pk" if parts[0] == "pk" else parts[0]
-        if name == "pk":
-            meta = getattr(model, "_meta", None)
-            return str(meta.pk.attname) if meta is not None and meta.pk is not None else None
-        return _concrete_attname(model, name)
-    if len(parts) != 2:
-        return None
     meta = getattr(model, "_meta", None)
-    if meta is None:
+    if len(parts) == 1 and parts[0] == "pk":
+        return str(meta.pk.attname) if meta is not None and meta.pk is not None else None
+    if len(parts) == 1:
+        return _concrete_attname(model, parts[0])
+    if len(parts) != 2 or meta is None:
         return None
     for field in meta.concrete_fields:
         if field.name == parts[0] and getattr(field, "many_to_one", False):
@@ -223,9 +218,7 @@ def tracked_attnames(model: type, rules: Iterable[InvalidationRule]) -> frozense
 def remember_loaded(instance: Any, attnames: Iterable[str]) -> None:
     """Store the current column values of ``instance`` as its loaded values."""
     values = instance.__dict__
-    instance.__dict__[LOADED_ATTR] = {
-        name: values[name] for name in attnames if name in values
-    }
+    values[LOADED_ATTR] = {name: values[name] for name in attnames if name in values}
 
 
 def written_values(
@@ -236,8 +229,7 @@ def written_values(
     wanted = set(attnames)
     if update_fields is not None:
         model = type(instance)
-        written = {_concrete_attname(model, name) or name for name in update_fields}
-        wanted &= written
+        wanted &= {_concrete_attname(model, name) or name for name in update_fields}
     return {name: values[name] for name in wanted if name in values}
 
 
@@ -262,26 +254,31 @@ def loaded_values(instance: Any) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def watched_fields_changed(instance: Any, watch_fields: Iterable[str]) -> bool:
-    """A plain ``save()``: did a watched field change since the instance was loaded?
+def watched_attnames(model: type, watch_fields: Iterable[str]) -> tuple[str, ...]:
+    """The columns behind ``watch_fields`` for :func:`watched_changed` (many-to-many
+    relations left out: ``save()`` never writes them; ``""`` for an unknown name)."""
+    relations = relation_names(model)
+    names: list[str] = []
+    for name in watch_fields:
+        attname = _concrete_attname(model, name)
+        if attname is not None or name not in relations:
+            names.append(attname or "")
+    return tuple(names)
 
-    Unknown (no loaded value, a name that is not a column) counts as changed.
-    """
+
+def watched_changed(instance: Any, attnames: tuple[str, ...]) -> bool:
+    """A plain ``save()``: did a watched column change since the instance was loaded?
+    Unknown (no loaded value, ``""``: not a column) counts as changed."""
     loaded = loaded_values(instance)
     if loaded is None:
         return True
-    model = type(instance)
-    for name in watch_fields:
-        attname = _concrete_attname(model, name)
-        if attname is None and name in relation_names(model):
-            continue  # a many-to-many relation: save() never writes it
-        if attname is None or attname not in loaded:
+    values = instance.__dict__
+    for attname in attnames:
+        if attname not in loaded:
             return True
-        current = instance.__dict__.get(attname, MISSING)
-        if current is MISSING:
-            continue  # deferred and never read: a plain save() did not write it
-        if not _equal(current, loaded[attname]):
-            return True
+        current = values.get(attname, MISSING)
+        if current is not MISSING and not _equal(current, loaded[attname]):
+            return True  # (MISSING: deferred and never read, so not written either)
     return False
 
 

@@ -19,20 +19,17 @@ and be run: an extra invalidation, never a stale entry.
 
 from __future__ import annotations
 
-import inspect
-import logging
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from restflow.caching._dispatch import dispatch_rules
-from restflow.caching.rules import Rule, RuleWork, wrapper_name
-
-logger = logging.getLogger("restflow.caching.registry")
+from restflow.caching._invalidators import run_invalidator
+from restflow.caching.rules import Rule, RuleGroup, RuleWork
 
 
 # The classes below are plain slotted classes, not dataclasses: creating a dataclass
@@ -69,9 +66,13 @@ class CommitWork:
         self.update_fields = update_fields
 
     def run_custom(self, item: RuleWork) -> None:
-        """Call the custom invalidator of ``item`` for this change (async ones driven)."""
+        """Call the custom invalidators of ``item`` for this change (async ones driven)."""
+        for rule in item.group.rules:
+            self._run_invalidator(rule)
+
+    def _run_invalidator(self, rule: Rule) -> None:
         result = run_invalidator(
-            item.rule,
+            rule,
             self.instance,
             signal_type=self.signal_type,
             instance_created=self.instance_created,
@@ -84,7 +85,7 @@ class CommitWork:
     def run(self) -> None:
         dispatched: list[RuleWork] = []
         for item in self.items:
-            if item.rule.is_custom:
+            if item.group.is_custom:
                 self.run_custom(item)
             else:
                 dispatched.append(item)
@@ -125,19 +126,42 @@ class CommitBatch:
             # already, so there is nothing to merge.
             self.works[0].run()
             return
-        merged: dict[str, RuleWork] = {}
         for work in self.works:
             for item in work.items:
-                if item.rule.is_custom:
+                if item.group.is_custom:
                     work.run_custom(item)
-                    continue
-                target = merged.get(item.rule.id)
-                if target is None:
-                    merged[item.rule.id] = RuleWork(item.rule, list(item.kwargs))
-                else:
-                    target.kwargs.extend(k for k in item.kwargs if k not in target.kwargs)
-        if merged:
-            dispatch_rules(list(merged.values()), _context(self.works))
+        items = _merge(self.works, by_rule=False)
+        ids = [rule_id for item in items for rule_id in item.group.ids]
+        if len(set(ids)) != len(ids):
+            items = _merge(self.works, by_rule=True)
+        if items:
+            dispatch_rules(items, _context(self.works))
+
+
+def _merge(works: list[CommitWork], by_rule: bool) -> list[RuleWork]:
+    """The works' field-mapping items, kwargs sets merged per group (the works of one
+    model share their compiled groups) or, when groups overlap, per rule."""
+    merged: dict[Any, RuleWork] = {}
+    for work in works:
+        for item in work.items:
+            group = item.group
+            if group.is_custom:
+                continue
+            if not by_rule:
+                _add(merged, id(group), group, item.kwargs)
+                continue
+            for rule in group.rules:
+                _add(merged, rule.id, rule, item.kwargs)
+    return list(merged.values())
+
+
+def _add(merged: dict[Any, RuleWork], key: Any, owner: Any, kwargs: list[Any]) -> None:
+    target = merged.get(key)
+    if target is None:
+        group = owner if isinstance(owner, RuleGroup) else RuleGroup((owner,))
+        merged[key] = RuleWork(group, list(kwargs))
+    else:
+        target.kwargs.extend(k for k in kwargs if k not in target.kwargs)
 
 
 def _context(works: list[CommitWork]) -> dict[str, Any]:
@@ -198,75 +222,34 @@ def wants_raise(work: CommitWork) -> bool:
     # only, so it is resolved once per dispatcher spec (not once per rule) for this work.
     by_spec: dict[Any, bool] = {}
     for item in work.items:
-        spec = item.rule.spec
-        flag = spec.raise_exception
-        if flag:
+        group = item.group
+        unset = group.cache.get("unset_dispatchers")
+        if unset is None:
+            unset = _raise_flags(group)
+        if unset is True:
             return True
-        if flag is not None or spec.invalidator is not None:
-            continue
-        verdict = by_spec.get(spec.dispatcher)
-        if verdict is None:
-            verdict = by_spec[spec.dispatcher] = resolve_raise_exception(
-                spec.dispatcher_name(), [None]
-            )
-        if verdict:
-            return True
+        for dispatcher in unset:
+            verdict = by_spec.get(dispatcher)
+            if verdict is None:
+                verdict = by_spec[dispatcher] = resolve_raise_exception(
+                    group.cache["names"][dispatcher](), [None]
+                )
+            if verdict:
+                return True
     return False
 
 
-# --------------------------------------------------------------------- custom invalidators
-
-
-def _extras_for(target: Callable[..., Any], extras: dict[str, Any]) -> dict[str, Any]:
-    try:
-        parameters = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return dict(extras)
-    named = {
-        p.name
-        for p in parameters
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    }
-    return {key: value for key, value in extras.items() if key in named}
-
-
-def run_invalidator(
-    rule: Rule,
-    instance: Any,
-    *,
-    signal_type: Any,
-    instance_created: bool,
-    update_fields: frozenset[str] | None,
-    pk: Any = None,
-) -> Awaitable[None] | None:
-    """Call the rule's custom invalidator; a coroutine is returned for async targets."""
-    extras = {
-        "signal_type": signal_type,
-        "instance_created": instance_created,
-        "update_fields": update_fields,
-        "pk": pk,
-    }
-    try:
-        target = rule.spec.resolve_invalidator()
-        result = target(rule.func, instance, **_extras_for(target, extras))
-    except Exception as exc:
-        _invalidator_failed(rule, exc)
-        return None
-    if inspect.isawaitable(result):
-        return _guard_async(result, rule)
-    return None
-
-
-async def _guard_async(awaitable: Awaitable[Any], rule: Rule) -> None:
-    try:
-        await awaitable
-    except Exception as exc:
-        _invalidator_failed(rule, exc)
-
-
-def _invalidator_failed(rule: Rule, exc: Exception) -> None:
-    if rule.spec.raise_exception:
-        raise exc
-    logger.warning("Custom invalidator failed for %s", wrapper_name(rule.func), exc_info=True)
+def _raise_flags(group: RuleGroup) -> Any:
+    """``True`` when a rule of ``group`` sets ``raise_exception``, else the dispatcher
+    specs of its rules that leave it unset (their dispatcher decides), kept on the group."""
+    unset: dict[Any, Any] = {}
+    for rule in group.rules:
+        spec = rule.spec
+        if spec.raise_exception:
+            group.cache["unset_dispatchers"] = True
+            return True
+        if spec.raise_exception is None and spec.invalidator is None:
+            unset.setdefault(spec.dispatcher, spec.dispatcher_name)
+    group.cache["names"] = unset
+    group.cache["unset_dispatchers"] = tuple(unset)
+    return group.cache["unset_dispatchers"]

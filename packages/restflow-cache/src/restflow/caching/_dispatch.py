@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from restflow.caching.rules import RuleWork
+from restflow.caching.rules import Rule, RuleGroup, RuleWork
+from restflow.dispatch import registry as _dispatchers
 from restflow.dispatch.base import Dispatcher, DispatchError
 from restflow.dispatch.worker import WorkerError, run_fallback
 
@@ -29,6 +30,40 @@ def _groupable(rule: Any, dispatcher: Dispatcher) -> bool:
     return dispatcher.name == "inline" and not dispatcher.config
 
 
+def _parts(group: RuleGroup) -> list[tuple[Any, ...]]:
+    """The rules of ``group`` cut into runs that go the same way: ``(dispatcher,
+    batch_key, rule ids)`` for rules that may share a job, ``(dispatcher, None, [id])``
+    for one that has a job of its own, ``(None, rule, error)`` for one whose dispatcher
+    cannot be resolved. Kept on the group until the dispatcher generation changes
+    (``RESTFLOW_SETTINGS``, dispatcher registrations); not kept when a dispatcher failed
+    to resolve, so the next change tries again."""
+    generation = _dispatchers.dispatcher_generation()
+    kept = group.cache.get("dispatch")
+    if kept is not None and kept[0] == generation:
+        parts: list[tuple[Any, ...]] = kept[1]
+        return parts
+    parts = []
+    failed = False
+    for rule in group.rules:
+        try:
+            dispatcher = rule.spec.get_dispatcher()
+        except Exception as exc:
+            parts.append((None, rule, exc))
+            failed = True
+            continue
+        if not _groupable(rule.spec, dispatcher):
+            parts.append((dispatcher, None, [rule.id]))
+            continue
+        key = dispatcher.batch_key()
+        if parts and parts[-1][0] is not None and parts[-1][1] == key:
+            parts[-1][2].append(rule.id)
+        else:
+            parts.append((dispatcher, key, [rule.id]))
+    if not failed:
+        group.cache["dispatch"] = (generation, parts)
+    return parts
+
+
 def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
     """Hand field-mapping rules to their dispatchers, grouped where they may share a job.
 
@@ -36,32 +71,39 @@ def dispatch_rules(items: list[RuleWork], context: dict[str, Any]) -> None:
     """
     groups: dict[Any, tuple[Dispatcher, list[str], dict[str, Payload]]] = {}
     for item in items:
-        rule = item.rule.spec
-        rule_id = item.rule.id
-        try:
-            dispatcher = rule.get_dispatcher()
-        except Exception as exc:
-            spec = rule.dispatcher_spec() if rule.dispatcher is None else rule.dispatcher
-            name = spec if isinstance(spec, str) else getattr(spec, "name", None)
-            run_fallback(name, [rule_id], {rule_id: _payload(item.kwargs)}, exc, context)
-            continue
-        if not _groupable(rule, dispatcher):
-            _send(dispatcher, [rule_id], {rule_id: _payload(item.kwargs)}, context)
-            continue
-        key = dispatcher.batch_key()
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = (dispatcher, [], {})
-        _, ids, kwargs = group
-        if rule_id in kwargs:
-            merged = kwargs[rule_id]
-            previous = merged if isinstance(merged, list) else [merged]
-            kwargs[rule_id] = previous + item.kwargs
-        else:
-            ids.append(rule_id)
-            kwargs[rule_id] = _payload(item.kwargs)
+        payload = _payload(item.kwargs)
+        for dispatcher, key, ids in _parts(item.group):
+            if dispatcher is None:
+                _fallback(key, ids, payload, context)  # (None, rule, error)
+                continue
+            if key is None:
+                _send(dispatcher, [ids[0]], {ids[0]: payload}, context)
+                continue
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (dispatcher, [], {})
+            _, job_ids, kwargs = group
+            if kwargs.keys().isdisjoint(ids):
+                job_ids.extend(ids)
+                kwargs.update(dict.fromkeys(ids, payload))
+                continue
+            for rule_id in ids:
+                if rule_id in kwargs:
+                    merged = kwargs[rule_id]
+                    previous = merged if isinstance(merged, list) else [merged]
+                    kwargs[rule_id] = previous + item.kwargs
+                else:
+                    job_ids.append(rule_id)
+                    kwargs[rule_id] = payload
     for dispatcher, ids, kwargs in groups.values():
         _send(dispatcher, ids, kwargs, context)
+
+
+def _fallback(rule: Rule, error: Exception, payload: Payload, context: dict[str, Any]) -> None:
+    """The job of a rule whose dispatcher cannot be resolved runs here (one fallback path)."""
+    spec = rule.spec.dispatcher_spec() if rule.spec.dispatcher is None else rule.spec.dispatcher
+    name = spec if isinstance(spec, str) else getattr(spec, "name", None)
+    run_fallback(name, [rule.id], {rule.id: payload}, error, context)
 
 
 def _send(

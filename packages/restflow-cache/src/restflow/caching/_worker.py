@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
-from restflow.caching import _discovery
+from restflow.caching import _discovery, _kept_jobs
 from restflow.caching import scopes as storage
 from restflow.caching.registry import CacheRegister
 from restflow.caching.rules import Rule, is_async_wrapper, wrapper_name
@@ -38,6 +38,8 @@ def run_rules(
 ) -> Awaitable[None] | None:
     """Invalidate (and rewarm) the scopes of a job; an awaitable if async work remains."""
     rule_kwargs = rule_kwargs or {}
+    if _run_compiled(rule_ids, rule_kwargs):
+        return None
     awaitables: list[Awaitable[Any]] = []
     sync_jobs: list[Job] = []
     async_jobs: list[Job] = []
@@ -67,6 +69,22 @@ def run_rules(
     if not awaitables:
         return None
     return _await_all(awaitables)
+
+
+def _run_compiled(rule_ids: Iterable[str], rule_kwargs: dict[str, Any]) -> bool:
+    """Run a job from its kept scopes (``_kept_jobs``): one write per cache, then the
+    rewarms. ``False`` (nothing done) when the job does not fit; ``run_rules`` runs it."""
+    found = _kept_jobs.find(rule_ids, rule_kwargs)
+    if found is None:
+        return False
+    job, func_kwargs, (targets, groups) = found
+    try:
+        storage.bump_groups(groups)
+    except Exception:
+        _bump_failed(job.rules, targets)
+    for rule in job.rewarm:
+        _rewarm_step(rule, func_kwargs)
+    return True
 
 
 async def _await_all(awaitables: list[Awaitable[Any]]) -> None:

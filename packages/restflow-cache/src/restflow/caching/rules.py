@@ -4,7 +4,8 @@
   entries become invalid;
 * :class:`Rule` -- a declaration registered for one cached function, under a stable id;
 * :class:`SignalType` -- the kinds of change a rule sees (save, delete, many-to-many);
-* :class:`RuleWork` -- a rule that passed its gates for a change, with its kwargs;
+* :class:`RuleGroup`, :class:`RuleWork` -- rules planned together, and those that passed
+  their gates for a change, with their kwargs;
 * :class:`RuleIndex` -- what the signal-time layers read of the registry.
 
 A rule belongs to one cached function (``cache_result(..., invalidates_on=[rule])`` or
@@ -170,13 +171,39 @@ class Rule:
         return f"<Rule {self.id}>"
 
 
+class RuleGroup:
+    """Rules of one model that a change plans as one: consecutive, same kwargs ``shape``,
+    same gates left to evaluate (``watch``: watched column attnames, ``when``:
+    ``invalidate_when``); see ``_planning``. ``cache`` holds what later layers derive
+    from the rules once (dispatchers per generation, the error policy)."""
+
+    __slots__ = ("cache", "ids", "rules", "shape", "spec", "watch", "when")
+
+    def __init__(
+        self, rules: tuple[Rule, ...], watch: Any = None, when: dict[str, Any] | None = None
+    ) -> None:
+        self.rules = rules
+        self.ids = [rule.id for rule in rules]
+        self.spec = rules[0].spec
+        self.shape = rules[0].shape
+        self.watch = watch
+        self.when = when
+        self.cache: dict[str, Any] = {}
+
+    @property
+    def is_custom(self) -> bool:
+        """Custom invalidators replace the default work (never dispatched)."""
+        return self.shape is None
+
+
 class RuleWork:
-    """One rule that passed its gates; ``kwargs`` holds one dict per scope to drop."""
+    """Rules that passed their gates for a change; ``kwargs`` holds one dict per scope
+    to drop, the same for every rule of ``group``."""
 
-    __slots__ = ("kwargs", "rule")
+    __slots__ = ("group", "kwargs")
 
-    def __init__(self, rule: Rule, kwargs: list[dict[str, Any]] | None = None) -> None:
-        self.rule = rule
+    def __init__(self, group: RuleGroup, kwargs: list[dict[str, Any]] | None = None) -> None:
+        self.group = group
         self.kwargs = kwargs if kwargs is not None else []
 
 

@@ -20,7 +20,6 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from restflow.caching._hash_tags import expand
 from restflow.caching.hashing import sha256_hex
@@ -31,11 +30,14 @@ __all__ = [
     "FAILED_ALIASES",
     "KEY_SCOPE_PREFIX",
     "SCOPE_PREFIX",
+    "Groups",
     "Target",
     "abump_targets",
     "addressed_parts",
+    "bump_groups",
     "bump_targets",
     "function_scope",
+    "group_targets",
     "key_scope",
     "namespace_scope",
     "partition_scope",
@@ -105,13 +107,13 @@ def key_scope(key: str) -> str:
 
 
 # -- bumps ---------------------------------------------------------------------------
-def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, int], Any]]:
-    """New tokens per ``(alias, version)``; a group's scopes share the longest life.
+Groups = list[tuple[str, int, list[str], int | None]]
+"""Scopes to bump per ``(alias, version)`` with the longest life of each group."""
 
-    The scopes of one group get the same new token: a token is only ever compared with
-    the stamps of its own scope, so one fresh token per write is as good as one per
-    scope (and costs one draw of random bits instead of one per scope).
-    """
+
+def group_targets(targets: Iterable[Target]) -> Groups:
+    """``targets`` per ``(alias, version)``: a bump writes each group with one
+    ``set_many``. Kept by callers that bump the same scopes again (``_worker``)."""
     scopes: dict[tuple[str, int], tuple[list[str], set[int | None]]] = {}
     for alias, version, scope, life in targets:
         names = expand(scope)  # a scope held once per hash-tag shard: every copy
@@ -121,12 +123,10 @@ def _group(targets: Iterable[Target]) -> dict[tuple[str, int], tuple[dict[str, i
         else:
             group[0].extend(names)
             group[1].add(life)
-    now = time.time()
-    groups: dict[tuple[str, int], tuple[dict[str, int], Any]] = {}
-    for key, (names, lives) in scopes.items():
-        life = None if None in lives else max(x for x in lives if x is not None)
-        groups[key] = (dict.fromkeys(names, new_token(life, now)), life)
-    return groups
+    return [
+        (alias, version, names, None if None in lives else max(x for x in lives if x is not None))
+        for (alias, version), (names, lives) in scopes.items()
+    ]
 
 
 FAILED_ALIASES = "restflow_failed_aliases"
@@ -163,10 +163,21 @@ def bump_targets(targets: Iterable[Target]) -> None:
         alias, version, scope, life = targets[0]
         write(alias, version, dict.fromkeys(expand(scope), new_token(life)), life)
         return
+    bump_groups(group_targets(targets))
+
+
+def bump_groups(groups: Groups) -> None:
+    """:func:`bump_targets` of scopes grouped by :func:`group_targets`.
+
+    The scopes of one group get the same new token: a token is only ever compared with
+    the stamps of its own scope, so one fresh token per write is as good as one per
+    scope (and costs one draw of random bits instead of one per scope).
+    """
     failures: list[tuple[str, Exception]] = []
-    for (alias, version), (mapping, life) in _group(targets).items():
+    now = time.time()
+    for alias, version, names, life in groups:
         try:
-            write(alias, version, mapping, life)
+            write(alias, version, dict.fromkeys(names, new_token(life, now)), life)
         except Exception as exc:
             failures.append((alias, exc))
     if failures:
@@ -180,9 +191,10 @@ async def abump_targets(targets: Iterable[Target]) -> None:
         await awrite(alias, version, dict.fromkeys(expand(scope), new_token(life)), life)
         return
     failures: list[tuple[str, Exception]] = []
-    for (alias, version), (mapping, life) in _group(targets).items():
+    now = time.time()
+    for alias, version, names, life in group_targets(targets):
         try:
-            await awrite(alias, version, mapping, life)
+            await awrite(alias, version, dict.fromkeys(names, new_token(life, now)), life)
         except Exception as exc:
             failures.append((alias, exc))
     if failures:
