@@ -366,7 +366,7 @@ def bench(session: nox.Session) -> None:
 
 # What the HTTP rig (tests/soak) runs: servers, the load generator, the peers' build.
 SOAK_TOOLS = [
-    "restflow-jwt",
+    "restflow-jwt[crypto]",  # the demo settings make an ES256 key at import
     "restflow-cache[redis,celery,rq,dramatiq,django-q]",
     "psycopg[binary]>=3.1",
     "gunicorn>=23",

@@ -34,6 +34,14 @@ def database(url: str) -> dict[str, object]:
 
 DATABASES = {"default": database(os.environ["RESTFLOW_SOAK_PG_URL"])}
 
+# One HMAC key for every worker of the server (the demo's ES256 key, made per process
+# without RESTFLOW_DEMO_SIGNING_KEY_FILE, would differ between workers); the peers' build
+# signs with the same key and algorithm (peer_settings).
+RESTFLOW_SETTINGS["JWT"] = {  # noqa: F405
+    **{k: v for k, v in RESTFLOW_SETTINGS["JWT"].items() if k != "SIGNING_KEYS"},  # noqa: F405
+    "SIGNING_KEY": os.environ["RESTFLOW_DEMO_SIGNING_KEY"],
+}
+
 # Each 5xx leaves its traceback in the server's log: the rig counts them by cause.
 LOGGING = {
     "version": 1,
