@@ -38,6 +38,7 @@ urlpatterns = [
     path("session-echo/", views.session_echo),
     path("absolute/", views.AbsoluteUriView.as_view()),
     path("echo-query/", views.EchoQueryView.as_view()),
+    path("browsable/<int:pk>/", views.BrowsableBookView.as_view()),
     path("book-list-req/", views.BookListReqView.as_view()),
     path("book-list-function/", views.book_list_function),
     path("staff-flag/", views.StaffFlagView.as_view()),
