@@ -239,38 +239,96 @@ def kept_tail(old_page: str) -> str:
 # Measured by hand (not by `nox -s bench`): kept here so the page keeps it when regenerated.
 HIT_PROFILE = """## Profile of a cached hit in a gunicorn worker (both builds)
 
-Issue 20, item 2, first step (report only, nothing optimised yet): where a cached,
-authenticated hit spends its time in a real worker. **restflow**: the demo
-(`docs/example`, `GET /api/books/`: `JWTAuthentication`, `IsAuthenticated`,
-`@cache_response(public=True)`, cache and blacklist in Redis, SQLite). **simplejwt +
-drf-extensions**: the same project, settings and data with that view rebuilt on
-`rest_framework_simplejwt.authentication.JWTAuthentication` and drf-extensions'
-`@cache_response(timeout=600)`. Each under `gunicorn -w 1` (sync), profiled with
-`cProfile` on CPU time between gunicorn's `pre_request` / `post_request` hooks
-(`tests/benchmarks/profile_gunicorn.py`), 2,000 hits after 200 warm-up requests, the two
-builds back to back (2026-12-05, commit `f6ef08e`, 2 shared cores, load average ~5).
-Figures are CPU µs per request, cumulative (rows overlap), profiler overhead included (it
-inflates many small calls more than a few large ones): read the proportions.
+Issue 20, item 2: where a cached, authenticated hit spends its CPU in a real worker, and
+what was cut. **restflow**: the load rig's build of the demo (`docs/example` with
+`tests/soak/soak_settings.py`: `GET /api/books/`, `JWTAuthentication`, `IsAuthenticated`,
+`@cache_response(public=True, set_cache_headers=True)`, cache and blacklist in Redis,
+PostgreSQL with persistent connections and `CONN_HEALTH_CHECKS`). **simplejwt +
+drf-extensions**: the rig's peer build (`tests/soak/peer_views.py`: simplejwt's
+`JWTAuthentication`, drf-extensions' `@cache_response` keyed by per-model change stamps).
+Both sign with the same HS256 key. Made by
 
-| Part of the request | restflow | simplejwt + drf-extensions |
-|---|---|---|
-| WSGI handler, whole request | 2,884 | 3,292 |
-| DRF `dispatch` (authentication, permission, negotiation, cached view) | 2,331 | 2,825 |
-| `authenticate()` | 1,531 | 1,981 |
-| — token verification (PyJWT decode, claim checks) | 501 | 431 |
-| — user lookup (a new SQLite connection included) | 693 | 1,535 |
-| — blacklist `GET` (simplejwt checks no blacklist for access tokens) | 208 | - |
-| opening the SQLite connection | 263 | 221 |
-| cached view, hit (key, lookup, response rebuild) | 506 | 535 |
-| content negotiation (DRF, before the cache lookup) | 165 | 167 |
-| `request_started` / `request_finished` signals | 304 | 313 |
+```bash
+python3 noxw.py -s load -- --help      # once: the environment (gunicorn, PostgreSQL driver)
+RESTFLOW_SOAK_PG_URL=postgres://postgres@127.0.0.1:5432/restflow_hit \\
+    .nox/load/bin/python tests/benchmarks/profile_hit.py --profile   # or no profiler
+```
 
-Readings, not yet acted on: a whole hit costs 0.88x the other build's CPU here (issue 20
-measured 2-7% less server CPU per request under load with Locust): authentication is half
-of the request on both builds, the cached view a sixth, and what differs is mostly the
-user lookup (restflow's precompiled query). The demo's database settings have no
-`CONN_MAX_AGE`, so every request opens and closes a SQLite connection (~0.25 ms here,
-more on PostgreSQL): a deployment setting, not library code, and the same on both builds.
+which runs each build under `gunicorn -w 1` (sync) on its own fresh database, sends 200
+warm-up requests, then alternates blocks of 300 sequential hits between the builds and
+reads the worker's CPU time from `/proc` per block. `--profile` adds cProfile on CPU time
+between gunicorn's `pre_request` / `post_request` hooks (`profile_gunicorn.py`); its
+overhead inflates many small calls (a whole hit costs ~5x more under it), so read the
+proportions and the ratios, measured in the same run. 2026-12-05, 2 shared cores, load
+average 13-20 (other jobs): absolute figures are inflated, paired ratios are what count.
+
+**Before** (commit `d19b66a`) and **after** (`2f4124d`: the token memo), cProfile, CPU µs per request,
+4 blocks of 300 hits per build:
+
+| Part of the request | restflow before | peers (same run) | restflow after | peers (same run) |
+|---|---:|---:|---:|---:|
+| WSGI handler, whole request | 4,739 | 5,904 | 3,649 | 6,827 |
+| — ratio restflow / peers | **0.80x** | | **0.53x** | |
+| `request_started` / `request_finished` signals | 296 | 289 | 290 | 330 |
+| DRF `dispatch` | 3,752 | 5,020 | 2,679 | 5,823 |
+| DRF `initial()` | 2,864 | 3,482 | 1,799 | 3,995 |
+| — `authenticate()` | 2,506 | 3,122 | 1,449 | 3,591 |
+| —— token verification (PyJWT decode, claim checks) | 1,039 | 827 | 21 | 930 |
+| —— user lookup (one SQL query, health check included) | 790 | 2,262 | 748 | 2,617 |
+| — content negotiation (DRF) | 284 | 281 | 279 | 310 |
+| — permission checks | 20 | 18 | 19 | 22 |
+| cached view, hit (key, lookup, response) | 758 | 1,384 | 755 | 1,650 |
+| DRF `finalize_response` | 21 | 21 | 21 | 23 |
+
+Without a profiler (worker CPU per request, restflow / peers, median of the paired
+blocks of one run, 8 blocks of 300 per build): `GET /api/books/` **0.75x and 0.78x
+before, 0.63x and 0.69x after** (two runs each, alternated); the five cached reads of
+the load mix in turn (`/api/books/`, two book details, `/api/authors/`,
+`/api/me/reviews/`) 0.84x before, **0.72x** after. Plain CPU of a restflow hit here:
+about 1,000 µs before, 820-920 µs after.
+
+End to end (`nox -s load`, the read-heavy mix, 16 Locust users, gunicorn 4 sync workers,
+2 rounds of 30-40 s per build alternated, same load average; **noisy**: single rounds
+ranged 0.54x-1.74x before the change):
+
+| run | throughput restflow / peers (rounds) | p99 restflow / peers | p50 |
+|---|---|---|---|
+| saturation, before (`d19b66a` codec) | 1.14x (0.54x, 1.74x) | 2.30x | 1.27x |
+| saturation, after | **2.31x** (2.52x, 2.10x) | **0.27x** | 0.53x |
+| saturation, after (an earlier run) | 1.92x (1.92x, 1.93x) | 0.09x | 0.60x |
+| fixed 48 tasks/s (`--users 16 --rate 3`), before | 1.05x (1.01x, 1.09x) | 0.17x (0.23x, 0.11x) | 2.02x |
+| fixed 48 tasks/s, after | 1.07x (1.10x, 1.04x) | **0.14x** (0.09x, 0.19x) | **0.89x** |
+
+At the fixed rate both builds keep up (throughput is the offered load); in these runs
+the peers' slowest requests were book-list reads (a price write drops every list entry
+of theirs: one stamp per model) and logins.
+
+What was cut, and what was measured and kept:
+
+- **Cut: the signature check of a token already seen.** PyJWT's `decode` was a fifth
+  of restflow's profiled hit, about 115 µs of plain CPU per call here (a ninth of the
+  hit; most of it PyJWT 2.15's character-by-character base64url validation).
+  restflow-jwt now remembers a verified access token per process until it expires
+  (`LEEWAY` included) or its key stops verifying (4,096 tokens at most; dropped with
+  the settings; not used with `JWKS_URL`): the next request with the same token skips
+  header parsing and PyJWT.
+  The blacklist read and the user query still run on every request, so revocation,
+  a deleted or deactivated user and a changed password are seen as before
+  (docs/jwt.md, `JWTAuthentication`).
+- Kept: DRF's content negotiation (~16 µs of plain CPU) runs before the cached method
+  and decides the variant the key names (JSON or another renderer); `initialize_request`
+  (~11 µs) and `finalize_response` (~3 µs) are DRF's and the same on both builds.
+- Kept: rebuilding the response (`HttpResponse` from the stored bytes, status and headers,
+  plus the `X-Cache-*` headers) is about a twentieth of the profiled hit; assembling it
+  without Django's header checks was measured before and bought under 10% of the hit
+  (see "What each fast path buys"); a hit stays byte for byte the miss that stored it
+  (`test_a_hit_is_its_miss_byte_for_byte`, JSON and HTML; the browsable API page embeds
+  a CSRF token and is never stored).
+- Kept, and the same on both builds: the user query (one SQL statement; the health
+  check `SELECT 1` that `CONN_HEALTH_CHECKS` adds rides in the first cursor of the
+  request) and the blacklist `MGET`, sent before the user query and read after it.
+- The demo's middleware (security, common, CSRF for its `/browser/` page) and
+  `request_started` / `request_finished` cost the same on both builds: unchanged.
 """
 
 

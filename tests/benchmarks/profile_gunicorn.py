@@ -1,17 +1,12 @@
 """gunicorn config that profiles a worker's requests with cProfile (CPU time).
 
-How the "Profile of a cached hit" section of docs/benchmarks.md was made::
+``tests/benchmarks/profile_hit.py --profile`` runs both builds of the load rig under
+it (the "Profile of a cached hit" section of docs/benchmarks.md); by hand::
 
     PROFILE_OUT=/tmp/hit.prof gunicorn catalogue_project.wsgi -w 1 \\
-        -c tests/benchmarks/profile_gunicorn.py      # demo settings, Redis cache
-    # ... send 2,200 authenticated GET /api/books/, stop gunicorn (SIGTERM), then:
+        -c tests/benchmarks/profile_gunicorn.py
+    # ... send authenticated GET /api/books/, stop gunicorn (SIGTERM), then:
     python -m pstats /tmp/hit.prof
-
-The simplejwt + drf-extensions column: the same settings with ``ROOT_URLCONF`` pointing
-at one ``APIView`` for ``api/books/`` whose ``authentication_classes`` is simplejwt's
-``JWTAuthentication`` and whose ``get`` (the demo's ``BookList.get`` body) is decorated
-with drf-extensions' ``@cache_response(timeout=600)``, ``rest_framework_simplejwt`` in
-``INSTALLED_APPS`` and ``SIMPLE_JWT["SIGNING_KEY"]`` set.
 
 Requests after the first ``PROFILE_SKIP`` (default 200: the miss, warm-up) are profiled,
 between gunicorn's ``pre_request`` and ``post_request`` hooks; the stats are written

@@ -58,6 +58,40 @@ class TestCaching:
         assert shown(second) == shown(first)
         assert (second.status_code, second.charset, second.cookies) == (200, "utf-8", first.cookies)
 
+    @pytest.mark.parametrize(("accept", "media_type"), [
+        ("application/json", "application/json"),
+        ("text/html", "text/html"),
+        ("text/html;q=0.1, application/json", "application/json"),  # DRF: specificity, no q
+    ])  # fmt: skip
+    def test_a_hit_is_its_miss_byte_for_byte(self, client: Client, accept: str, media_type: str) -> None:
+        """Every header but the ``X-Cache-*`` ones, the status and the body, per format."""
+
+        def wire(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+            headers = sorted((k, v) for k, v in response.items() if not k.startswith("X-Cache"))
+            return response.status_code, headers, response.content
+
+        url = f"{URL}/browsable/7/"
+        miss, hit = client.get(url, HTTP_ACCEPT=accept), client.get(url, HTTP_ACCEPT=accept)
+        assert (miss["X-Cache-status"], hit["X-Cache-status"]) == ("MISS", "HIT")
+        assert wire(hit) == wire(miss)
+        assert hit["Content-Type"].split(";")[0] == media_type
+        assert hit["X-Extra"] == "kept"
+        assert "Accept" in hit["Vary"]
+        assert CALLS["browsable"] == 1
+        other = "application/json" if media_type == "text/html" else "text/html"
+        assert client.get(url, HTTP_ACCEPT=other)["X-Cache-status"] == "MISS"  # its own entry
+
+    def test_the_browsable_api_page_is_never_shared(self, client: Client) -> None:
+        """The page embeds a CSRF token: rendered for each request, never stored."""
+        url = f"{URL}/browsable/7/?format=api"
+        pages = [client.get(url, HTTP_ACCEPT="text/html") for _ in range(2)]
+        assert all(p["Content-Type"].startswith("text/html") for p in pages)
+        assert all(b"csrfToken" in p.content for p in pages)
+        assert [p.get("X-Cache-status") for p in pages] != ["MISS", "HIT"]
+        assert CALLS["browsable"] == 2
+        json_miss, json_hit = (client.get(f"{URL}/browsable/7/") for _ in range(2))
+        assert (json_miss["X-Cache-status"], json_hit["X-Cache-status"]) == ("MISS", "HIT")
+
     def test_a_plain_django_view_is_keyed_by_its_query_string(self, client: Client) -> None:
         answers = [client.get(f"{URL}/django-search/", {"q": q}).content for q in ("a", "b", "a")]
         assert answers == [b"q=a n=1", b"q=b n=2", b"q=a n=1"]  # b never gets a's answer

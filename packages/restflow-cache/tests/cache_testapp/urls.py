@@ -46,6 +46,7 @@ urlpatterns = [
     _route("session-echo/", views.session_echo),
     _route("absolute/", views.AbsoluteUriView),
     _route("echo-query/", views.EchoQueryView),
+    _route("browsable/<int:pk>/", views.BrowsableBookView),
     _route("book-list-req/", views.BookListReqView),
     _route("book-list-function/", views.book_list_function),
     _route("staff-flag/", views.StaffFlagView),

@@ -12,7 +12,7 @@ from django.views import View
 from rest_framework import viewsets
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.decorators import action, api_view, authentication_classes, renderer_classes
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -354,3 +354,18 @@ def book_list_function(req: Any) -> JsonResponse:
     CALLS["list_function"] += 1
     titles = sorted(Book.objects.values_list("title", flat=True))
     return JsonResponse({"titles": titles, "n": CALLS["list_function"]})
+
+
+# -- issue 20: a hit is the miss that stored it, byte for byte, in every negotiated format
+
+
+class BrowsableBookView(APIView):
+    """JSON, HTML or DRF's browsable API page (``?format=api``), by content negotiation."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    renderer_classes = [JSONRenderer, PlainHTMLRenderer, BrowsableAPIRenderer]
+
+    @cache_response(set_cache_headers=True)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response({"book": pk, "n": _call("browsable")}, headers={"X-Extra": "kept"})
