@@ -130,6 +130,7 @@ def _run_scaleout(processes: int, env: dict[str, str], workdir: Path) -> list[di
     pool = [MemcachedServer(), MemcachedServer()]
     try:
         cluster.start()
+        cluster.wait_replicated()  # the WAIT row needs every replica past its first sync
         for server in pool:
             server.start()
         env = {

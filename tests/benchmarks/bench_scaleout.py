@@ -2,7 +2,9 @@
 Cluster (django-redis + ``RedisCluster``, django-valkey's ``ClusterValkeyCache``) and the
 same two-server memcached pool (issue 14 targets: 1.3x and 1.5x), in the default layout
 and with ``CLUSTER_HASH_TAGS``; and an invalidation (a partition, a whole function) vs a
-plain ``cache.set``. Each row carries the Redis commands and round trips per operation."""
+plain ``cache.set``; and a partition bump acknowledged by one replica
+(``CLUSTER_WAIT_REPLICAS = 1``) vs the same bump without ``WAIT``. Each row carries the
+Redis commands and round trips per operation."""
 
 from __future__ import annotations
 
@@ -222,9 +224,56 @@ def bench_invalidation(backend: str, tags: int = 0) -> dict[str, Any]:
     )
 
 
+def bench_invalidation_wait(backend: str = "django_redis_cluster") -> dict[str, Any]:
+    """A partition bump with ``WAIT 1`` (one replica acknowledges) vs without, vs a plain
+    ``cache.set``, on the cluster (every master has one replica)."""
+    from restflow.caching import _replication
+
+    with override_settings(CACHES={"default": _config(backend)}):
+        cache = caches["default"]
+        tenant_item(7, 1)
+
+        def bump(replicas: int) -> Callable[[], Any]:
+            def run_one() -> None:
+                # CLUSTER_WAIT_REPLICAS / CLUSTER_WAIT_TIMEOUT_MS as validated, without an
+                # override_settings per call (which would cost more than the bump)
+                _replication._values[:] = [(replicas, 1000)]
+                tenant_item.delete_by_prefix(tenant=7)
+
+            return run_one
+
+        try:
+            result = compare(
+                [
+                    Contender("wait_1", each(bump(1))),
+                    Contender("no_wait", each(bump(0))),
+                    Contender("raw_set", each(lambda: cache.set("restflow:bench:x", 1, 60))),
+                ],
+                **OPTIONS,
+            )
+            facts = _trip_facts(
+                backend,
+                {"bump with WAIT 1": bump(1), "bump without WAIT": bump(0)},
+                one_trip=("bump with WAIT 1",),
+            )
+        finally:
+            _replication._values.clear()
+    return make_record(
+        f"scaleout.invalidation.{backend}.wait1",
+        f"partition bump acknowledged by one replica, CLUSTER_WAIT_REPLICAS=1 ({backend})",
+        backend,
+        result,
+        ratios=[("wait_1", "no_wait"), ("wait_1", "raw_set")],
+        facts=facts,
+        notes="SET and WAIT 1 in one pipeline on the partition's master (its commands: "
+        "SET, WAIT and the replica's REPLCONF ACK); replica on loopback",
+    )
+
+
 def run() -> list[dict[str, Any]]:
     records = [bench_hit(backend) for backend in TARGET]
     records += [bench_hit(backend, HASH_TAGS) for backend in TARGET]
     records += [bench_invalidation(backend) for backend in TARGET]
     records += [bench_invalidation(backend, HASH_TAGS) for backend in TARGET]
+    records.append(bench_invalidation_wait())
     return records

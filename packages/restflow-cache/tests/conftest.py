@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,19 @@ def redis_default(redis_url: str) -> Iterator[str]:
     """``default`` cache on Django's RedisCache (the private test Redis)."""
     with override_settings(CACHES={"default": redis_cache_settings(redis_url)}):
         yield redis_url
+
+
+@pytest.fixture
+def outbox_logs(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pytest.LogCaptureFixture]:
+    """The storage log (held and replayed invalidations), with no pause between two
+    replay attempts."""
+    from restflow.caching import outbox
+
+    monkeypatch.setattr(outbox, "REPLAY_INTERVAL", 0.0)
+    with caplog.at_level(logging.WARNING, logger="restflow.caching.storage"):
+        yield caplog
 
 
 @pytest.fixture

@@ -2,9 +2,12 @@
 restflow-cache on every backend the docs name, on the test bed's real servers: local
 memory, Django's RedisCache, django-redis, django-valkey (standalone), django-redis with a
 ``RedisCluster`` client and django-valkey's ``ClusterValkeyCache`` on the 3+3 Redis
-Cluster, Django's ``PyMemcacheCache`` on the pool of two.
+Cluster, Django's ``PyMemcacheCache`` on the pool of two. The three scale-out backends
+run every feature a second time with the hash-tag layout on (``CLUSTER_HASH_TAGS``,
+cells ``<backend>-tags``), on the same servers.
 
-``-k "cluster or memcached"`` selects the cluster and pool cells.
+``-k "cluster or memcached"`` selects the cluster and pool cells, ``-k tags`` the
+layout-on cells.
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.test import AsyncClient, Client
-from restflow_testbed.cache_matrix import MATRIX_BACKENDS, matrix_cache
+from django.core.cache import caches
+from django.test import AsyncClient, Client, override_settings
+from restflow_testbed.cache_matrix import MATRIX_BACKENDS, SCALE_OUT_BACKENDS, matrix_cache
 from test_storage_backends import TenantKey, make_items
+from test_storage_purge import versioned
 
-from restflow.caching import CACHE_MISSING, ArgsKeyField, KeyConstructor, cache_result, outbox
+from restflow.caching import (
+    CACHE_MISSING,
+    ArgsKeyField,
+    KeyConstructor,
+    _hash_tags,
+    cache_result,
+    outbox,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -39,17 +51,28 @@ BACKEND_CLASSES = {
 }
 
 
-@pytest.fixture(params=MATRIX_BACKENDS)
+#: Hash tags per namespace in the layout-on cells (fewer than the cluster's 3 masters
+#: would leave a master without shards; 4 puts two shards on one of them).
+TAGS = 4
+CELLS = [
+    *[pytest.param((name, 0), id=name) for name in MATRIX_BACKENDS],
+    *[pytest.param((name, TAGS), id=f"{name}-tags") for name in SCALE_OUT_BACKENDS],
+]
+
+
+@pytest.fixture(params=CELLS)
 def matrix(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[str]:
-    """``default`` on each backend of the matrix in turn. Every storage operation must
-    have worked: no degraded call logged, no bump left held."""
-    with matrix_cache(request.param, request) as cache, caplog.at_level(
+    """``default`` on each backend of the matrix in turn, the scale-out ones also with
+    the hash-tag layout on. Every storage operation must have worked: no degraded call
+    logged, no bump left held."""
+    name, tags = request.param
+    layout = override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": {"CLUSTER_HASH_TAGS": tags}})
+    with layout, matrix_cache(name, request) as cache, caplog.at_level(
         logging.WARNING, logger="restflow.caching"
     ):
-        assert f"{type(cache).__module__}.{type(cache).__qualname__}" == BACKEND_CLASSES[
-            request.param
-        ]
-        yield request.param
+        assert f"{type(cache).__module__}.{type(cache).__qualname__}" == BACKEND_CLASSES[name]
+        assert _hash_tags.count() == tags
+        yield name
         assert outbox.pending_count() == 0  # every invalidation of the test was written
         problems = [r.getMessage() for r in caplog.records if r.name.startswith("restflow")]
         assert not problems, problems
@@ -58,6 +81,7 @@ def matrix(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> 
 def test_hit_and_miss(matrix: str) -> None:
     calls: Counter[str] = Counter()
     items = make_items(calls)
+    assert items.get_cache_key(1, 1).startswith("{rf.") == bool(_hash_tags.count())
     assert items.get_cache_only(1, 1) is CACHE_MISSING
     assert items(1, 1) == "1/1#1"
     value, metadata = items.get_with_metadata(1, 1)
@@ -82,6 +106,38 @@ def test_prefix_and_namespace_invalidation(matrix: str) -> None:
     assert [items(t, 1) for t in (1, 2, 3)] == ["1/1#3", "2/1#3", "3/1#3"]
     TenantKey.wipe()  # the namespace
     assert [items(t, 1) for t in (1, 2, 3)] == ["1/1#4", "2/1#4", "3/1#4"]
+
+
+#: Backends whose keys restflow can list, so ``purge=True`` deletes old entries physically.
+PURGEABLE = {"redis", "django_redis", "valkey", "django_redis_cluster", "valkey_cluster"}
+
+
+@pytest.mark.parametrize("run_async", [False, True], ids=["sync", "async"])
+def test_previous_versions_and_purge(matrix: str, run_async: bool) -> None:
+    """A namespace at version 3 makes versions 1 and 2 unreadable, and ``purge=True``
+    deletes their keys where they can be listed (with the layout on: in every shard)."""
+    cache = caches["default"]
+    levels = (1, 2, 3)
+    items = [versioned(level)[1] for level in levels[:2]]
+    current, latest = versioned(3)
+    for level, item in zip(levels, [*items, latest], strict=True):
+        # six entries per version: spread over the shards when the layout is on
+        assert [item(n) for n in range(6)] == [f"v{level}:{n}" for n in range(6)]
+    if run_async:
+        asyncio.run(current.adelete_previous_versions(purge=True))
+    else:
+        current.delete_previous_versions(purge=True)
+    assert {item.get_cache_only(n) for item in items for n in range(6)} == {CACHE_MISSING}
+    assert [latest.get_cache_only(n) for n in range(6)] == [f"v3:{n}" for n in range(6)]
+    left = [
+        cache.get(item.get_cache_key(n), version=level)
+        for level, item in zip(levels, items, strict=False)
+        for n in range(6)
+    ]
+    if matrix in PURGEABLE:
+        assert left == [None] * 12
+    elif matrix == "locmem":  # left to TTL and eviction (memcached too; its tagged keys
+        assert None not in left  # sit on the tag's server, which cache.get does not ask)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""The start-up check of the cache backends (``restflow_caching.W005`` / ``E005``) on the
+"""The start-up check of the cache backends (``restflow_caching.W005`` / ``E005`` / ``W006``) on the
 real backend classes of the matrix: no connection is opened (the servers named here do
 not exist), and each alias gets the message its backend calls for."""
 
@@ -39,7 +39,7 @@ CACHES = {
 def messages(caches: dict[str, Any]) -> dict[str, list[checks.CheckMessage]]:
     with override_settings(CACHES={"default": CACHES["locmem"], **caches}):
         found = check_cache_backends()
-        ours = {"restflow_caching.W005", "restflow_caching.E005"}
+        ours = {"restflow_caching.W005", "restflow_caching.E005", "restflow_caching.W006"}
         registered = [m for m in checks.run_checks(tags=[checks.Tags.caches]) if m.id in ours]
         assert found == registered  # the app registers the check
     by_alias: dict[str, list[checks.CheckMessage]] = {}
@@ -90,3 +90,21 @@ def test_silenced_like_any_check(name: str) -> None:
         found = [m for m in checks.run_checks(tags=[checks.Tags.caches]) if m.id.endswith("W005")]
         assert len(found) == 1
         assert found[0].is_silenced()  # what manage.py check leaves out
+
+
+def test_wait_replicas_warns_on_the_aliases_that_cannot_wait() -> None:
+    with override_settings(RESTFLOW_SETTINGS={"CACHE_SETTINGS": {"CLUSTER_WAIT_REPLICAS": 1}}):
+        found = messages(CACHES)
+    waiting = {
+        alias for alias, listed in found.items()
+        if any(m.id == "restflow_caching.W006" for m in listed)
+    }
+    assert waiting == {"default", "locmem", "valkey", "memcached_pool"}
+    [message] = [m for m in found["memcached_pool"] if m.id == "restflow_caching.W006"]
+    assert isinstance(message, checks.Warning)
+    assert "CLUSTER_WAIT_REPLICAS" in message.msg
+
+
+def test_wait_replicas_off_no_warning() -> None:
+    found = messages(CACHES)
+    assert not [m for listed in found.values() for m in listed if m.id == "restflow_caching.W006"]

@@ -8,10 +8,9 @@ invalidation was held, logged, and replayed."""
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -170,18 +169,9 @@ class Storm:
         return {"saves": sum(self.db.values()), "failed": self.failed_bumps}
 
 
-@pytest.fixture
-def storm_logs(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[pytest.LogCaptureFixture]:
-    monkeypatch.setattr(outbox, "REPLAY_INTERVAL", 0.0)
-    with caplog.at_level(logging.WARNING, logger="restflow.caching.storage"):
-        yield caplog
-
-
 @pytest.mark.parametrize("tags", [0, 6])
 def test_cluster_master_killed_under_load(
-    tags: int, fresh_django_redis_pools: None, storm_logs: pytest.LogCaptureFixture
+    tags: int, fresh_django_redis_pools: None, outbox_logs: pytest.LogCaptureFixture
 ) -> None:
     cluster = RedisCluster()
     cluster.start()
@@ -197,7 +187,7 @@ def test_cluster_master_killed_under_load(
             client.close()
             master = next(node for node in cluster.nodes if node.port == owner.port)
             storm.run(master.stop, cluster.wait_ok)
-            outcome = storm.check(storm_logs)
+            outcome = storm.check(outbox_logs)
     finally:
         cluster.cleanup()
     print(f"cluster (CLUSTER_HASH_TAGS={tags}): {outcome}")
@@ -206,7 +196,7 @@ def test_cluster_master_killed_under_load(
 
 @pytest.mark.parametrize("tags", [0, 6])
 def test_memcached_server_frozen_under_load(
-    tags: int, memcached_servers: list[MemcachedServer], storm_logs: pytest.LogCaptureFixture
+    tags: int, memcached_servers: list[MemcachedServer], outbox_logs: pytest.LogCaptureFixture
 ) -> None:
     for server in memcached_servers:
         server.resume()
@@ -223,7 +213,7 @@ def test_memcached_server_frozen_under_load(
             frozen = memcached_servers[0]
             # longer than the bounded retry (0.05 s + 0.25 s and the timeouts): held
             storm.run(frozen.freeze, frozen.resume, hold=3.0)
-            outcome = storm.check(storm_logs)
+            outcome = storm.check(outbox_logs)
     finally:
         for server in memcached_servers:
             server.resume()

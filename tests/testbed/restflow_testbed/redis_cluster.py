@@ -49,6 +49,8 @@ class RedisCluster:
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", "nodes.conf",
                     "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
+                    # a replica's first sync starts at once (Redis waits 5 s by default)
+                    "--repl-diskless-sync-delay", "0",
                 )
             )
             for _ in range(masters * (1 + replicas))
@@ -117,6 +119,22 @@ class RedisCluster:
                 return
             time.sleep(0.1)
         raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+
+    def wait_replicated(self, timeout: float = 30.0) -> None:
+        """Until every running master has a replica and every replica link is online
+        (``WAIT`` is answered only by replicas past their first sync)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            infos = [self.ask(node, b"INFO replication") for node in self.nodes if node.running]
+            masters = [info for info in infos if "role:master" in info]
+            if masters and all(
+                "connected_slaves:0" not in info and "state=online" in info
+                and "state=wait_bgsave" not in info and "state=send_bulk" not in info
+                for info in masters
+            ):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the Redis Cluster's replicas did not come online")
 
     def flush(self) -> None:
         for node in self.nodes:

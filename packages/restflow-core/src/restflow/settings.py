@@ -91,6 +91,8 @@ DEFAULTS: dict[str, Any] = {
         "DEFAULT_DISPATCHER": "inline",
         "DISPATCHER_RAISE_EXCEPTION": False,
         "CLUSTER_HASH_TAGS": 0,
+        "CLUSTER_WAIT_REPLICAS": 0,
+        "CLUSTER_WAIT_TIMEOUT_MS": 100,
         # One block per dispatcher; each block's defaults are the ``default_settings`` of
         # the dispatcher class registered under that name (see DispatcherBlocks).
         "DISPATCHER_SETTINGS": {},

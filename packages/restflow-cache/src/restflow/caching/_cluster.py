@@ -14,8 +14,11 @@ carries no expiry).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
+
+from restflow.caching import _replication
 
 __all__ = [
     "IncompleteWrite",
@@ -119,12 +122,17 @@ class IncompleteWrite(Exception):
     memcached pool's ``set_many`` returned the keys it could not store."""
 
 
-def set_all(client: Any, keys: list[Any], args: list[Any]) -> None:
+def set_all(client: Any, keys: list[Any], args: list[Any], acknowledged: bool = False) -> None:
     """Write ``keys`` as ``_redis``'s script would (``args``: unit ``"EX"``/``"PX"``/``""``,
     expiry, then one encoded value per key): one ``SET`` with its expiry per key, in one
-    cluster pipeline (a round trip per node). Raises the first error of any node."""
+    cluster pipeline (a round trip per node). Raises the first error of any node.
+    ``acknowledged`` (a scope bump): under ``CLUSTER_WAIT_REPLICAS``, each master's writes
+    are followed by ``WAIT`` (``_replication``)."""
     unit, expiry, values = args[0], args[1], args[2:]
     option = {"EX": "ex", "PX": "px"}.get(unit)
+    if acknowledged and _replication.wanted():
+        _set_all_acknowledged(client, keys, values, option, expiry)
+        return
     pipe = client.pipeline()
     for key, value in zip(keys, values, strict=True):
         if option is None:
@@ -135,3 +143,40 @@ def set_all(client: Any, keys: list[Any], args: list[Any]) -> None:
     failed = [key for key, ok in zip(keys, results, strict=True) if not ok]
     if failed:
         raise IncompleteWrite(f"{len(failed)} of {len(keys)} keys not written: {failed[:5]!r}")
+
+
+def _set_all_acknowledged(
+    client: Any, keys: list[Any], values: list[Any], option: str | None, expiry: Any
+) -> None:
+    """``set_all`` under ``CLUSTER_WAIT_REPLICAS``: per master the bump touches, its
+    ``SET``s and ``WAIT`` in one pipeline on the master's own client (one connection:
+    ``WAIT`` counts that connection's writes). A master answering ``MOVED`` or not at all
+    makes the cluster client reload the slot map, then the error propagates (the bump is
+    retried or held)."""
+    per_node: dict[str, tuple[Any, list[tuple[Any, Any]]]] = {}
+    for key, value in zip(keys, values, strict=True):
+        node = client.get_node_from_key(key)
+        per_node.setdefault(node.name, (node, []))[1].append((key, value))
+    need, timeout = _replication.wanted(), _replication.timeout_ms()
+    try:
+        for name, (node, pairs) in per_node.items():
+            plain: Any = getattr(node, "redis_connection", None) or getattr(
+                node, "valkey_connection", None
+            )
+            pipe = plain.pipeline(transaction=False)
+            for key, value in pairs:
+                if option is None:
+                    pipe.set(key, value)
+                else:
+                    pipe.set(key, value, **{option: expiry})
+            pipe.execute_command("WAIT", need, timeout)
+            results = pipe.execute()
+            if not all(results[:-1]):
+                raise IncompleteWrite(f"{name}: {len(pairs)} keys not all written")
+            _replication.check_acks(results[-1], name)
+    except _replication.ReplicasNotAcknowledged:
+        raise
+    except Exception:
+        with contextlib.suppress(Exception):  # the cluster is down: the error says so
+            client.nodes_manager.initialize()
+        raise

@@ -27,7 +27,7 @@ from typing import Any
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from restflow._redisclient import stock_pool_class, telemetry_on
-from restflow.caching import _cluster
+from restflow.caching import _cluster, _replication
 
 __all__ = ["mget", "redis_client", "script_set_many"]
 
@@ -131,24 +131,27 @@ def _round_trip(conn: Any, packed: Any) -> Any:
 
 
 # -- scope bumps ----------------------------------------------------------------------
-def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, version: int) -> bool:
+def script_set_many(
+    cache: Any, mapping: dict[str, Any], timeout: int | None, version: int, acknowledged: bool = False
+) -> bool:
     """Write ``mapping`` like ``cache.set_many`` in one script call; ``False`` (nothing
-    written) when this backend cannot take that path and ``set_many`` must."""
+    written) when this backend cannot take that path and ``set_many`` must.
+    ``acknowledged``: a scope bump, followed by ``WAIT`` under ``CLUSTER_WAIT_REPLICAS``."""
     target = _django_target(cache, mapping, timeout, version) or _django_redis_target(
         cache, mapping, timeout, version
     )
     if target is None:
-        return _cluster_set_many(cache, mapping, timeout, version)
+        return _cluster_set_many(cache, mapping, timeout, version, acknowledged)
     if _refused_by.get(cache):  # exact classes only: hashable by identity
         return False
     client, keys, args = target
     if _cluster.is_cluster_client(client):
-        _cluster.set_all(client, keys, args)
+        _cluster.set_all(client, keys, args, acknowledged)
         return True
     from redis.exceptions import NoPermissionError, ResponseError
 
     try:
-        _set_all(client)(keys=keys, args=args, client=client)
+        _script_write(client, keys, args, acknowledged)
     except NoPermissionError as exc:
         _refused(cache, exc)
         return False
@@ -160,7 +163,9 @@ def script_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, ve
     return True
 
 
-def _cluster_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, version: int) -> bool:
+def _cluster_set_many(
+    cache: Any, mapping: dict[str, Any], timeout: int | None, version: int, acknowledged: bool
+) -> bool:
     """Another django-redis-style backend whose client is a cluster client (django-valkey's
     cluster cache: its ``set_many`` is ``MSET`` without expiry) written per key with its
     expiry; ``False`` for any other backend."""
@@ -171,8 +176,23 @@ def _cluster_set_many(cache: Any, mapping: dict[str, Any], timeout: int | None, 
     written = _wrapper_write(wrapper, mapping, timeout, version)
     if written is None:
         return False
-    _cluster.set_all(client, *written)
+    _cluster.set_all(client, *written, acknowledged)
     return True
+
+
+def _script_write(client: Any, keys: list[Any], args: list[Any], acknowledged: bool) -> None:
+    """The script call of a bump; with ``CLUSTER_WAIT_REPLICAS`` followed by ``WAIT`` in
+    the same pipeline (one connection: ``WAIT`` counts that connection's writes)."""
+    need = _replication.wanted() if acknowledged else 0
+    if not need:
+        _set_all(client)(keys=keys, args=args, client=client)
+        return
+    pipe = client.pipeline(transaction=False)
+    _set_all(client)(keys=keys, args=args, client=pipe)
+    pipe.execute_command("WAIT", need, _replication.timeout_ms())
+    acks = pipe.execute()[-1]
+    pool_kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+    _replication.check_acks(acks, f"{pool_kwargs.get('host')}:{pool_kwargs.get('port')}")
 
 
 def _set_all(client: Any) -> Any:

@@ -8,6 +8,10 @@ needs from each ``CACHES`` alias, and the fallback it takes when a backend lacks
   (django-valkey's caches) and async callers run its sync methods in a thread.
 * ``restflow_caching.E005``: an alias whose ``set_many`` takes no ``timeout`` and that has
   no client restflow can write through: scope keys could not be written with expiry.
+* ``restflow_caching.W006``: ``CACHE_SETTINGS.CLUSTER_WAIT_REPLICAS`` is set but an
+  alias's backend has no write path restflow can follow with ``WAIT`` (memcached, local
+  memory, django-valkey's standalone ``ValkeyCache``, ...): bumps on it are not
+  acknowledged by replicas.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from restflow._cachecaps import ASYNC_METHODS, has_async_methods, set_many_takes_timeout
 
@@ -72,10 +77,44 @@ def _alias_messages(alias: str, cache: Any) -> list[checks.CheckMessage]:
     ]
 
 
+#: Backends whose bump restflow writes itself and follows with ``WAIT`` (``_redis``,
+#: ``_cluster``): Django's ``RedisCache``, django-redis (any client: a ``RedisCluster``
+#: one is written per master), django-valkey's cluster cache.
+WAITING_BACKENDS = frozenset({
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+    "django_valkey.cluster_cache.cache.ClusterValkeyCache",
+})
+
+
+def _wait_message(alias: str, cache: Any, replicas: int) -> list[checks.CheckMessage]:
+    path = _path(cache)
+    if path in WAITING_BACKENDS and not getattr(cache, "_ignore_exceptions", False):
+        return []
+    return [
+        checks.Warning(
+            f"Cache {alias!r} ({path}) cannot send WAIT after a bump, but "
+            f"CACHE_SETTINGS['CLUSTER_WAIT_REPLICAS'] is {replicas}: its bumps are not "
+            "acknowledged by replicas (the setting is ignored on this alias).",
+            hint="WAIT is sent on Django's RedisCache, django-redis (without "
+            "IGNORE_EXCEPTIONS) and django-valkey's ClusterValkeyCache. Nothing to fix if "
+            "this alias has no replicas (memcached, local memory); silence with "
+            "SILENCED_SYSTEM_CHECKS = ['restflow_caching.W006'].",
+            id="restflow_caching.W006",
+        )
+    ]
+
+
 def check_cache_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     from django.conf import settings
     from django.core.cache import caches
 
+    from restflow.caching import _replication
+
+    try:
+        replicas = _replication.wanted()
+    except ImproperlyConfigured:  # raised, naming the setting, at the first bump
+        replicas = 0
     messages: list[checks.CheckMessage] = []
     for alias in getattr(settings, "CACHES", {}):
         try:
@@ -83,4 +122,6 @@ def check_cache_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.
         except Exception:  # noqa: S112 - Django's own checks and first use report it
             continue
         messages.extend(_alias_messages(alias, cache))
+        if replicas:
+            messages.extend(_wait_message(alias, cache, replicas))
     return messages

@@ -178,11 +178,19 @@ _BASE_SET_MANY = LocMemCache.set_many
 _LOCMEM_SET = LocMemCache.set
 
 
-def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, version: int) -> None:
+def set_many(
+    cache: BaseCache,
+    mapping: dict[str, Any],
+    timeout: int | None,
+    version: int,
+    acknowledged: bool = False,
+) -> None:
     """``cache.set_many``; on local memory (exact class, methods not replaced) the keys
     are made without per-character validation and written under one lock acquisition
     (a value shared by several keys, like the token of a scope bump, is pickled once);
-    on Django's ``RedisCache`` and django-redis, one script call (``_redis``)."""
+    on Django's ``RedisCache`` and django-redis, one script call (``_redis``).
+    ``acknowledged`` (a scope bump): followed by ``WAIT`` when
+    ``CLUSTER_WAIT_REPLICAS`` asks for it and the backend can (``_replication``)."""
     if not mapping:
         return
     if (
@@ -203,7 +211,7 @@ def set_many(cache: BaseCache, mapping: dict[str, Any], timeout: int | None, ver
             for key, pickled in made:
                 locmem._set(key, pickled, timeout)
         return
-    if script_set_many(cache, mapping, timeout, version):
+    if script_set_many(cache, mapping, timeout, version, acknowledged):
         return
     pool = _memcached.pool_of(cache)
     if pool is not None:  # CLUSTER_HASH_TAGS on a memcached pool: each tag's server
@@ -232,13 +240,21 @@ async def acall(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     return await method(*args, **kwargs)
 
 
-async def aset_many(cache: BaseCache, mapping: dict[str, Any], life: int | None, version: int) -> None:
+async def aset_many(
+    cache: BaseCache,
+    mapping: dict[str, Any],
+    life: int | None,
+    version: int,
+    acknowledged: bool = False,
+) -> None:
     """``cache.aset_many``. A backend without async code of its own (Django's default
     ``aset_many`` runs ``set_many`` in a thread, or no async methods at all) gets
     :func:`set_many` in that same thread instead, so an async bump takes the paths a sync
     one takes (one script call on Redis, per slot on a cluster)."""
     if getattr(type(cache), "aset_many", BaseCache.aset_many) is BaseCache.aset_many:
-        await sync_to_async(set_many, thread_sensitive=True)(cache, mapping, life, version)
+        await sync_to_async(set_many, thread_sensitive=True)(
+            cache, mapping, life, version, acknowledged
+        )
     else:
         _stored(await cache.aset_many(mapping, timeout=life, version=version), len(mapping))
 

@@ -22,6 +22,7 @@ from asgiref.sync import sync_to_async
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from restflow.caching import _replication
 from restflow.caching.backends import aset_many, get_cache, set_many
 from restflow.caching.tokens import new_token
 
@@ -110,7 +111,9 @@ def replay(alias: str) -> bool:
             continue
         life = functools.reduce(_longest, scopes.values())
         try:
-            set_many(get_cache(alias), dict.fromkeys(scopes, new_token(life)), life, version)
+            set_many(
+                get_cache(alias), dict.fromkeys(scopes, new_token(life)), life, version, True
+            )
         except Exception:
             _next_replay[alias] = time.monotonic() + REPLAY_INTERVAL
             return False
@@ -135,13 +138,15 @@ def _release(alias: str, version: int, written: Iterable[str]) -> None:
 
 def write(alias: str, version: int, mapping: dict[str, Any], life: int | None) -> None:
     """``set_many`` of a bump, retried after each of :data:`RETRY_DELAYS`; held in the
-    outbox (and raised) when it still fails. Held scopes of the alias go first."""
+    outbox (and raised) when it still fails. Held scopes of the alias go first. On
+    Redis, ``CLUSTER_WAIT_REPLICAS`` makes too few replica acknowledgements a failure."""
+    _replication.wanted()  # a bad setting raises here, whatever the backend
     cache = get_cache(alias)
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
         try:
             if held_bumps and attempt == 0:
                 replay(alias)
-            set_many(cache, mapping, life, version)
+            set_many(cache, mapping, life, version, True)
         except Exception:
             if delay is None:
                 _hold(alias, version, mapping, life)
@@ -154,12 +159,13 @@ def write(alias: str, version: int, mapping: dict[str, Any], life: int | None) -
 
 
 async def awrite(alias: str, version: int, mapping: dict[str, Any], life: int | None) -> None:
+    _replication.wanted()
     cache = get_cache(alias)
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
         try:
             if held_bumps and attempt == 0:
                 await sync_to_async(replay, thread_sensitive=True)(alias)
-            await aset_many(cache, mapping, life, version)
+            await aset_many(cache, mapping, life, version, True)
         except Exception:
             if delay is None:
                 _hold(alias, version, mapping, life)
