@@ -30,6 +30,8 @@ from django.db import transaction
 from restflow.caching._dispatch import dispatch_rules
 from restflow.caching._invalidators import run_invalidator
 from restflow.caching.rules import Rule, RuleGroup, RuleWork
+from restflow.dispatch.base import resolve_raise_exception
+from restflow.dispatch.registry import dispatcher_generation
 
 
 # The classes below are plain slotted classes, not dataclasses: creating a dataclass
@@ -118,6 +120,9 @@ class CommitBatch:
             batches.append(self)
         for pending in batches:
             pending.done = True
+        if len(batches) == 1:
+            self.run()  # the usual case (one change per transaction, or autocommit)
+            return
         CommitBatch([work for pending in batches for work in pending.works]).run()
 
     def run(self) -> None:
@@ -216,27 +221,31 @@ def schedule(batch: CommitBatch, using: str) -> None:
 
 def wants_raise(work: CommitWork) -> bool:
     """Whether an error of this work may propagate out of ``on_commit`` (else robust)."""
-    from restflow.dispatch.base import resolve_raise_exception
-
-    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
-    # only, so it is resolved once per dispatcher spec (not once per rule) for this work.
-    by_spec: dict[Any, bool] = {}
+    generation = dispatcher_generation()
     for item in work.items:
         group = item.group
-        unset = group.cache.get("unset_dispatchers")
-        if unset is None:
-            unset = _raise_flags(group)
-        if unset is True:
+        kept = group.cache.get("raises")
+        if kept is None or kept[0] != generation:
+            # Resolved per group and kept until RESTFLOW_SETTINGS (where the dispatcher
+            # blocks and DISPATCHER_RAISE_EXCEPTION live) or a registration changes.
+            kept = group.cache["raises"] = (generation, _group_raises(group))
+        if kept[1]:
             return True
-        for dispatcher in unset:
-            verdict = by_spec.get(dispatcher)
-            if verdict is None:
-                verdict = by_spec[dispatcher] = resolve_raise_exception(
-                    group.cache["names"][dispatcher](), [None]
-                )
-            if verdict:
-                return True
     return False
+
+
+def _group_raises(group: RuleGroup) -> bool:
+    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
+    # only, so it is resolved once per dispatcher spec (not once per rule).
+    unset = group.cache.get("unset_dispatchers")
+    if unset is None:
+        unset = _raise_flags(group)
+    if unset is True:
+        return True
+    return any(
+        resolve_raise_exception(group.cache["names"][dispatcher](), [None])
+        for dispatcher in unset
+    )
 
 
 def _raise_flags(group: RuleGroup) -> Any:
