@@ -19,6 +19,7 @@ and be run: an extra invalidation, never a stale entry.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Awaitable
@@ -32,6 +33,8 @@ from restflow.caching._invalidators import run_invalidator
 from restflow.caching.rules import Rule, RuleGroup, RuleWork
 from restflow.dispatch.base import resolve_raise_exception
 from restflow.dispatch.registry import dispatcher_generation
+
+logger = logging.getLogger("restflow.caching.registry")
 
 
 # The classes below are plain slotted classes, not dataclasses: creating a dataclass
@@ -104,16 +107,24 @@ class CommitBatch:
     to run takes every other batch of that transaction still pending.
     """
 
-    __slots__ = ("__weakref__", "done", "key", "works")
+    __slots__ = ("__weakref__", "after", "done", "key", "works")
 
-    def __init__(self, works: list[CommitWork]) -> None:
+    def __init__(self, works: list[CommitWork], after: Any = None) -> None:
         self.works = works
         self.key: tuple[str, bool] = ("default", True)
         self.done = False
+        # What the change also leaves for its commit (``_capture.RememberWritten``): run
+        # by this batch's own callback, after its work, so a change registers one
+        # ``on_commit`` callback, not two.
+        self.after = after
 
     def commit(self) -> None:
-        if self.done:
-            return
+        if not self.done:
+            self._commit()
+        if self.after is not None:
+            _run_robustly(self.after.run)
+
+    def _commit(self) -> None:
         refs = _buffers.by_key.pop(self.key, [])
         batches = [b for ref in refs if (b := ref()) is not None and not b.done]
         if not any(b is self for b in batches):
@@ -181,6 +192,14 @@ def _context(works: list[CommitWork]) -> dict[str, Any]:
         "pk": [work.pk for work in works],
         "signal_type": signals[0] if len(signals) == 1 else signals,
     }
+
+
+def _run_robustly(func: Any) -> None:
+    """Call ``func`` as a robust ``on_commit`` callback would be: an error is logged."""
+    try:
+        func()
+    except Exception:
+        logger.exception("restflow could not run %r after a commit", func)
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
