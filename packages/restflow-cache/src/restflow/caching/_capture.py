@@ -289,7 +289,7 @@ def previous_overrides(instance: Any, rule: InvalidationRule) -> dict[str, Any] 
     loaded = loaded_values(instance)
     if loaded is None:
         return None
-    model = type(instance)
+    model: type = type(instance)
     overrides: dict[str, Any] = {}
     for path in rule.field_mapping.values():
         attname = _path_attname(model, path)
