@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import functools
 import math
 import uuid
 from collections.abc import Iterable, Mapping
@@ -167,6 +168,7 @@ def _concrete_attname(model: type, name: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # read on every save of a model with a partition
 def _path_attname(model: type, path: str) -> str | None:
     """The column whose value ``path`` reads, for ``"x"``, ``"x_id"``, ``"fk.pk"``."""
     parts = path.split(".")
@@ -287,7 +289,7 @@ def previous_overrides(instance: Any, rule: InvalidationRule) -> dict[str, Any] 
     loaded = loaded_values(instance)
     if loaded is None:
         return None
-    model = type(instance)
+    model: type = type(instance)
     overrides: dict[str, Any] = {}
     for path in rule.field_mapping.values():
         attname = _path_attname(model, path)

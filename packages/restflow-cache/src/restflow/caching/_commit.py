@@ -19,6 +19,7 @@ and be run: an extra invalidation, never a stale entry.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Awaitable
@@ -30,6 +31,10 @@ from django.db import transaction
 from restflow.caching._dispatch import dispatch_rules
 from restflow.caching._invalidators import run_invalidator
 from restflow.caching.rules import Rule, RuleGroup, RuleWork
+from restflow.dispatch.base import resolve_raise_exception
+from restflow.dispatch.registry import dispatcher_generation
+
+logger = logging.getLogger("restflow.caching.registry")
 
 
 # The classes below are plain slotted classes, not dataclasses: creating a dataclass
@@ -102,22 +107,33 @@ class CommitBatch:
     to run takes every other batch of that transaction still pending.
     """
 
-    __slots__ = ("__weakref__", "done", "key", "works")
+    __slots__ = ("__weakref__", "after", "done", "key", "works")
 
-    def __init__(self, works: list[CommitWork]) -> None:
+    def __init__(self, works: list[CommitWork], after: Any = None) -> None:
         self.works = works
         self.key: tuple[str, bool] = ("default", True)
         self.done = False
+        # What the change also leaves for its commit (``_capture.RememberWritten``): run
+        # by this batch's own callback, after its work, so a change registers one
+        # ``on_commit`` callback, not two.
+        self.after = after
 
     def commit(self) -> None:
-        if self.done:
-            return
+        if not self.done:
+            self._commit()
+        if self.after is not None:
+            _run_robustly(self.after.run)
+
+    def _commit(self) -> None:
         refs = _buffers.by_key.pop(self.key, [])
         batches = [b for ref in refs if (b := ref()) is not None and not b.done]
         if not any(b is self for b in batches):
             batches.append(self)
         for pending in batches:
             pending.done = True
+        if len(batches) == 1:
+            self.run()  # the usual case (one change per transaction, or autocommit)
+            return
         CommitBatch([work for pending in batches for work in pending.works]).run()
 
     def run(self) -> None:
@@ -178,6 +194,14 @@ def _context(works: list[CommitWork]) -> dict[str, Any]:
     }
 
 
+def _run_robustly(func: Any) -> None:
+    """Call ``func`` as a robust ``on_commit`` callback would be: an error is logged."""
+    try:
+        func()
+    except Exception:
+        logger.exception("restflow could not run %r after a commit", func)
+
+
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
@@ -216,27 +240,31 @@ def schedule(batch: CommitBatch, using: str) -> None:
 
 def wants_raise(work: CommitWork) -> bool:
     """Whether an error of this work may propagate out of ``on_commit`` (else robust)."""
-    from restflow.dispatch.base import resolve_raise_exception
-
-    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
-    # only, so it is resolved once per dispatcher spec (not once per rule) for this work.
-    by_spec: dict[Any, bool] = {}
+    generation = dispatcher_generation()
     for item in work.items:
         group = item.group
-        unset = group.cache.get("unset_dispatchers")
-        if unset is None:
-            unset = _raise_flags(group)
-        if unset is True:
+        kept = group.cache.get("raises")
+        if kept is None or kept[0] != generation:
+            # Resolved per group and kept until RESTFLOW_SETTINGS (where the dispatcher
+            # blocks and DISPATCHER_RAISE_EXCEPTION live) or a registration changes.
+            kept = group.cache["raises"] = (generation, _group_raises(group))
+        if kept[1]:
             return True
-        for dispatcher in unset:
-            verdict = by_spec.get(dispatcher)
-            if verdict is None:
-                verdict = by_spec[dispatcher] = resolve_raise_exception(
-                    group.cache["names"][dispatcher](), [None]
-                )
-            if verdict:
-                return True
     return False
+
+
+def _group_raises(group: RuleGroup) -> bool:
+    # A falsy explicit flag resolves to False; an unset one depends on the dispatcher
+    # only, so it is resolved once per dispatcher spec (not once per rule).
+    unset = group.cache.get("unset_dispatchers")
+    if unset is None:
+        unset = _raise_flags(group)
+    if unset is True:
+        return True
+    return any(
+        resolve_raise_exception(group.cache["names"][dispatcher](), [None])
+        for dispatcher in unset
+    )
 
 
 def _raise_flags(group: RuleGroup) -> Any:

@@ -8,11 +8,11 @@ not lose the job: it runs here, through the worker entry, after an ``ERROR`` log
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from restflow.caching.rules import Rule, RuleGroup, RuleWork
 from restflow.dispatch import registry as _dispatchers
-from restflow.dispatch.base import Dispatcher, DispatchError
+from restflow.dispatch.base import Dispatcher, DispatchError, dispatch_valid
 from restflow.dispatch.worker import WorkerError, run_fallback
 
 Payload = dict[str, Any] | list[dict[str, Any]]
@@ -113,8 +113,10 @@ def _send(
     context: dict[str, Any],
 ) -> None:
     try:
-        # A value may be a list of kwargs dicts (several scopes of one rule): JSON all the same.
-        dispatcher.dispatch(rule_ids=rule_ids, rule_kwargs=cast(Any, rule_kwargs), **context)
+        # The kwargs are JSON-native by construction (``_capture.to_json`` at plan time),
+        # so ``Dispatcher.dispatch``'s validation is not run again. A value may be a list
+        # of kwargs dicts (several scopes of one rule).
+        dispatch_valid(dispatcher, rule_ids, rule_kwargs, context)
     except DispatchError:
         raise  # the dispatcher was told to raise instead of falling back
     except WorkerError as exc:

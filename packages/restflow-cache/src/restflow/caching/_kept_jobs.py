@@ -13,6 +13,8 @@ only) are kept.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import repeat
+from operator import is_
 from typing import Any, cast
 
 from restflow.caching.plan_memo import Memo, memo_key
@@ -80,10 +82,12 @@ def find(
     if identity is None:
         return None
     # Equal is not enough (1 == True): other objects (decoded by a broker) must have
-    # the same plain identity as the first.
-    if any(p is not first and memo_key((), p) != identity for p in payloads):
+    # the same plain identity as the first. A save's job holds one object (fast path).
+    if not all(map(is_, payloads, repeat(first))) and any(
+        p is not first and memo_key((), p) != identity for p in payloads
+    ):
         return None
-    job = _compiled_job(ids, list(map(CacheRegister.get_rule, ids)))
+    job = _compiled_job(ids, list(map(CacheRegister.rules_by_id().get, ids)))
     if job is None:
         return None
     bump = job.bumps.get(identity)

@@ -45,8 +45,7 @@ def handle_change(
         instance, model, registry.rules_for(model), created, signal_type, fields
     )
     alias = using or router.db_for_write(model, instance=instance)
-    if work is not None:
-        schedule(CommitBatch([work]), alias)
+    remember = None
     if signal_type is SignalType.POST_SAVE:
         tracked = registry.tracked(model)
         if tracked:
@@ -54,7 +53,11 @@ def handle_change(
             # leaves the old values, so the next save still sees the change.
             written = _capture.written_values(instance, tracked, fields)
             remember = _capture.RememberWritten(instance, written, replace=fields is None)
-            transaction.on_commit(remember.run, using=alias, robust=True)
+    if work is not None:
+        # One on_commit callback per change: the batch runs ``remember`` after its work.
+        schedule(CommitBatch([work], after=remember), alias)
+    elif remember is not None:
+        transaction.on_commit(remember.run, using=alias, robust=True)
 
 
 def connect_model(registry: RuleIndex, model: type) -> None:

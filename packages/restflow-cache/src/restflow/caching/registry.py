@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from restflow.caching import _capture, _direct, _discovery, _signals
@@ -69,6 +70,10 @@ class CacheRegistry:
 
     def get_rule(self, rule_id: str) -> Rule | None:
         return self._rules.get(rule_id)
+
+    def rules_by_id(self) -> Mapping[str, Rule]:
+        """The registered rules by id, read-only (one ``.get`` per id, for many ids)."""
+        return self._rules
 
     def rules(self) -> list[Rule]:
         """All registered rules, in registration order."""

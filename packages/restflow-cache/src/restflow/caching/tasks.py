@@ -82,10 +82,12 @@ def run_cache_rules(
 ) -> None:
     """Run a job synchronously (async wrappers are driven with ``async_to_sync``)."""
     ids = list(rule_ids)
-    with _error_policy(ids, dispatcher_name, context):
+    try:  # _error_policy spelled out: this runs on every save with the inline dispatcher
         pending = _start(ids, rule_kwargs)
         if pending is not None:
             async_to_sync(_await)(pending)
+    except Exception:
+        _failed(ids, dispatcher_name, context)
 
 
 async def arun_cache_rules(

@@ -36,10 +36,7 @@ class AsyncIODispatcher(Dispatcher):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             logger.debug("no running event loop; running rules %s synchronously", rule_ids)
-            run_worker(
-                rule_ids, rule_kwargs, dispatcher_name=self.name,
-                function_path=self.worker_path(),
-            )
+            run_worker(rule_ids, rule_kwargs, dispatcher_name=self.name, worker=self.worker())
             return
         path = self.option("async_function_path")
         worker = import_dotted(str(path)) if path else async_worker_entry()

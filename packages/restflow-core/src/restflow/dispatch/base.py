@@ -12,9 +12,17 @@ import itertools
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from restflow.dispatch.worker import WorkerError, run_fallback, worker_path
+from restflow.dispatch import _generation
+from restflow.dispatch.worker import (
+    Worker,
+    WorkerError,
+    import_dotted,
+    run_fallback,
+    worker_entry,
+    worker_path,
+)
 from restflow.settings import RestflowSettings, restflow_settings
 
 __all__ = [
@@ -23,12 +31,14 @@ __all__ = [
     "DispatchError",
     "Dispatcher",
     "PayloadError",
+    "dispatch_valid",
     "get_dispatcher_settings",
     "missing_dispatch_method",
     "resolve_raise_exception",
 ]
 
 logger = logging.getLogger("restflow.dispatch")
+_UNSET: Any = object()
 
 FALLBACK_INLINE = "inline"
 FALLBACK_RAISE = "raise"
@@ -152,17 +162,40 @@ class Dispatcher:
     def option(self, key: str, default: Any = None) -> Any:
         """Per-rule ``config[key]``, else the settings block's ``KEY``, else ``default``.
 
-        ``None`` counts as "not given" at both levels.
+        ``None`` counts as "not given" at both levels. Resolved once per key and kept
+        on the instance until the dispatcher generation changes (``RESTFLOW_SETTINGS``,
+        dispatcher or worker registrations).
         """
-        value = self.config.get(key.lower())
-        if value is None:
-            value = self.settings().get(key.upper())
+        kept = self.__dict__.get("_options")
+        generation = _generation.current()
+        if kept is None or kept[0] != generation:
+            kept = self.__dict__["_options"] = (generation, {})
+        values: dict[str, Any] = kept[1]
+        value = values.get(key, _UNSET)
+        if value is _UNSET:
+            value = self.config.get(key.lower())
+            if value is None:
+                value = self.settings().get(key.upper())
+            values[key] = value
         return default if value is None else value
 
     def worker_path(self) -> str:
         """Dotted path of the synchronous worker entry the job is run with: option
         ``function_path``, else the entry registered with :mod:`restflow.dispatch.worker`."""
         return str(self.option("function_path") or worker_path())
+
+    def worker(self) -> Worker:
+        """The synchronous worker function :meth:`worker_path` names: the registered
+        entry, or option ``function_path`` imported once (again after a change of the
+        dispatcher generation)."""
+        path = self.option("function_path")
+        if not path:
+            return worker_entry()
+        key = (_generation.current(), path)
+        kept = self.__dict__.get("_imported")
+        if kept is None or kept[0] != key:
+            kept = self.__dict__["_imported"] = (key, import_dotted(str(path)))
+        return cast(Worker, kept[1])
 
     def batch_key(self) -> tuple[Any, ...]:
         return (type(self), tuple(sorted(self.config.items())))
@@ -182,8 +215,16 @@ class Dispatcher:
         if not isinstance(rule_kwargs, dict):
             raise PayloadError(f"rule_kwargs must be a dict, got {type(rule_kwargs).__name__}")
         _check_json_native(rule_kwargs, "rule_kwargs")
-        rule_ids = list(rule_ids)
-        logger.debug("dispatching %s via %s", rule_ids, self.name)
+        self.hand_off(list(rule_ids), rule_kwargs, context)
+
+    def hand_off(
+        self, rule_ids: list[str], rule_kwargs: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        """:meth:`dispatch` after its validation of the job: :meth:`_dispatch`, then the
+        fallback policy. For callers whose jobs are valid by construction (restflow-cache
+        builds them from JSON-native kwargs); see :func:`dispatch_valid`."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("dispatching %s via %s", rule_ids, self.name)
         try:
             self._dispatch(rule_ids=rule_ids, rule_kwargs=rule_kwargs, **context)
         except WorkerError:
@@ -210,3 +251,18 @@ class Dispatcher:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} config={self.config!r}>"
+
+
+def dispatch_valid(
+    dispatcher: Dispatcher,
+    rule_ids: list[str],
+    rule_kwargs: dict[str, Any],
+    context: dict[str, Any],
+) -> None:
+    """``dispatcher.dispatch(rule_ids=..., rule_kwargs=..., **context)`` for a job that is
+    valid by construction (a list of ``str`` ids, JSON-native kwargs): the validation is
+    skipped unless the dispatcher overrides :meth:`Dispatcher.dispatch` itself."""
+    if type(dispatcher).dispatch is Dispatcher.dispatch:
+        dispatcher.hand_off(rule_ids, rule_kwargs, context)
+    else:
+        dispatcher.dispatch(rule_ids=rule_ids, rule_kwargs=rule_kwargs, **context)

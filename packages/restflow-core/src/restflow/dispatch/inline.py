@@ -24,6 +24,4 @@ class InlineDispatcher(Dispatcher):
     def _dispatch(
         self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
     ) -> None:
-        run_worker(
-            rule_ids, rule_kwargs, dispatcher_name=self.name, function_path=self.worker_path()
-        )
+        run_worker(rule_ids, rule_kwargs, dispatcher_name=self.name, worker=self.worker())

@@ -11,10 +11,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from django.core.signals import setting_changed
-
+from restflow.dispatch import _generation
 from restflow.dispatch.base import Dispatcher, missing_dispatch_method
-from restflow.settings import SETTING_NAME, restflow_settings
+from restflow.settings import restflow_settings
 
 if TYPE_CHECKING:  # imported when entry points are first read: ~5 ms off django.setup()
     from importlib.metadata import EntryPoint
@@ -81,7 +80,6 @@ _explicit: dict[str, type[Dispatcher]] = {}
 _entry_points: dict[str, _Supplier] = {}
 _failures: dict[str, _Failure] = {}
 _loaded = False
-_generation = 0
 
 
 def _check_class(cls: Any) -> type[Dispatcher]:
@@ -124,25 +122,16 @@ def _forget_blocks() -> None:
 
 
 def _bump_generation() -> None:
-    global _generation
-    with _lock:
-        _generation += 1
+    _generation.bump()
 
 
 def dispatcher_generation() -> int:
     """A number that changes whenever a kept dispatcher instance may be stale: a
-    registration, an unregistration, a forced entry-point reload, or a change of
-    ``RESTFLOW_SETTINGS`` (``DEFAULT_DISPATCHER``, a ``DISPATCHER_SETTINGS`` block).
-    Keep it next to the instance and resolve again when it differs."""
-    return _generation
-
-
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == SETTING_NAME:
-        _bump_generation()
-
-
-setting_changed.connect(_on_setting_changed, dispatch_uid="restflow.dispatch.registry.generation")
+    registration, an unregistration, a forced entry-point reload, a worker-entry
+    registration, or a change of ``RESTFLOW_SETTINGS`` (``DEFAULT_DISPATCHER``, a
+    ``DISPATCHER_SETTINGS`` block). Keep it next to the instance and resolve again when
+    it differs."""
+    return _generation.current()
 
 
 def _distribution_label(ep: EntryPoint) -> str:

@@ -9,7 +9,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from restflow.dispatch.base import Dispatcher
-from restflow.dispatch.worker import import_dotted
 
 __all__ = ["ThreadPoolDispatcher"]
 
@@ -76,7 +75,7 @@ class ThreadPoolDispatcher(Dispatcher):
     def _dispatch(
         self, *, rule_ids: list[str], rule_kwargs: dict[str, dict[str, Any]], **context: Any
     ) -> None:
-        worker = import_dotted(self.worker_path())
+        worker = self.worker()
         future = self._pool().submit(
             worker, rule_ids, rule_kwargs, dispatcher_name=self.name
         )

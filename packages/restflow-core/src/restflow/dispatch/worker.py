@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from restflow.dispatch import _generation
 from restflow.log import log_throttled
 
 __all__ = [
@@ -66,6 +67,7 @@ def register_worker(sync: Worker, async_: Worker | None = None) -> None:
     _entries["sync"] = sync
     if async_ is not None:
         _entries["async"] = async_
+    _generation.bump()  # dispatchers resolve their worker again
 
 
 def _entry(kind: str) -> Worker:
@@ -114,12 +116,15 @@ def run_worker(
     dispatcher_name: str | None,
     context: dict[str, Any] | None = None,
     function_path: str | None = None,
+    worker: Worker | None = None,
 ) -> None:
-    """Run a job in this process through the worker entry (or ``function_path``).
+    """Run a job in this process through ``worker``, else ``function_path``, else the
+    worker entry (``Dispatcher.worker()`` gives the first, resolved once).
 
     Raises :class:`WorkerError` (from the worker's exception) when the worker raises.
     """
-    worker = import_dotted(function_path) if function_path else worker_entry()
+    if worker is None:
+        worker = import_dotted(function_path) if function_path else worker_entry()
     kwargs: dict[str, Any] = {"dispatcher_name": dispatcher_name}
     if context:
         kwargs["context"] = context
