@@ -70,8 +70,8 @@ def _row(comparison: str, title: str, backend: str, op: Callable[[], Any], patch
 
 
 def bench_cache_result_hit(backend: str) -> list[dict[str, Any]]:
-    """``@cache_result`` hit: ``backends.get_many``'s one-pass reads per backend."""
-    from restflow.caching import ArgsKeyField, _redis, backends, cache_result
+    """``@cache_result`` hit: ``backends.get_many``'s one-pass reads per backend (``_get_many``)."""
+    from restflow.caching import ArgsKeyField, _get_many, _redis, cache_result
 
     @cache_result(key_constructor={"fields": {"item": ArgsKeyField("item_id")}}, ttl=3600)
     def item(item_id: int) -> dict[str, Any]:
@@ -87,11 +87,11 @@ def bench_cache_result_hit(backend: str) -> list[dict[str, Any]]:
 
         if backend == "locmem":
             rows.append(_row("get_many.locmem", "@cache_result hit: LocMemCache one-pass get_many",
-                             backend, op, [(backends, "_BASE_GET_MANY", None)],
+                             backend, op, [(_get_many, "_BASE_GET_MANY", None)],
                              "public: LocMemCache.get_many (per-key validation and lock)."))
         elif backend == "redis":
             rows.append(_row("get_many.redis", "@cache_result hit: RedisCache kept client + MGET",
-                             backend, op, [(backends, "_REDIS_GET_MANY", None)],
+                             backend, op, [(_get_many, "_REDIS_GET_MANY", None)],
                              "public: RedisCache.get_many (a new redis.Redis per call)."))
             rows.append(_row("mget_packed.redis",
                              "@cache_result hit: MGET packed once per key list, sent on a pooled "
@@ -100,7 +100,7 @@ def bench_cache_result_hit(backend: str) -> list[dict[str, Any]]:
         else:
             rows.append(_row("get_many.django_redis",
                              "@cache_result hit: django-redis one MGET + decode",
-                             backend, op, [(backends, "_django_redis_get_many", lambda *a: None)],
+                             backend, op, [(_get_many, "_django_redis_get_many", lambda *a: None)],
                              "public: django_redis RedisCache.get_many."))
             rows.append(_row("mget_packed.django_redis",
                              "@cache_result hit: MGET packed once per key list, sent on a pooled "
@@ -116,7 +116,7 @@ SCOPES = 20
 
 def bench_bump(backend: str) -> dict[str, Any]:
     """A bump of ``SCOPES`` scopes (one model save reaching 20 rules' scopes)."""
-    from restflow.caching import backends, scopes
+    from restflow.caching import _writes, scopes
 
     with override_settings(CACHES=caches_for(backend)):
         caches["default"].clear()
@@ -127,10 +127,10 @@ def bench_bump(backend: str) -> dict[str, Any]:
 
         if backend == "locmem":
             return _row("set_many.locmem", f"scope bump of {SCOPES} keys: LocMemCache one-lock set_many",
-                        backend, op, [(backends, "_BASE_SET_MANY", None)],
+                        backend, op, [(_writes, "_BASE_SET_MANY", None)],
                         "public: LocMemCache.set_many (validation, pickle and lock per key).")
         return _row(f"script.{backend}", f"scope bump of {SCOPES} keys: one script call ({backend})",
-                    backend, op, [(backends, "script_set_many", lambda *a: False)],
+                    backend, op, [(_writes, "script_set_many", lambda *a: False)],
                     "public: the backend's set_many (MULTI/EXEC with one command per key).")
 
 

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.core.cache import caches
@@ -15,6 +15,10 @@ from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
 from restflow.log import reset_log_throttle
+
+if TYPE_CHECKING:
+    from restflow_testbed.memcached_server import MemcachedServer
+    from restflow_testbed.redis_cluster import RedisCluster
 
 BACKENDS = ["locmem", "db", "file", "redis", "django_redis"]
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
@@ -117,3 +121,34 @@ def two_backends(request: pytest.FixtureRequest) -> Iterator[str]:
     else:
         reset_state()
         yield "locmem"
+
+
+@pytest.fixture(params=["django_redis_cluster", "valkey_cluster"])
+def cluster_backend(
+    request: pytest.FixtureRequest, redis_cluster_clean: RedisCluster, fresh_django_redis_pools: None
+) -> Iterator[str]:
+    """``default`` on each cluster client (django-redis's, django-valkey's) of the test
+    bed's Redis Cluster, emptied."""
+    from restflow_testbed.django_redis_cluster import cluster_cache_settings
+
+    with override_settings(
+        CACHES={"default": cluster_cache_settings(redis_cluster_clean.url, request.param)}
+    ):
+        yield request.param
+
+
+@pytest.fixture
+def memcached_pool(memcached_servers: list[MemcachedServer]) -> Iterator[list[MemcachedServer]]:
+    """``default`` on the test bed's pool of two memcached servers, flushed; every server
+    running and answering (before and after the test)."""
+    from restflow_testbed.memcached_server import memcached_cache_settings
+
+    for server in memcached_servers:
+        server.resume()
+    with override_settings(
+        CACHES={"default": memcached_cache_settings([s.location for s in memcached_servers])}
+    ):
+        caches["default"].clear()
+        yield memcached_servers
+        for server in memcached_servers:
+            server.resume()

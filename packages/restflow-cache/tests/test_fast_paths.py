@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 from restflow_testbed.plugin import redis_cache_settings
 
-from restflow.caching import ArgsKeyField, backends, cache_result, scopes, tokens
+from restflow.caching import ArgsKeyField, _get_many, _writes, cache_result, scopes, tokens
 
 try:
     from django_redis.cache import RedisCache as DjangoRedisCache
@@ -85,13 +85,13 @@ def spies(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Names of the fast helpers that ran (wrapped, not replaced: they still read)."""
     ran: list[str] = []
     for name in (*FAST_READ.values(),):
-        original = getattr(backends, name)
+        original = getattr(_get_many, name)
 
         def spy(*args: Any, _name: str = name, _original: Callable[..., Any] = original) -> Any:
             ran.append(_name)
             return _original(*args)
 
-        monkeypatch.setattr(backends, name, spy)
+        monkeypatch.setattr(_get_many, name, spy)
     public_calls.clear()
     yield ran
     public_calls.clear()
@@ -120,7 +120,7 @@ def test_a_hit_reads_the_same_through_the_fast_path_and_the_public_one(
         assert spies == [FAST_READ[backend]]  # the gate is open for the stock class
         name, closed = CLOSED_READ[backend]
         with monkeypatch.context() as patch:
-            patch.setattr(backends, name, closed)
+            patch.setattr(_get_many, name, closed)
             spies.clear()
             public = item(7)
             assert spies == []
@@ -167,9 +167,9 @@ def test_a_bump_leaves_the_same_state_through_the_fast_path_and_the_public_one(
         cache.clear()
         with monkeypatch.context() as patch:
             if backend == "locmem":
-                patch.setattr(backends, "_BASE_SET_MANY", None)
+                patch.setattr(_writes, "_BASE_SET_MANY", None)
             else:
-                patch.setattr(backends, "script_set_many", lambda *args: False)
+                patch.setattr(_writes, "script_set_many", lambda *args: False)
             patch.setattr(cache, "set_many", public_set_many.__get__(cache))
             scopes.bump_targets([("default", 2, scope, 600) for scope in names])
         assert sent == [1]

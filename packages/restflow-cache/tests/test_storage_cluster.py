@@ -33,16 +33,6 @@ def cluster_client(redis_cluster_clean: RedisCluster) -> Iterator[redis.cluster.
     client.close()
 
 
-@pytest.fixture(params=["django_redis_cluster", "valkey_cluster"])
-def cluster_backend(
-    request: pytest.FixtureRequest, redis_cluster_clean: RedisCluster, fresh_django_redis_pools: None
-) -> Iterator[str]:
-    with override_settings(
-        CACHES={"default": cluster_cache_settings(redis_cluster_clean.url, request.param)}
-    ):
-        yield request.param
-
-
 @pytest.fixture
 def no_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     """The single-server fast paths fail the test if a cluster client reaches them."""

@@ -17,8 +17,7 @@ import redis.cluster
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
-from restflow_testbed.django_redis_cluster import cluster_cache_settings
-from restflow_testbed.memcached_server import MemcachedServer, memcached_cache_settings
+from restflow_testbed.memcached_server import MemcachedServer
 from restflow_testbed.redis_cluster import RedisCluster
 from test_storage_backends import TenantKey, make_items
 from test_storage_cluster import make_aitems
@@ -72,13 +71,10 @@ def test_a_bad_setting_names_itself(value: Any) -> None:
 
 
 # -- on the cluster ---------------------------------------------------------------------
-@pytest.fixture(params=["django_redis_cluster", "valkey_cluster"])
-def tagged_cluster(
-    request: pytest.FixtureRequest, redis_cluster_clean: RedisCluster, fresh_django_redis_pools: None
-) -> Iterator[RedisCluster]:
-    with override_settings(
-        CACHES={"default": cluster_cache_settings(redis_cluster_clean.url, request.param)}
-    ), tagged():
+@pytest.fixture
+def tagged_cluster(cluster_backend: str, redis_cluster_clean: RedisCluster) -> Iterator[RedisCluster]:
+    """``default`` on each cluster client, with the layout on."""
+    with tagged():
         yield redis_cluster_clean
 
 
@@ -159,14 +155,10 @@ def test_shared_scope_copies_are_written_with_their_expiry(tagged_cluster: Redis
 
 # -- on a memcached pool ------------------------------------------------------------------
 @pytest.fixture
-def tagged_pool(memcached_servers: list[MemcachedServer]) -> Iterator[list[MemcachedServer]]:
-    for server in memcached_servers:
-        server.resume()
-    with override_settings(
-        CACHES={"default": memcached_cache_settings([s.location for s in memcached_servers])}
-    ), tagged():
-        caches["default"].clear()
-        yield memcached_servers
+def tagged_pool(memcached_pool: list[MemcachedServer]) -> Iterator[list[MemcachedServer]]:
+    """``default`` on the pool of two, flushed, with the layout on."""
+    with tagged():
+        yield memcached_pool
 
 
 def _gets(servers: list[MemcachedServer]) -> list[int]:

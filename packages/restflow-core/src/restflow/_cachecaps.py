@@ -51,8 +51,10 @@ def has_async_methods(cache: Any) -> bool:
 
 
 async def acache_call(cache: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-    """``await cache.a<name>(...)``; a backend without that async method runs
-    ``cache.<name>(...)`` in the thread where Django's own async methods would."""
+    """``await cache.a<name>(...)``; a backend without that async method (django-valkey's
+    caches are not ``BaseCache`` and have none) runs ``cache.<name>(...)`` in the thread
+    where Django's own async methods would. restflow-cache's storage calls and
+    restflow-jwt's blacklist both go through it."""
     method = getattr(cache, f"a{name}", None)
     if method is None:
         from asgiref.sync import sync_to_async

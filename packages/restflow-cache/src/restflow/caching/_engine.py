@@ -39,8 +39,7 @@ Values = dict[str, Any] | None  # what one read returned (None: the cache failed
 Result = tuple[Any, Metadata | None]  # the call's result and its metadata (None: not asked)
 _HIT = CacheStatus.HIT
 _MISS = CacheStatus.MISS
-NO_STORE: Any = object()
-_NO_STORE = NO_STORE  # the value ``_storable`` returns to refuse storage
+NO_STORE: Any = object()  # the value ``_storable`` returns to refuse storage
 
 
 class CacheEngine:
@@ -70,7 +69,7 @@ class CacheEngine:
         return False
 
     def _storable(self, result: Any) -> Any:
-        """The value to store for ``result``, or ``_NO_STORE``."""
+        """The value to store for ``result``, or ``NO_STORE``."""
         return result
 
     def _from_stored(self, value: Any) -> Any:
@@ -103,14 +102,9 @@ class CacheEngine:
         if self._has_partition:
             names.extend(scopes.partition_scopes(self._prefix, parts))
         names.append(scopes.key_scope(key))
-        tag = _hash_tags.tag_of(key)
-        if tag:  # CLUSTER_HASH_TAGS: every scope read in the entry's slot
-            names = [tag + name for name in names]
-        return Plan(key, names, self._version, self.ttl)
+        return Plan(key, _hash_tags.in_slot_of(key, names), self._version, self.ttl)
 
-    def invalidation_target(
-        self, args: Args | None, kwargs: Kwargs | None
-    ) -> scopes.Target:
+    def invalidation_target(self, args: Args | None, kwargs: Kwargs | None) -> scopes.Target:
         """The scope ``delete_by_prefix(*args, **kwargs)`` bumps (all when both None).
 
         Memoized like plans (pure key constructors, plain arguments; cleared when
@@ -122,9 +116,7 @@ class CacheEngine:
         target: scopes.Target = self._targets.fetch(identity, self._build_target, args, kwargs)
         return target
 
-    def _build_target(
-        self, args: Args | None, kwargs: Kwargs | None
-    ) -> scopes.Target:
+    def _build_target(self, args: Args | None, kwargs: Kwargs | None) -> scopes.Target:
         scope = self._fn_scope
         if (args is not None or kwargs is not None) and self._has_partition:
             try:
@@ -194,9 +186,7 @@ class CacheEngine:
                 return self._locked_compute(cache, plan, args, kwargs, meta)
         return self._compute(cache, plan, values, args, kwargs)
 
-    def _compute(
-        self, cache: BaseCache, plan: Plan, values: Values, args: Args, kwargs: Kwargs
-    ) -> Result:
+    def _compute(self, cache: BaseCache, plan: Plan, values: Values, args: Args, kwargs: Kwargs) -> Result:
         tokens = envelope.prepare(cache, self.cache_alias, plan, values) if values is not None else None
         result = self._run_sync(args, kwargs)
         if not self._check_predicates_sync(result) or tokens is None:
@@ -221,14 +211,12 @@ class CacheEngine:
         self, cache: BaseCache, plan: Plan, result: Any, tokens: tuple[int, ...]
     ) -> Metadata | None:
         value = self._storable(result)
-        if value is _NO_STORE:
+        if value is NO_STORE:
             return None
         env = envelope.store(cache, self.cache_alias, plan, value, tokens)
         return make_metadata(env, _MISS) if env is not None else None
 
-    def _locked_compute(
-        self, cache: BaseCache, plan: Plan, args: Args, kwargs: Kwargs, meta: bool
-    ) -> Result:
+    def _locked_compute(self, cache: BaseCache, plan: Plan, args: Args, kwargs: Kwargs, meta: bool) -> Result:
         lock = stampede.Lock(cache, self.cache_alias, plan.key, plan.version, self.lock_timeout)
         while True:
             acquired = lock.acquire()
@@ -277,7 +265,7 @@ class CacheEngine:
         if self._stored_once_rendered(cache, plan, result, tokens):
             return result, None
         value = self._storable(result)
-        if value is _NO_STORE:
+        if value is NO_STORE:
             return result, None
         env = await envelope.astore(cache, alias, plan, value, tokens)
         return result, make_metadata(env, _MISS) if env is not None else None

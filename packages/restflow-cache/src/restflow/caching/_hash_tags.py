@@ -22,7 +22,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 __all__ = [
-    "count", "entry_tag", "expand", "family", "place", "scope_tag", "tag_of", "wildcard",
+    "count", "entry_tag", "expand", "family", "in_slot_of", "place", "scope_tag", "tag_of", "wildcard",
 ]
 
 _OPEN = "{rf."
@@ -98,6 +98,13 @@ def tag_of(key: str) -> str:
         return ""
     end = key.find("}")
     return key[: end + 1] if end > 0 else ""
+
+
+def in_slot_of(key: str, names: list[str]) -> list[str]:
+    """``names`` with ``key``'s hash tag in front (CLUSTER_HASH_TAGS: every scope read in
+    the entry's slot), or ``names`` as they are when ``key`` has none."""
+    tag = tag_of(key)
+    return [tag + name for name in names] if tag else names
 
 
 def expand(scope: str) -> list[str]:

@@ -11,7 +11,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
@@ -42,6 +42,7 @@ from restflow.caching.response_store import (
 from restflow.caching.wrapper import (
     _NO_STORE,
     CachedWrapper,
+    CacheOptions,
     KeyConstructorSpec,
     Metadata,
     set_response_cache_header,
@@ -50,6 +51,7 @@ from restflow.caching.wrapper import (
 __all__ = [
     "CachedResponseWrapper",
     "ResponseCacheKeyConstructor",
+    "ResponseOptions",
     "cache_response",
     "extract_view_and_request",
     "rebuild_http_response",
@@ -59,6 +61,16 @@ __all__ = [
 ]
 
 logger = logging.getLogger("restflow.caching.cache_response")
+
+class ResponseOptions(CacheOptions, total=False):
+    """:class:`~restflow.caching.wrapper.CacheOptions` and the response policy's options,
+    passed on to :class:`CachedResponseWrapper` unchanged (defaults: ``public=False``,
+    ``statuses=(200,)``, ``methods=("GET", "HEAD")``)."""
+
+    public: bool
+    statuses: Iterable[int]
+    methods: Iterable[str]
+
 
 def _defined_in_class(func: Callable[..., Any]) -> bool:
     """Whether ``func`` was defined in a class body (a view method), from its qualname."""
@@ -225,13 +237,7 @@ def cache_response(
     cache_if: Callable[[Any], Any] | None = None,
     cache_unless: Callable[[Any], Any] | None = None,
     set_cache_headers: bool = False,
-    *,
-    public: bool = False,
-    statuses: Iterable[int] = (200,),
-    methods: Iterable[str] = ("GET", "HEAD"),
-    lock: bool = False,
-    lock_timeout: float = 10.0,
-    cache_alias: str = "default",
+    **options: Unpack[ResponseOptions],
 ) -> Callable[[Callable[..., Any]], CachedResponseWrapper]:
     """Cache a DRF view method's (or an ``@api_view`` function's) rendered response.
 
@@ -259,12 +265,7 @@ def cache_response(
             cache_unless,
             ttl,
             set_cache_headers,
-            public=public,
-            statuses=statuses,
-            methods=methods,
-            lock=lock,
-            lock_timeout=lock_timeout,
-            cache_alias=cache_alias,
+            **options,
         )
 
     return decorate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypedDict, TypeVar, Unpack
 
 from restflow.caching import envelope, scopes, tokens
 from restflow.caching._binding import parameter_names
@@ -21,12 +21,22 @@ from restflow.caching.plan_memo import Memo
 from restflow.caching.registry import CacheRegister
 from restflow.caching.response_store import set_response_cache_header
 
-__all__ = ["CachedWrapper", "cache_result", "set_response_cache_header"]
+__all__ = ["CacheOptions", "CachedWrapper", "cache_result", "set_response_cache_header"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 KeyConstructorSpec = type[KeyConstructor] | KeyConstructor | dict[str, Any]
 _NO_STORE = NO_STORE  # the value ``_storable`` returns to refuse storage
+
+
+class CacheOptions(TypedDict, total=False):
+    """The keyword-only options a decorator passes on to its wrapper unchanged (their
+    defaults are the wrapper's: ``lock=False``, ``lock_timeout=10.0``,
+    ``cache_alias="default"``)."""
+
+    lock: bool
+    lock_timeout: float
+    cache_alias: str
 
 
 def _resolve_constructor(spec: Any) -> KeyConstructor:
@@ -270,21 +280,16 @@ def cache_result(
     invalidates_on: list[Any] | None = None,
     cache_if: Callable[[Any], Any] | None = None,
     cache_unless: Callable[[Any], Any] | None = None,
-    *,
-    lock: bool = False,
-    lock_timeout: float = 10.0,
-    cache_alias: str = "default",
+    **options: Unpack[CacheOptions],
 ) -> Callable[[Callable[P, T]], CachedWrapper[P, T]]:
     """Cache a function's results (sync or async).
 
     ``lock=True`` makes concurrent misses of one key compute once: the others wait (at
     most ``lock_timeout`` seconds, also the lock's expiry) and read the stored result.
+    ``cache_alias`` names the Django cache (``"default"``).
     """
 
     def decorate(func: Callable[P, T]) -> CachedWrapper[P, T]:
-        return CachedWrapper(
-            func, key_constructor, ttl, invalidates_on, cache_if, cache_unless,
-            lock=lock, lock_timeout=lock_timeout, cache_alias=cache_alias,
-        )
+        return CachedWrapper(func, key_constructor, ttl, invalidates_on, cache_if, cache_unless, **options)
 
     return decorate

@@ -1,0 +1,90 @@
+"""Writes as the storage model makes them: ``set_many`` in one pass on local memory and
+one script call on Redis (``_redis``), the memcached pool's per-tag server under
+``CLUSTER_HASH_TAGS`` (``_memcached``), and a write that stored only part of its keys
+raised as ``IncompleteWrite``."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from django.core.cache import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+
+from restflow.caching import _cluster, _memcached
+from restflow.caching._redis import script_set_many
+
+__all__ = ["delete", "set_many", "set_one", "stored", "touch"]
+
+_BASE_SET_MANY = LocMemCache.set_many
+_LOCMEM_SET = LocMemCache.set
+
+
+def set_many(
+    cache: BaseCache,
+    mapping: dict[str, Any],
+    timeout: int | None,
+    version: int,
+    acknowledged: bool = False,
+) -> None:
+    """``cache.set_many``; on local memory (exact class, methods not replaced) the keys
+    are made without per-character validation and written under one lock acquisition
+    (a value shared by several keys, like the token of a scope bump, is pickled once);
+    on Django's ``RedisCache`` and django-redis, one script call (``_redis``).
+    ``acknowledged`` (a scope bump): followed by ``WAIT`` when
+    ``CLUSTER_WAIT_REPLICAS`` asks for it and the backend can (``_replication``)."""
+    if not mapping:
+        return
+    if (
+        type(cache) is LocMemCache
+        and getattr(cache.set_many, "__func__", None) is _BASE_SET_MANY
+        and getattr(cache.set, "__func__", None) is _LOCMEM_SET
+    ):
+        locmem: Any = cache
+        protocol = locmem.pickle_protocol
+        made: list[tuple[str, bytes]] = []
+        previous: Any = object()
+        pickled = b""
+        for key, value in mapping.items():
+            if value is not previous:
+                previous, pickled = value, pickle.dumps(value, protocol)
+            made.append((locmem.make_key(key, version=version), pickled))
+        with locmem._lock:
+            for key, pickled in made:
+                locmem._set(key, pickled, timeout)
+        return
+    if script_set_many(cache, mapping, timeout, version, acknowledged):
+        return
+    pool = _memcached.pool_of(cache)
+    if pool is not None:  # CLUSTER_HASH_TAGS on a memcached pool: each tag's server
+        stored(_memcached.write(pool, cache, mapping, timeout, version), len(mapping))
+        return
+    stored(cache.set_many(mapping, timeout=timeout, version=version), len(mapping))
+
+
+def stored(failed: Any, wanted: int) -> None:
+    """Raise when ``set_many`` returned keys it could not store (a memcached pool does
+    not raise when one of its servers fails: it returns those keys)."""
+    if failed:
+        failed = list(failed)
+        raise _cluster.IncompleteWrite(
+            f"set_many could not store {len(failed)} of {wanted} keys: {failed[:5]!r}"
+        )
+
+
+# One key of the entry envelope: ``cache.<method>``, or on the tag's server of a memcached
+# pool under CLUSTER_HASH_TAGS (where its scopes are; ``_memcached``).
+def set_one(cache: BaseCache, key: str, value: Any, timeout: int | None, version: int) -> None:
+    if not _memcached.set_one(cache, key, value, timeout, version):
+        cache.set(key, value, timeout=timeout, version=version)
+
+
+def touch(cache: BaseCache, key: str, timeout: int | None, version: int) -> None:
+    if not _memcached.touch(cache, key, timeout, version):
+        cache.touch(key, timeout, version=version)
+
+
+def delete(cache: BaseCache, key: str, version: int) -> None:
+    if not _memcached.delete(cache, key, version):
+        cache.delete(key, version=version)
+
