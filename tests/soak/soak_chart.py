@@ -30,7 +30,7 @@ def figure(curves: dict[str, Curve], title: str = "") -> Figure:
 
     fig = Figure(figsize=(11, 4.5))
     latency, throughput = fig.subplots(1, 2)
-    top = max(max(c.offered + [c.saturation]) for c in curves.values()) * 1.1
+    top = max(max([*c.offered, c.saturation]) for c in curves.values()) * 1.1
     for index, (name, curve) in enumerate(curves.items()):
         colour = f"C{index}"
         latency.plot(curve.offered, [max(p, 1.0) for p in curve.p99], "o-", color=colour, label=name)
