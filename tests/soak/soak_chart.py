@@ -27,6 +27,7 @@ def figure(curves: dict[str, Curve], title: str = "") -> Figure:
     """Two panels: p99 from schedule (log scale) and achieved req/s, both against the
     offered rate; a dotted line per build at its closed-loop saturation."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(11, 4.5))
     latency, throughput = fig.subplots(1, 2)
@@ -40,6 +41,9 @@ def figure(curves: dict[str, Curve], title: str = "") -> Figure:
         throughput.axhline(curve.saturation, color=colour, linestyle=":", label=mark)
     latency.axhline(LIMIT_MS, color="black", linestyle="--", label=f"{LIMIT_MS:.0f} ms")
     latency.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 20, 50, 100 ms, not 2 x 10^1
+    latency.yaxis.set_major_formatter(plain)
+    latency.yaxis.set_minor_formatter(plain)
     latency.set_ylabel("p99 from schedule (ms, log scale)")
     latency.set_title("tail latency")
     throughput.plot([0, top], [0, top], color="grey", linewidth=0.8, label="achieved = offered")
