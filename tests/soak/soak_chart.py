@@ -43,7 +43,9 @@ def figure(curves: dict[str, Curve], title: str = "") -> Figure:
     latency.set_yscale("log")
     plain = FuncFormatter(lambda value, _: f"{value:g}")  # 20, 50, 100 ms, not 2 x 10^1
     latency.yaxis.set_major_formatter(plain)
-    latency.yaxis.set_minor_formatter(plain)
+    values = [max(p, 1.0) for c in curves.values() for p in c.p99] + [LIMIT_MS]
+    if max(values) / min(values) < 10:  # less than a decade: label the minor ticks too
+        latency.yaxis.set_minor_formatter(plain)
     latency.set_ylabel("p99 from schedule (ms, log scale)")
     latency.set_title("tail latency")
     throughput.plot([0, top], [0, top], color="grey", linewidth=0.8, label="achieved = offered")
