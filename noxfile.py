@@ -45,7 +45,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/restflow"
 # What the shared test bed (tests/testbed) itself needs to run any test.
 HARNESS = ["pytest>=8.4", "pytest-django>=4.9"]
 # The workspace's own test tooling (top-level tests and fixtures).
-ROOT_TEST_TOOLS = [*HARNESS, "hypothesis>=6", "redis>=5", "django-redis>=5.4"]
+ROOT_TEST_TOOLS = [*HARNESS, "hypothesis>=6", "redis>=5", "django-redis>=5.4", "matplotlib>=3.8"]
 # Checkers are pinned: a new release with new rules must not turn CI red by itself.
 LINT_TOOLS = ["ruff==0.17.6"]
 TYPING_TOOLS = ["mypy==2.4.1", "django-stubs==6.1.2", "djangorestframework-stubs==3.18.1"]
@@ -376,6 +376,7 @@ SOAK_TOOLS = [
     "djangorestframework-simplejwt>=5.3",
     "drf-extensions>=0.7",
     "celery[redis]>=5.3",
+    "matplotlib>=3.8",  # the --steps chart (tests/soak/soak_chart.py)
 ]
 DEFAULT_SOAK_PG_URL = "postgres://postgres@127.0.0.1:5432/restflow_soak"
 

@@ -41,6 +41,7 @@ EXAMPLE = ROOT / "docs" / "example"
 sys.path[:0] = [str(HERE), str(EXAMPLE), str(ROOT / "tests" / "testbed")]
 
 import demo  # noqa: E402  (docs/example/demo.py: Process, free_port, worker_command)
+import soak_chart  # noqa: E402
 import soak_checks  # noqa: E402
 import soak_faults  # noqa: E402
 import soak_measure  # noqa: E402
@@ -490,6 +491,19 @@ def steps_table(runs: dict[str, BuildRun], args: argparse.Namespace) -> list[str
     return lines
 
 
+def step_curves(runs: dict[str, BuildRun], offered: list[float]) -> dict[str, soak_chart.Curve]:
+    """Each build's offered-rate steps (phase 0, the closed loop, is its saturation)."""
+    return {
+        name: soak_chart.Curve(
+            offered=list(offered),
+            rps=[f["rps"] for _, f in run.steps[1:]],
+            p99=[f.get("p99_sched", 0.0) for _, f in run.steps[1:]],
+            saturation=run.steps[0][1]["rps"],
+        )
+        for name, run in runs.items()
+    }
+
+
 def checks_table(runs: dict[str, BuildRun]) -> list[str]:
     names = list(runs)
     summaries = {n: runs[n].verdict.summary() for n in names if runs[n].verdict}
@@ -679,15 +693,21 @@ def main(argv: list[str]) -> int:
         else:
             print(f"[rig] logs kept in {state}")
     section = (load_section if args.mode == "load" else soak_section)(runs, args, started)
+    name = f"soak-{args.fault}"
+    if args.mode == "load":
+        name = f"load-{args.server}{'-fixed' if args.rate else ''}{'-steps' if args.steps else ''}"
+        name += "-write" if args.mix == "write" else ""
+    elif args.broker != "celery":
+        name = f"soak-{args.broker}-{args.fault}"
+    page = Path(args.page)
+    if args.mode == "load" and args.steps and not args.no_page:
+        chart = page.parent / "benchmarks" / f"{name}.png"
+        title = f"{section.splitlines()[0][4:].replace('`', '')}, {started:%Y-%m-%d %H:%M} UTC"
+        soak_chart.draw(step_curves(runs, args.steps), chart, title=title)
+        section += f"\n\n![{chart.name}](benchmarks/{chart.name})"
+        print(f"[rig] drew {chart}")
     print("\n" + section)
     if not args.no_page:
-        page = Path(args.page)
-        name = f"soak-{args.fault}"
-        if args.mode == "load":
-            name = f"load-{args.server}{'-fixed' if args.rate else ''}{'-steps' if args.steps else ''}"
-            name += "-write" if args.mix == "write" else ""
-        elif args.broker != "celery":
-            name = f"soak-{args.broker}-{args.fault}"
         page.write_text(soak_page.put_section(page.read_text() if page.exists() else "", name, section))
         print(f"\n[rig] wrote the {args.mode} section of {page}")
     broken = [label for label, run in runs.items()
