@@ -177,6 +177,49 @@ def test_a_save_after_caches_change_bumps_the_new_cache(make_cached, book):
         assert cached(*functions, author_id=book.author_id) == [False] * 3
 
 
+def _prefixed(prefix: str, key_function: str | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                               "LOCATION": "many-rules-prefixed", "KEY_PREFIX": prefix}
+    if key_function:
+        options["KEY_FUNCTION"] = key_function
+    return {"default": options}
+
+
+def reversed_key(key: str, key_prefix: str, version: int) -> str:
+    return f"{version}|{key_prefix}|{key}"
+
+
+@pytest.mark.parametrize("second", [
+    _prefixed("second"),
+    _prefixed("first", key_function="test_invalidation_many_rules.reversed_key"),
+])
+def test_a_save_after_the_key_prefix_or_function_changes_bumps_the_new_keys(
+    make_cached, book, second
+):
+    """The keys a save writes (made once per scope names on local memory) follow
+    KEY_PREFIX and KEY_FUNCTION: same store, other keys."""
+    functions = [make_cached(f"prefixed_{i}") for i in range(4)]
+    with override_settings(CACHES=_prefixed("first")):
+        warm(*functions, author_id=book.author_id)
+        book.title = "two"
+        book.save()
+        assert cached(*functions, author_id=book.author_id) == [False] * 4
+    with override_settings(CACHES=second):
+        warm(*functions, author_id=book.author_id)
+        assert cached(*functions, author_id=book.author_id) == [True] * 4
+        book.title = "three"
+        book.save()
+        assert cached(*functions, author_id=book.author_id) == [False] * 4
+        warm(*functions, author_id=book.author_id)
+    with override_settings(CACHES=_prefixed("first")):
+        warm(*functions, author_id=book.author_id)
+        book.title = "four"
+        book.save()
+        assert cached(*functions, author_id=book.author_id) == [False] * 4
+    with override_settings(CACHES=second):  # its entries were not dropped by "first"
+        assert cached(*functions, author_id=book.author_id) == [True] * 4
+
+
 def test_a_job_whose_kwargs_are_equal_but_not_alike_bumps_each_rule_its_own(make_cached):
     from restflow.caching.tasks import run_cache_rules
 
