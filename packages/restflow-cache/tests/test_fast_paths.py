@@ -266,3 +266,36 @@ def test_a_refused_response_is_returned_as_the_view_built_it(used: str) -> None:
     assert set(vars(response)) == set(vars(plain))  # nothing added to the view's object
     view(request())
     assert len(runs) == 2  # and neither answer was stored
+
+
+def test_locmem_writes_cull_order_and_expire_as_django_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local-memory write path (keys made once per names, one expiry per write) leaves
+    the store Django's own ``set_many`` leaves: the same keys in the same order after a
+    cull, each with its expiry."""
+    params = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fast-path-cull",
+        "OPTIONS": {"MAX_ENTRIES": 6, "CULL_FREQUENCY": 3},
+    }
+    batches = [{f"scope:{b}:{i}": b for i in range(4)} for b in range(4)]
+
+    def store_after(fast: bool) -> tuple[list[str], list[str], list[float]]:
+        with override_settings(CACHES={"default": params}):
+            cache: Any = caches["default"]
+            cache.clear()
+            with monkeypatch.context() as patch:
+                if not fast:
+                    patch.setattr(_writes, "_BASE_SET_MANY", None)
+                for batch in batches:
+                    _writes.set_many(cache, dict(batch), 60, 1)
+            keys = list(cache._cache)
+            expiries = [cache._expire_info[key] for key in keys]
+            return keys, sorted(cache.get_many([k for b in batches for k in b])), expiries
+
+    fast_keys, fast_read, fast_expiries = store_after(fast=True)
+    public_keys, public_read, public_expiries = store_after(fast=False)
+    assert fast_keys == public_keys  # culled the same way
+    assert len(fast_keys) <= 6
+    assert fast_read == public_read
+    assert all(abs(a - b) < 30 for a, b in zip(fast_expiries, public_expiries, strict=True))
+    assert all(e > 0 for e in fast_expiries)
