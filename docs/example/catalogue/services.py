@@ -16,7 +16,9 @@ from restflow.caching import ArgsKeyField, InvalidationRule, cache_result
     invalidates_on=[
         # A new, edited or deleted review changes the summary of its book (and, when a
         # review moves to another book, of both books).
-        InvalidationRule(model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True),
+        InvalidationRule(
+            model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True, batch=True
+        ),
     ],
 )
 def rating_summary(book_id: int) -> dict[str, Any]:

@@ -12,6 +12,10 @@ Caching choices, view by view:
 * Invalidation rules say which model changes make which entries stale. Rules with a
   ``field_mapping`` drop one partition (the book that changed); the rules registered at
   the bottom of this module drop every entry of a list view.
+* Every rule has ``batch=True``: the rules one save sets off travel to the broker as one
+  job. A price change touches four cached views; without batching that is four jobs, and
+  a one-process worker that runs near its capacity takes long to catch up after an
+  outage (docs/benchmarks.md, the django-q worker-kill run).
 """
 
 from __future__ import annotations
@@ -78,9 +82,11 @@ class AuthorDetail(CatalogueView):
         public=True,
         set_cache_headers=True,
         invalidates_on=[
-            InvalidationRule(model=Author, field_mapping={"author_id": "pk"}),
+            InvalidationRule(model=Author, field_mapping={"author_id": "pk"}, batch=True),
             # The book count shown with the author.
-            InvalidationRule(model=Book, field_mapping={"author_id": "author_id"}, trigger_on_create=True),
+            InvalidationRule(
+                model=Book, field_mapping={"author_id": "author_id"}, trigger_on_create=True, batch=True
+            ),
         ],
     )
     def get(self, request: Request, author_id: int) -> Response:
@@ -117,12 +123,13 @@ class BookDetail(CatalogueView):
         public=True,
         set_cache_headers=True,
         invalidates_on=[
-            InvalidationRule(model=Book, field_mapping={"book_id": "pk"}),
+            InvalidationRule(model=Book, field_mapping={"book_id": "pk"}, batch=True),
             # The rating summary embedded in the answer.
             InvalidationRule(
                 model=Review,
                 field_mapping={"book_id": "book_id"},
                 trigger_on_create=True,
+                batch=True,
             ),
         ],
     )
@@ -159,8 +166,12 @@ class BookReviews(CatalogueView):
         public=True,
         set_cache_headers=True,
         invalidates_on=[
-            InvalidationRule(model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True),
-            InvalidationRule(model=Book, field_mapping={"book_id": "pk"}, watch_fields=["title"]),
+            InvalidationRule(
+                model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True, batch=True
+            ),
+            InvalidationRule(
+                model=Book, field_mapping={"book_id": "pk"}, watch_fields=["title"], batch=True
+            ),
         ],
     )
     def get(self, request: Request, book_id: int) -> Response:
@@ -185,7 +196,9 @@ class MyReviews(CatalogueView):
         set_cache_headers=True,
         invalidates_on=[
             # The key field ``user`` <- the review's author: grace's entry survives ada's review.
-            InvalidationRule(model=Review, field_mapping={"user": "user_id"}, trigger_on_create=True),
+            InvalidationRule(
+                model=Review, field_mapping={"user": "user_id"}, trigger_on_create=True, batch=True
+            ),
         ],
     )
     def get(self, request: Request) -> Response:
@@ -203,7 +216,7 @@ def _drop_every_entry(view: Any, model: type, **gates: Any) -> None:
     however many query strings and formats were cached. ``CacheRegister.add`` is used
     because these views take ``self`` and ``request`` only, so there is no argument to map.
     """
-    rule = InvalidationRule(model=model, **gates)
+    rule = InvalidationRule(model=model, batch=True, **gates)
     CacheRegister.add(model=model, func=view, invalidation_rule=rule)
 
 
