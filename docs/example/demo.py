@@ -296,7 +296,8 @@ def explore(base: str) -> None:
     )
     print(
         "  endpoints: /api/authors/ /api/authors/<id>/ /api/books/ /api/books/<id>/\n"
-        "             /api/books/<id>/rating/ /api/books/<id>/reviews/ /api/me/reviews/\n"
+        "             /api/books/<id>/summary/ (async) /api/books/<id>/rating/\n"
+        "             /api/books/<id>/reviews/ /api/me/reviews/\n"
         "             /api/auth/token/ token/refresh/ token/verify/ token/blacklist/\n"
         "             /api/auth/.well-known/jwks.json (the public signing key, no token)"
     )

@@ -225,8 +225,28 @@ class Tour:
         self.expect(answer.body["rating"]["reviews"] == 2, f"detail shows 2 reviews: {answer.body}")
         self.get_cached(f"/api/books/{kindred}/rating/", ada, "HIT", "another book: untouched", strict=True)
 
+    def async_view(self) -> None:
+        title("5. An async view (a Django async def): aauthenticate, cache_response, async ORM")
+        ada = self.tokens["ada"]
+        books = {b["title"]: b for b in self.call("GET", "/api/books/", token=ada).body}
+        book = books["A Wizard of Earthsea"]
+        path = f"/api/books/{book['id']}/summary/"
+        answer = self.call("GET", path)
+        self.show(f"GET  {path}  (no token)", answer, repr(detail(answer)))
+        self.expect_answer(answer, 401)
+        challenge = answer.headers.get("www-authenticate", "")
+        self.expect(challenge.startswith("Bearer"), f"a Bearer challenge expected: {challenge!r}")
+        answer = self.get_cached(path, ada, "MISS", "token check, cache and queries awaited")
+        self.expect(answer.body["price"] == book["price"], f"the book's price expected: {answer.body}")
+        self.get_cached(path, ada, "HIT")
+        answer = self.call("PATCH", f"/api/books/{book['id']}/", {"price": "10.49"}, token=ada)
+        self.show(f"PATCH /api/books/{book['id']}/  price {book['price']} -> 10.49", answer, book["title"])
+        self.expect_answer(answer, 200)
+        answer = self.get_cached(path, ada, "MISS", "the book's rule dropped it")
+        self.expect(answer.body["price"] == "10.49", f"the new price expected: {answer.body}")
+
     def per_user(self) -> None:
-        title("5. A per-user answer: the key holds the user (/api/me/reviews/)")
+        title("6. A per-user answer: the key holds the user (/api/me/reviews/)")
         ada, grace = self.tokens["ada"], self.tokens["grace"]
         answer = self.get_cached("/api/me/reviews/", ada, "MISS", who="ada")
         self.expect([r["user"] for r in answer.body] == ["ada"], f"ada's reviews: {answer.body}")
@@ -245,7 +265,7 @@ class Tour:
         self.get_cached("/api/me/reviews/", grace, "HIT", "grace's entry survived", who="grace", strict=True)
 
     def rotation_and_logout(self) -> None:
-        title("6. Refresh-token rotation, a stolen refresh token reused, and logout")
+        title("7. Refresh-token rotation, a stolen refresh token reused, and logout")
         first = self.tokens["ada-refresh"]
         answer = self.call("POST", "/api/auth/token/refresh/", {"refresh": first})
         self.show("POST /api/auth/token/refresh/  (refresh #1)", answer, "new access + refresh #2")
@@ -286,7 +306,7 @@ class Tour:
         self.expect_answer(answer, 401)
 
     def browser_cookies(self) -> None:
-        title("7. The browser page /browser/: the refresh token in an HttpOnly cookie")
+        title("8. The browser page /browser/: the refresh token in an HttpOnly cookie")
         with urllib.request.urlopen(f"{self.base_url}/browser/", timeout=30) as page:  # noqa: S310
             html = page.read().decode()
         self.expect('credentials: "include"' in html, "the page calls fetch() with cookies")
@@ -340,6 +360,7 @@ class Tour:
         self.cached_list()
         self.edit_invalidates()
         self.cached_service()
+        self.async_view()
         self.per_user()
         self.rotation_and_logout()
         self.browser_cookies()

@@ -2,8 +2,8 @@
 
 ``demo.py --tour-only`` generates an ES256 signing key, migrates a fresh SQLite database,
 seeds it, starts ``runserver`` on a free port, runs the HTTP tour (tokens and the JWKS,
-cached lists, invalidation, rotation, logout) and stops the server. These tests run it as a
-user would and check what it printed, and that nothing is left running.
+cached lists, invalidation, the async view, rotation, logout) and stops the server. These
+tests run it as a user would and check what it printed, and that nothing is left running.
 """
 
 from __future__ import annotations
@@ -104,6 +104,9 @@ def assert_tour(transcript: str) -> None:
     assert statuses(transcript, "/api/books/3/rating/") == ["MISS", "HIT", "MISS"]
     assert statuses(transcript, "/api/books/6/rating/") == ["MISS", "HIT"]
     assert "{'reviews': 2, 'average': 4.5}" in transcript
+    # The async view: refused without a token, then cached and invalidated like the others.
+    assert "-> 401" in line(transcript, "GET  /api/books/1/summary/  (no token)")
+    assert statuses(transcript, "/api/books/1/summary/") == ["MISS", "HIT", "MISS"]
     # Per-user entries.
     assert statuses(transcript, "/api/me/reviews/  as ada") == ["MISS", "HIT", "MISS"]
     assert statuses(transcript, "/api/me/reviews/  as grace") == ["MISS", "HIT", "HIT"]

@@ -1,15 +1,16 @@
 """The workload of the rig (``nox -s load`` / ``nox -s soak``), run by Locust headless.
 
 Signed-in users read the catalogue (lists, details, per-user pages, the cached service
-function), write book prices, log in, refresh with rotation and log out (the refresh
-token blacklisted, then a new sign-in); ``RESTFLOW_SOAK_MIX=write`` makes half the tasks
-writes. With ``RESTFLOW_SOAK_RATE`` each user runs on a fixed schedule (open loop) and
-each task's first request is timed from the moment it was due, not from when it was sent
-(``RESTFLOW_SOAK_LATENCY``: those times, in ms), so a slow server cannot lower the load
-it is measured at. With
-``RESTFLOW_SOAK_RACES=1`` they also race one refresh token from 3 greenlets and replay
-spent tokens later. Every write's committed version and every read's version are
-recorded for the checks (``soak_checks``), written to ``RESTFLOW_SOAK_RECORD`` at the end.
+function; under ``RESTFLOW_SOAK_SERVER=uvicorn`` also the async summary view), write book
+prices, log in, refresh with rotation and log out (the refresh token blacklisted, then a
+new sign-in); ``RESTFLOW_SOAK_MIX=write`` makes half the tasks writes. The weights are
+``soak_mix``'s table. With ``RESTFLOW_SOAK_RATE`` each user runs on a fixed schedule
+(open loop) and each task's first request is timed from the moment it was due, not from
+when it was sent (``RESTFLOW_SOAK_LATENCY``: those times, in ms), so a slow server cannot
+lower the load it is measured at. With ``RESTFLOW_SOAK_RACES=1`` they also race one
+refresh token from 3 greenlets and replay spent tokens later. Every write's committed
+version and every read's version are recorded for the checks (``soak_checks``), written
+to ``RESTFLOW_SOAK_RECORD`` at the end.
 
 A book's version is its price in cents: each write sets a price higher than any before,
 and only one write per book is in flight at a time, so versions follow commit order.
@@ -35,6 +36,7 @@ from locust import HttpUser, events, task
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from soak_checks import Read, Recording, RefreshAttempt, ServerError, Write
+from soak_mix import weights
 
 USERS = {"ada": "ada-demo-password", "grace": "grace-demo-password"}
 RECORD = Recording()
@@ -46,6 +48,8 @@ SPENT: list[tuple[float, str]] = []  # (when, refresh token) accepted once alrea
 MAX_REQUESTS = int(os.environ.get("RESTFLOW_SOAK_MAX_REQUESTS", "0"))
 RACES = os.environ.get("RESTFLOW_SOAK_RACES") == "1"
 WRITE_HEAVY = os.environ.get("RESTFLOW_SOAK_MIX") == "write"
+# gunicorn | uvicorn: the async summary view is in the mix under an ASGI server only.
+WEIGHTS = weights("write" if WRITE_HEAVY else "read", os.environ.get("RESTFLOW_SOAK_SERVER") or "gunicorn")
 # Tasks per second per user on a fixed schedule (see wait_time): a fixed offered load.
 RATE = float(os.environ.get("RESTFLOW_SOAK_RATE") or 0)
 LATENCIES: list[float] = []  # ms from the moment each request was due (see _send)
@@ -142,7 +146,7 @@ class CatalogueUser(HttpUser):
 
     # ----------------------------------------------------------------- reads
 
-    @task(25)
+    @task(WEIGHTS["book_list"])
     def book_list(self) -> None:
         started = time.time()
         books = self.get("/api/books/", "/api/books/")
@@ -151,25 +155,35 @@ class CatalogueUser(HttpUser):
         for book in books or []:
             RECORD.reads.append(Read(f"book:{book['id']}", _version(book["price"]), started, "list"))
 
-    @task(40)
+    @task(WEIGHTS["book_detail"])
     def book_detail(self) -> None:
+        self._read_book("", "detail")
+
+    @task(WEIGHTS["book_summary"])
+    def book_summary(self) -> None:
+        """The async view (a Django ``async def`` view: restflow's ``aauthenticate`` and
+        ``cache_response``); its price is a book version like the detail's."""
+        self._read_book("summary/", "summary")
+
+    def _read_book(self, suffix: str, kind: str) -> None:
+        """GET ``/api/books/<a known id>/<suffix>`` and record the version it returned."""
         if not self.books:
             return self.book_list()
         book_id = random.choice(self.books)
         started = time.time()
-        book = self.get(f"/api/books/{book_id}/", "/api/books/[id]/")
+        book = self.get(f"/api/books/{book_id}/{suffix}", f"/api/books/[id]/{suffix}")
         if book:
-            RECORD.reads.append(Read(f"book:{book_id}", _version(book["price"]), started, "detail"))
+            RECORD.reads.append(Read(f"book:{book_id}", _version(book["price"]), started, kind))
 
-    @task(10)
+    @task(WEIGHTS["authors"])
     def authors(self) -> None:
         self.get("/api/authors/", "/api/authors/")
 
-    @task(5)
+    @task(WEIGHTS["my_reviews"])
     def my_reviews(self) -> None:
         self.get("/api/me/reviews/", "/api/me/reviews/")
 
-    @task(5)
+    @task(WEIGHTS["rating"])
     def rating(self) -> None:
         if not self.books:
             return self.book_list()
@@ -177,7 +191,7 @@ class CatalogueUser(HttpUser):
 
     # ----------------------------------------------------------------- writes
 
-    @task(90 if WRITE_HEAVY else 6)
+    @task(WEIGHTS["write_price"])
     def write_price(self) -> None:
         free = [b for b in self.books if b not in WRITING]
         if not free:
@@ -195,11 +209,11 @@ class CatalogueUser(HttpUser):
 
     # ----------------------------------------------------------------- tokens
 
-    @task(1)
+    @task(WEIGHTS["sign_in"])
     def sign_in(self) -> None:
         self.login()
 
-    @task(3)
+    @task(WEIGHTS["rotate"])
     def rotate(self) -> None:
         if not self.refresh:
             return self.login()
@@ -213,7 +227,7 @@ class CatalogueUser(HttpUser):
         else:
             self.login()
 
-    @task(1)
+    @task(WEIGHTS["logout"])
     def logout(self) -> None:
         """Log out (the refresh token blacklisted), then sign in again; a later replay of
         the logged-out token must be refused."""

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/authors/<int:author_id>/", views.AuthorDetail.as_view()),
     path("api/books/", views.BookList.as_view()),
     path("api/books/<int:book_id>/", views.BookDetail.as_view()),
+    path("api/books/<int:book_id>/summary/", views.BookSummary.as_view()),
     path("api/books/<int:book_id>/rating/", views.BookRating.as_view()),
     path("api/books/<int:book_id>/reviews/", views.BookReviews.as_view()),
     path("api/me/reviews/", views.MyReviews.as_view()),

@@ -31,7 +31,7 @@ load in the same run.
 python3 noxw.py -s load                         # 2 rounds (A B, B A), 60 s per build, 16 users
 python3 noxw.py -s load -- --seconds 90 --users 24 --mix write
 python3 noxw.py -s load -- --users 16 --rate 3      # a fixed offered load: 48 tasks/s
-python3 noxw.py -s load -- --server uvicorn    # ASGI, 2 workers (the demo's views are sync)
+python3 noxw.py -s load -- --server uvicorn    # ASGI, 2 workers; the async view joins the mix
 python3 noxw.py -s soak -- --fault redis-restart  # or redis-stop, broker-stop, worker-kill,
                                                   # web-kill, pg-drop, none
 python3 noxw.py -s soak-smoke                     # the CI smoke run

@@ -4,12 +4,13 @@
 
 ``nox -s load`` and ``nox -s soak`` run this file. Per build (restflow, then the peers'
 simplejwt + drf-extensions build): a fresh PostgreSQL database (``RESTFLOW_SOAK_PG_URL``)
-migrated and seeded, gunicorn (4 sync workers; or ``--server uvicorn``, 2 ASGI workers) on
-a free loopback port, Locust headless for a bounded time and number of requests, then the
-checks (``soak_checks``). ``soak`` adds a worker (Celery, or ``--broker rq|dramatiq|django_q``)
-that runs the invalidation jobs, and one fault, injected by pid in the middle of the run.
-One private ``redis-server`` (cache, blacklist, broker) serves the whole run. Every
-process the rig starts is stopped by pid on the way out.
+migrated and seeded, gunicorn (4 sync workers; or ``--server uvicorn``, 2 ASGI workers,
+with the demo's async view in the mix: ``soak_mix``) on a free loopback port, Locust
+headless for a bounded time and number of requests, then the checks (``soak_checks``).
+``soak`` adds a worker (Celery, or ``--broker rq|dramatiq|django_q``) that runs the
+invalidation jobs, and one fault, injected by pid in the middle of the run. One private
+``redis-server`` (cache, blacklist, broker) serves the whole run. Every process the rig
+starts is stopped by pid on the way out.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import soak_chart  # noqa: E402
 import soak_checks  # noqa: E402
 import soak_faults  # noqa: E402
 import soak_measure  # noqa: E402
+import soak_mix  # noqa: E402
 import soak_page  # noqa: E402
 from restflow_testbed.redis_server import RedisServer  # noqa: E402
 
@@ -124,7 +126,8 @@ def call(base: str, method: str, path: str, body: Any = None, token: str = "") -
 
 
 def served_prices(base: str) -> dict[str, int]:
-    """What the API serves after the run: every book's detail and its row in the list."""
+    """What the API serves after the run: every book's row in the list, its detail and its
+    summary (the async endpoint)."""
     login = {"username": "ada", "password": "ada-demo-password"}
     status, tokens = call(base, "POST", "/api/auth/token/", login)
     if status != 200:
@@ -138,6 +141,9 @@ def served_prices(base: str) -> dict[str, int]:
         status, detail = call(base, "GET", f"/api/books/{book['id']}/", token=access)
         if status == 200:
             served[f"detail book:{book['id']}"] = int(Decimal(detail["price"]) * 100)
+        status, summary = call(base, "GET", f"/api/books/{book['id']}/summary/", token=access)
+        if status == 200:
+            served[f"summary book:{book['id']}"] = int(Decimal(summary["price"]) * 100)
     return served
 
 
@@ -278,8 +284,10 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
 
 
 def _servers(args: argparse.Namespace) -> str:
-    kind = "sync workers" if args.server == "gunicorn" else "ASGI workers (the views are sync)"
-    return f"{args.server} with {args.workers} {kind}"
+    if args.server == "gunicorn":
+        return f"gunicorn with {args.workers} sync workers"
+    return (f"uvicorn with {args.workers} ASGI workers (restflow serves the book summary from an async "
+            "view on the event loop, the peers from a sync DRF view; the other views are sync in both)")
 
 
 def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: RedisServer | None,
@@ -359,7 +367,7 @@ def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: 
             print(f"[rig] {build}: the invalidation queue did not drain in {QUIESCE_TIMEOUT:.0f} s",
                   flush=True)
     prices = committed_prices(pg_url)
-    committed = {f"{where} book:{k}": v for k, v in prices.items() for where in ("list", "detail")}
+    committed = {f"{where} book:{k}": v for k, v in prices.items() for where in ("list", "detail", "summary")}
     # Other brokers: their queues are not inspected; the check waits (bounded) until what
     # is served matches the database, and what still differs then is lost.
     deadline = time.monotonic() + (QUIESCE_TIMEOUT if worker is not None and args.broker != "celery" else 0)
@@ -414,7 +422,7 @@ def load_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         f"{args.users} Locust users {_offered(args)}, at most {args.max_requests} requests), Locust "
         "and the servers on the same machine.",
         "",
-        f"Mix: {MIXES[args.mix]} {_servers(args)}, PostgreSQL, one Redis "
+        f"Mix: {soak_mix.describe(args.mix, args.server)} {_servers(args)}, PostgreSQL, one Redis "
         f"(cache + blacklist); invalidation inline in the request for both builds; {_hasher(args)}.",
         "",
         *figures_table(runs),
@@ -545,11 +553,11 @@ def soak_section(runs: dict[str, BuildRun], args: argparse.Namespace, started: d
         f"### Soak (`nox -s soak -- --broker {args.broker} --fault {args.fault}`)",
         "",
         f"Run on {started:%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, {args.seconds} s per build, "
-        f"{args.users} Locust users, mix {MIXES[args.mix]} Plus refresh races (3 concurrent uses of "
-        f"one token) and replays of spent tokens; {_hasher(args)}. restflow's invalidation runs in "
-        f"a {args.broker} worker (eventual: the lag bound the check allows is {args.lag_bound:g} s); the "
-        f"peers invalidate inline. Fault: `{args.fault}`, injected by pid at 40% of the run "
-        f"({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
+        f"{args.users} Locust users, mix {soak_mix.describe(args.mix, args.server)} Plus refresh races "
+        f"(3 concurrent uses of one token) and replays of spent tokens; {_hasher(args)}. restflow's "
+        f"invalidation runs in a {args.broker} worker (eventual: the lag bound the check allows is "
+        f"{args.lag_bound:g} s); the peers invalidate inline. Fault: `{args.fault}`, injected by pid "
+        f"at 40% of the run ({args.down:g} s down). **Preliminary and noisy** (2 shared CPUs).",
         "",
         *figures_table(runs),
     ]
@@ -567,16 +575,6 @@ def memory_table(runs: dict[str, BuildRun]) -> list[str]:
     for key in runs[names[0]].memory:
         rows.append(f"| {key} | " + " | ".join(runs[n].memory.get(key, "-") for n in names) + " |")
     return rows
-
-
-MIXES = {
-    "read": "`read` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
-    "PATCH of a book's price 6, login 1, refresh with rotation 3, logout (blacklist the refresh "
-    "token, then sign in again) 1: about 90% reads).",
-    "write": "`write` (weights: book list 25, book detail 40, authors 10, my reviews 5, rating 5, "
-    "PATCH of a book's price 90, login 1, refresh with rotation 3, logout (blacklist the refresh "
-    "token, then sign in again) 1: about half the tasks are writes).",
-}
 
 
 def _offered(args: argparse.Namespace) -> str:

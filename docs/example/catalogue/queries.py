@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from catalogue.models import Book, Review
 
 BOOK_ORDERINGS = {"title", "-title", "published", "-published", "price", "-price"}
+_RATING = {"count": Count("id"), "average": Avg("rating")}  # a book's review totals
 
 
 def filtered_books(request: Request) -> QuerySet[Book]:
@@ -34,6 +35,14 @@ def filtered_books(request: Request) -> QuerySet[Book]:
 
 def rating_totals(book_id: int) -> dict[str, Any]:
     """How many reviews a book has and their average rating (an aggregate query)."""
-    totals = Review.objects.filter(book_id=book_id).aggregate(count=Count("id"), average=Avg("rating"))
-    average = totals["average"]
-    return {"reviews": totals["count"], "average": None if average is None else round(average, 2)}
+    return _totals(Review.objects.filter(book_id=book_id).aggregate(**_RATING))
+
+
+async def arating_totals(book_id: int) -> dict[str, Any]:
+    """:func:`rating_totals` through Django's async ORM (the async summary view)."""
+    return _totals(await Review.objects.filter(book_id=book_id).aaggregate(**_RATING))
+
+
+def _totals(aggregate: dict[str, Any]) -> dict[str, Any]:
+    average = aggregate["average"]
+    return {"reviews": aggregate["count"], "average": None if average is None else round(average, 2)}

@@ -23,6 +23,14 @@ class BookSerializer(serializers.ModelSerializer[Book]):
         fields = ["id", "title", "author", "author_name", "published", "price"]
 
 
+class BookSummarySerializer(serializers.ModelSerializer[Book]):
+    """A book's id, title and price, as ``BookSerializer`` writes them (the async summary)."""
+
+    class Meta:
+        model = Book
+        fields = ["id", "title", "price"]
+
+
 class ReviewSerializer(serializers.ModelSerializer[Review]):
     user = serializers.CharField(source="user.username", read_only=True)
     book_title = serializers.CharField(source="book.title", read_only=True)

@@ -13,25 +13,34 @@ Caching choices, view by view:
   ``field_mapping`` drop one partition (the book that changed); the rules registered at
   the bottom of this module drop every entry of a list view.
 * Every rule has ``batch=True``: the rules one save sets off travel to the broker as one
-  job. A price change touches four cached views; without batching that is four jobs, and
+  job. A price change touches five cached views; without batching that is five jobs, and
   a one-process worker that runs near its capacity takes long to catch up after an
   outage (docs/benchmarks.md, the django-q worker-kill run).
+* ``/api/books/<id>/summary/`` is the async path: a plain Django ``async def`` view (DRF
+  has no async views) behind ``jwt_required`` (``catalogue/async_auth.py``: restflow's
+  ``aauthenticate``), cached by the same ``cache_response`` with the same rules, its data
+  read with Django's async ORM. Under an ASGI server it runs on the event loop.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalogue.async_auth import jwt_required
 from catalogue.models import Author, Book, Review
+from catalogue.queries import arating_totals
 from catalogue.queries import filtered_books as _books
-from catalogue.serializers import AuthorSerializer, BookSerializer, ReviewSerializer
+from catalogue.serializers import AuthorSerializer, BookSerializer, BookSummarySerializer, ReviewSerializer
 from catalogue.services import rating_summary
 from restflow.authentication import JWTAuthentication
 from restflow.caching import (
@@ -146,6 +155,30 @@ class BookDetail(CatalogueView):
     def delete(self, request: Request, book_id: int) -> Response:
         get_object_or_404(Book, pk=book_id).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@csrf_exempt  # the Bearer token is the credential, not a cookie (as DRF's views)
+@require_safe  # GET and HEAD; 405 for the rest
+@jwt_required  # above the cache: every request, a hit included, needs a valid token
+@cache_response(
+    ttl=CACHE_TTL,
+    public=True,
+    set_cache_headers=True,
+    invalidates_on=[
+        InvalidationRule(model=Book, field_mapping={"book_id": "pk"}, batch=True),
+        InvalidationRule(
+            model=Review, field_mapping={"book_id": "book_id"}, trigger_on_create=True, batch=True
+        ),
+    ],
+)
+async def book_summary(request: HttpRequest, book_id: int) -> HttpResponse:
+    """A book's id, title and price with its review totals: the async endpoint."""
+    try:
+        book = await Book.objects.aget(pk=book_id)
+    except Book.DoesNotExist:
+        return JsonResponse({"detail": "No Book matches the given query.", "code": "not_found"}, status=404)
+    summary = {**BookSummarySerializer(book).data, "rating": await arating_totals(book.pk)}
+    return JsonResponse(summary, json_dumps_params={"separators": (",", ":")})  # as DRF writes JSON
 
 
 class BookRating(CatalogueView):
