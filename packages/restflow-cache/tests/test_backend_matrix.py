@@ -108,6 +108,40 @@ def test_prefix_and_namespace_invalidation(matrix: str) -> None:
     assert [items(t, 1) for t in (1, 2, 3)] == ["1/1#4", "2/1#4", "3/1#4"]
 
 
+def test_cache_objects_of_finished_threads_are_collected(matrix: str) -> None:
+    """Django makes a cache object per thread (per request under ASGI servers, which run
+    each request's sync code in a new thread, and under ``runserver``): what restflow keeps
+    for a cache object (its Redis client, its packed reads, its pool routing) must not keep
+    that object, and the connections it owns, alive once Django drops it."""
+    import gc
+    import weakref
+
+    calls: Counter[str] = Counter()
+    items = make_items(calls)
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+    main = caches["default"]
+
+    def request() -> None:
+        try:
+            assert caches["default"] is not main  # Django's object of this thread
+            assert items(1, 1) == "1/1#1"  # a hit after the first thread's miss
+            items(2, 1)
+            items.delete_by_prefix(tenant=2)  # and a write
+            seen.append(weakref.ref(caches["default"]))
+        except BaseException as exc:
+            errors.append(exc)
+
+    for _ in range(10):
+        thread = threading.Thread(target=request)
+        thread.start()
+        thread.join()
+    assert not errors, errors
+    assert len(seen) == 10
+    gc.collect()
+    assert [ref() for ref in seen if ref() is not None] == []
+
+
 #: Backends whose keys restflow can list, so ``purge=True`` deletes old entries physically.
 PURGEABLE = {"redis", "django_redis", "valkey", "django_redis_cluster", "valkey_cluster"}
 

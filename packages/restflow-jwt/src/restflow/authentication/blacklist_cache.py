@@ -122,7 +122,7 @@ class CacheBlacklistBackend(BlacklistBackend):
         reader = self._readers.get(cache)
         if reader is None:
             reader = self._readers[cache] = reader_for(cache)
-        return reader(*[self._key(one) for one in ids])
+        return reader(cache, *[self._key(one) for one in ids])
 
     def is_blacklisted(self, jti: str) -> bool:
         return bool(self._read(jti)[0])
@@ -142,7 +142,7 @@ class CacheBlacklistBackend(BlacklistBackend):
         if starter is False:
             result = self._read(*ids)
             return lambda: result
-        return starter(*[self._key(one) for one in ids])
+        return starter(cache, *[self._key(one) for one in ids])
 
     async def alookup_values(self, ids: tuple[str, ...]) -> list[Any]:
         cache = self._cache()

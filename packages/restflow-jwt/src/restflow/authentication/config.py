@@ -7,7 +7,6 @@ are parsed once, import strings resolved once, and ``override_settings`` still w
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
@@ -80,7 +79,7 @@ class JWTConfig:
         self.check_user_is_active: bool = bool(s.CHECK_USER_IS_ACTIVE)
         self.check_revoke_token: bool = bool(s.CHECK_REVOKE_TOKEN)
         self.revoke_token_claim: str = s.REVOKE_TOKEN_CLAIM
-        self.user_lookups: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self.user_lookups: dict[Any, Any] = {}  # userquery.compiled_user_lookup's
         self._rule_setting: Any = s.USER_AUTHENTICATION_RULE
         self._backend_setting: Any = s.BLACKLIST_BACKEND
         self.jwks_url: str | None = s.JWKS_URL

@@ -8,6 +8,12 @@ together with the user's revocation epoch: one ``GET`` for one key, one ``MGET``
 several, always one round trip. The readers return the stored values (``None`` for a
 missing key; raw bytes on the direct Redis path, where an int is stored as its digits).
 Other caches go through the public cache API.
+
+The blacklist keeps one reader per cache object, weakly keyed by it: the reader takes the
+cache as its first argument and holds no reference to it, so a cache object Django drops
+is collected with its connection pool. (Under ASGI, and under servers that start a thread
+per request, Django makes a cache object per request: a reader that held its cache kept
+every one of them, and their Redis connections, alive.)
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ def _values(reply: Any) -> list[Any]:
 
 
 def starter_for(cache: BaseCache) -> Any:
-    """Pipelined ``GET``/``MGET`` on Django's RedisCache: send now, read the reply later."""
+    """Pipelined ``GET``/``MGET`` on Django's RedisCache: ``start(cache, *keys)`` sends
+    now and returns the function that reads the reply; ``False`` for other caches."""
     client = _single_redis_client(cache)
     if client is None:
         return False
@@ -54,7 +61,7 @@ def starter_for(cache: BaseCache) -> Any:
     def read_again(full_keys: list[str]) -> list[Any]:
         return _values(client.mget(full_keys) if len(full_keys) > 1 else client.get(full_keys[0]))
 
-    def start(*keys: str) -> Callable[[], list[Any]]:
+    def start(cache: BaseCache, *keys: str) -> Callable[[], list[Any]]:
         full_keys = [cache.make_and_validate_key(key) for key in keys]
         command = ("MGET", *full_keys) if len(full_keys) > 1 else ("GET", full_keys[0])
         try:
@@ -105,19 +112,19 @@ def _cluster_reader(cache: BaseCache) -> Callable[..., list[Any]] | None:
         return None
     if not callable(getattr(client, "mget_nonatomic", None)):
         return None
-    decode = wrapper.decode
 
-    def read_cluster(*keys: str) -> list[Any]:
+    def read_cluster(cache: Any, *keys: str) -> list[Any]:
+        wrapper = cache.client  # the backend's own (it refers to the cache: not kept)
         raw = client.mget_nonatomic([wrapper.make_key(key) for key in keys])
-        return [None if value is None else decode(value) for value in raw]
+        return [None if value is None else wrapper.decode(value) for value in raw]
 
     return read_cluster
 
 
 def reader_for(cache: BaseCache) -> Callable[..., list[Any]]:
-    """``read(*keys)``: the value of each key (``None`` when missing); one
+    """``read(cache, *keys)``: the value of each key (``None`` when missing); one
     ``GET``/``MGET`` on Django's RedisCache with one server (through one reused
-    client), else the public cache API.
+    client), else the public cache API. ``cache`` is the one given here.
 
     Django's RedisCache builds a new ``redis.Redis`` object for every operation; on
     the per-request hot path we keep one (it is thread-safe and shares the pool).
@@ -125,7 +132,7 @@ def reader_for(cache: BaseCache) -> Callable[..., list[Any]]:
     client = _single_redis_client(cache)
     if client is not None:
 
-        def read_redis(*keys: str) -> list[Any]:
+        def read_redis(cache: BaseCache, *keys: str) -> list[Any]:
             if len(keys) == 1:
                 return [client.get(cache.make_and_validate_key(keys[0]))]
             return list(client.mget([cache.make_and_validate_key(key) for key in keys]))
@@ -136,7 +143,7 @@ def reader_for(cache: BaseCache) -> Callable[..., list[Any]]:
     if clustered is not None:
         return clustered
 
-    def read(*keys: str) -> list[Any]:
+    def read(cache: BaseCache, *keys: str) -> list[Any]:
         if len(keys) == 1:
             return [cache.get(keys[0])]
         found = cache.get_many(keys)

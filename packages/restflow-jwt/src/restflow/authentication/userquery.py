@@ -11,11 +11,18 @@ class must keep Django's own ``get_queryset`` and ``QuerySet`` (``Manager``,
 thread-local tenant or anything else that varies, so it goes through the ORM on every
 request. Querysets it cannot reproduce exactly (annotations, ``select_related``, extra
 selects, parameters it cannot locate, any error while compiling) fall back to the ORM too.
+
+The compiled query belongs to the alias, not to one connection object: Django makes a
+connection object per thread, and ASGI servers (and servers that start a thread per
+request) run each request in a new thread. Nothing kept here refers to a connection
+object but the converters of the last one used (one per alias), so the connection
+objects Django drops are collected.
 """
 
 from __future__ import annotations
 
 import uuid
+import weakref
 from typing import Any
 
 from django.db import connections, router
@@ -107,8 +114,27 @@ class CompiledUserLookup:
             raise UnsupportedLookup("the query selects columns of other models")
         self.sql, self.params, self.index = sql, list(params), positions[0]
         self.init_list = [column[0].target.attname for column in compiler.select]
-        self.compiler = compiler
-        self.converters = compiler.get_converters([column[0] for column in compiler.select])
+        self.columns = [column[0] for column in compiler.select]
+        self._converters: tuple[Any, list[tuple[int, list[Any], Any]]] = (None, [])
+        self._converters = (weakref.ref(connection), self._converters_for(connection))
+
+    def _converters_for(self, connection: Any) -> list[tuple[int, list[Any], Any]]:
+        """``(position, converters, column)`` of the columns whose values the database
+        backend or the field converts, as Django's compiler finds them."""
+        found = []
+        for position, column in enumerate(self.columns):
+            converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if converters:
+                found.append((position, converters, column))
+        return found
+
+    def _converters_of(self, connection: Any) -> list[tuple[int, list[Any], Any]]:
+        """The converters bound to ``connection``, kept for the last connection used."""
+        kept, converters = self._converters
+        if kept is None or kept() is not connection:
+            converters = self._converters_for(connection)
+            self._converters = (weakref.ref(connection), converters)
+        return converters
 
     def fetch(self, value: Any) -> list[Any]:
         """The users whose field equals ``value`` (already ``to_python``-converted)."""
@@ -120,26 +146,40 @@ class CompiledUserLookup:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        if self.converters:
-            rows = list(self.compiler.apply_converters(rows, self.converters))
+        converters = self._converters_of(connection) if rows else []
+        if converters:
+            rows = [self._convert(list(row), converters, connection) for row in rows]
         return [self.model.from_db(self.using, self.init_list, row) for row in rows]
+
+    @staticmethod
+    def _convert(row: list[Any], converters: list[tuple[int, list[Any], Any]], connection: Any) -> list[Any]:
+        """``row`` with each converter applied as Django's compiler does:
+        ``converter(value, expression, connection)``, in order."""
+        for position, functions, column in converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, column, connection)
+            row[position] = value
+        return row
 
 
 _MISSING = object()
 
 
 def compiled_user_lookup(model: Any, field_name: str, field: Any, cache: Any) -> Any:
-    """The :class:`CompiledUserLookup` for this thread's connection, or ``None``.
+    """The :class:`CompiledUserLookup` of the alias the router reads ``model`` from, or
+    ``None`` when it cannot be compiled.
 
-    ``cache`` is a ``WeakKeyDictionary`` owned by the settings snapshot (so a settings
-    change forgets it); keys are per-thread connection objects.
+    ``cache`` is a dict owned by the settings snapshot (so a settings change forgets
+    it), keyed by the model and the alias.
     """
-    connection = connections[router.db_for_read(model) or "default"]
-    lookup = cache.get(connection, _MISSING)
+    alias = router.db_for_read(model) or "default"
+    key = (model, field_name, alias)
+    lookup = cache.get(key, _MISSING)
     if lookup is _MISSING:
         try:
-            lookup = CompiledUserLookup(model, field_name, field, connection.alias)
+            lookup = CompiledUserLookup(model, field_name, field, alias)
         except UnsupportedLookup:
             lookup = None
-        cache[connection] = lookup
+        cache[key] = lookup
     return lookup

@@ -1,0 +1,141 @@
+"""Authentication keeps nothing alive that Django makes per thread.
+
+Django makes a cache object, with its own Redis connection pool, and a database connection
+object per thread (per asyncio context under ASGI). uvicorn and other ASGI servers run each
+request's sync code in a new thread, and so does ``runserver``: a new cache object and a
+new connection object per request, dropped by Django afterwards. The load rig under
+uvicorn found the blacklist's kept Redis reader holding every such cache object, so
+Redis connections piled up (9,000 after a minute) until Redis refused new ones and every
+request answered 503. These tests authenticate from many fresh threads, as those servers
+do, and check that the objects Django dropped are collected and their Redis connections
+closed.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from asgiref.sync import async_to_sync
+from django.core.cache import caches
+from django.db import connections
+from django.test import RequestFactory, override_settings
+from jwt_testapp.support import SECRET
+from restflow_testbed.cache_matrix import matrix_cache
+
+from restflow.authentication import AccessToken, JWTAuthentication
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+
+THREADS = 25
+
+
+@pytest.fixture
+def redis_cache(request: pytest.FixtureRequest) -> Iterator[Any]:
+    jwt = override_settings(RESTFLOW_SETTINGS={"JWT": {"SIGNING_KEY": SECRET}})
+    with matrix_cache("redis", request), jwt:
+        yield caches["default"]
+
+
+def in_fresh_threads(work: Callable[[], Any]) -> list[Any]:
+    """Run ``work`` once in each of ``THREADS`` new threads, one after the other; return
+    weak references to the cache and connection objects each thread used."""
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+            seen.append(weakref.ref(caches["default"]))
+            seen.append(weakref.ref(connections["default"]))
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()  # what Django does at the end of a request
+
+    for _ in range(THREADS):
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    assert not errors, errors
+    return seen
+
+
+def clients(url: str) -> int:
+    server = redis.Redis.from_url(url)
+    try:
+        return len(server.client_list()) - 1  # not this one
+    finally:
+        server.close()
+
+
+def settle(url: str, at_most: int) -> int:
+    """Redis's count of connected clients once it is ``at_most`` or less, or after 10 s
+    (a closed socket reaches the server a moment later)."""
+    deadline = time.monotonic() + 10
+    while True:
+        gc.collect()
+        count = clients(url)
+        if count <= at_most or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
+
+
+def authenticate_sync(access: str) -> Callable[[], Any]:
+    def work() -> None:
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {access}")
+        user, _ = JWTAuthentication().authenticate(request)
+        assert user.username == "alice"
+
+    return work
+
+
+def authenticate_async(access: str) -> Callable[[], Any]:
+    def work() -> None:
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {access}")
+        user, _ = async_to_sync(JWTAuthentication().aauthenticate)(request)
+        assert user.username == "alice"
+
+    return work
+
+
+@pytest.mark.parametrize("authenticate", [authenticate_sync, authenticate_async], ids=["sync", "async"])
+def test_objects_of_finished_threads_are_collected(
+    redis_cache: Any, redis_url: str, user: Any, authenticate: Callable[[str], Callable[[], Any]]
+) -> None:
+    access = str(AccessToken.for_user(user))
+    authenticate(access)()  # this thread's objects: kept by Django for the test's thread
+    before = clients(redis_url)
+    seen = in_fresh_threads(authenticate(access))
+    gc.collect()
+    alive = [ref() for ref in seen if ref() is not None]
+    # The compiled user query keeps the converters of the last connection it used (one
+    # per alias, already closed); nothing else of a finished thread stays.
+    assert alive in ([], [seen[-1]()]), f"{len(alive)} per-thread objects kept alive: {alive[:4]}"
+    # ... and their Redis connections closed: no connection per request left behind.
+    assert settle(redis_url, before) <= before
+
+
+def test_a_revoked_token_is_refused_from_every_thread(redis_cache: Any, user: Any) -> None:
+    """The readers kept per cache object read the right cache in every thread."""
+    from restflow.authentication import TokenBlacklist
+
+    token = AccessToken.for_user(user)
+    TokenBlacklist.blacklist(token.payload["jti"], expires_at=token.payload["exp"])
+    refused: list[str] = []
+
+    def work() -> None:
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            JWTAuthentication().authenticate(request)
+        except Exception as exc:  # AuthenticationFailed
+            refused.append(getattr(exc, "get_codes", lambda: "")())
+
+    in_fresh_threads(work)
+    assert refused == ["token_blacklisted"] * THREADS
