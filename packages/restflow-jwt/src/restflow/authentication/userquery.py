@@ -15,8 +15,8 @@ selects, parameters it cannot locate, any error while compiling) fall back to th
 The compiled query belongs to the alias, not to one connection object: Django makes a
 connection object per thread, and ASGI servers (and servers that start a thread per
 request) run each request in a new thread. Nothing kept here refers to a connection
-object but the converters of the last one used (one per alias), so the connection
-objects Django drops are collected.
+object but Django's compiler and converters for the last one used (one per alias), so
+the connection objects Django drops are collected.
 """
 
 from __future__ import annotations
@@ -114,27 +114,17 @@ class CompiledUserLookup:
             raise UnsupportedLookup("the query selects columns of other models")
         self.sql, self.params, self.index = sql, list(params), positions[0]
         self.init_list = [column[0].target.attname for column in compiler.select]
-        self.columns = [column[0] for column in compiler.select]
-        self._converters: tuple[Any, list[tuple[int, list[Any], Any]]] = (None, [])
-        self._converters = (weakref.ref(connection), self._converters_for(connection))
+        self.query, self.columns = query, [column[0] for column in compiler.select]
+        self._kept: tuple[Any, Any, dict[int, Any]] | None = None
 
-    def _converters_for(self, connection: Any) -> list[tuple[int, list[Any], Any]]:
-        """``(position, converters, column)`` of the columns whose values the database
-        backend or the field converts, as Django's compiler finds them."""
-        found = []
-        for position, column in enumerate(self.columns):
-            converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if converters:
-                found.append((position, converters, column))
-        return found
-
-    def _converters_of(self, connection: Any) -> list[tuple[int, list[Any], Any]]:
-        """The converters bound to ``connection``, kept for the last connection used."""
-        kept, converters = self._converters
-        if kept is None or kept() is not connection:
-            converters = self._converters_for(connection)
-            self._converters = (weakref.ref(connection), converters)
-        return converters
+    def _compiler_of(self, connection: Any) -> tuple[Any, dict[int, Any]]:
+        """Django's compiler of the query on ``connection`` and its converters (no SQL
+        is compiled again), kept for the last connection used."""
+        kept = self._kept
+        if kept is None or kept[0]() is not connection:
+            compiler = self.query.get_compiler(connection=connection)
+            kept = self._kept = (weakref.ref(connection), compiler, compiler.get_converters(self.columns))
+        return kept[1], kept[2]
 
     def fetch(self, value: Any) -> list[Any]:
         """The users whose field equals ``value`` (already ``to_python``-converted)."""
@@ -146,21 +136,11 @@ class CompiledUserLookup:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        converters = self._converters_of(connection) if rows else []
-        if converters:
-            rows = [self._convert(list(row), converters, connection) for row in rows]
+        if rows:
+            compiler, converters = self._compiler_of(connection)
+            if converters:
+                rows = list(compiler.apply_converters(rows, converters))
         return [self.model.from_db(self.using, self.init_list, row) for row in rows]
-
-    @staticmethod
-    def _convert(row: list[Any], converters: list[tuple[int, list[Any], Any]], connection: Any) -> list[Any]:
-        """``row`` with each converter applied as Django's compiler does:
-        ``converter(value, expression, connection)``, in order."""
-        for position, functions, column in converters:
-            value = row[position]
-            for function in functions:
-                value = function(value, column, connection)
-            row[position] = value
-        return row
 
 
 _MISSING = object()
