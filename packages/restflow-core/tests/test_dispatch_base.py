@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any, ClassVar
@@ -201,3 +202,16 @@ def test_without_a_registered_worker_entry_a_job_says_what_to_install() -> None:
     worker._entries.clear()  # restored by the test bed's clean_dispatch_state
     with pytest.raises(ImproperlyConfigured, match=r"'restflow\.caching' to INSTALLED_APPS"):
         InlineDispatcher().dispatch(rule_ids=["r"], rule_kwargs={"r": {}})
+
+
+def test_a_journal_line_still_being_written_is_read_at_the_next_poll(tmp_path: Any) -> None:
+    """A worker in another process may be halfway through appending its line when the
+    test polls: the journal returns the whole lines only, never a decoding error."""
+    path = tmp_path / "journal.jsonl"
+    whole = json.dumps({"rule_ids": ["r#t#0"], "rule_kwargs": {}}) + "\n"
+    second = json.dumps({"rule_ids": ["r#t#1"], "rule_kwargs": {}}) + "\n"
+    path.write_text(whole + second[:20])
+    journal = Journal(path)
+    assert [job["rule_ids"] for job in journal.jobs("r#t#")] == [["r#t#0"]]
+    path.write_text(whole + second)
+    assert [job["rule_ids"] for job in journal.jobs("r#t#")] == [["r#t#0"], ["r#t#1"]]

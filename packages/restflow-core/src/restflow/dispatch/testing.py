@@ -126,7 +126,11 @@ class Journal:
     def jobs(self, token: str | None = None) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        entries = [json.loads(line) for line in self.path.read_text().splitlines() if line]
+        text = self.path.read_text()
+        # Only whole lines: a worker may be writing the last one while it is read (the
+        # rest of it is read at the next poll).
+        complete = text[: text.rfind("\n") + 1]
+        entries = [json.loads(line) for line in complete.splitlines() if line]
         if token is None:
             return entries
         return [e for e in entries if any(token in rule_id for rule_id in e["rule_ids"])]
