@@ -369,7 +369,7 @@ def bench(session: nox.Session) -> None:
 SOAK_TOOLS = [
     "restflow-jwt[crypto]",  # the demo signs with ES256
     "restflow-cache[redis,celery,rq,dramatiq,django-q]",
-    "psycopg[binary]>=3.1",
+    "psycopg[binary,pool]>=3.1",
     "gunicorn>=23",
     "uvicorn>=0.30",
     "locust>=2.30",

@@ -175,6 +175,55 @@ def bench_jwt(blacklist: bool) -> dict[str, Any]:
                     reset=reset)
 
 
+def bench_fresh_thread() -> dict[str, Any]:
+    """A request's Redis work from a new thread, as Django runs sync code under ASGI
+    servers: a blacklist read (``authenticate()``) and an ``@cache_result`` hit. Django
+    makes a cache object per thread; ``public`` reads through its client (new connection
+    pools, so a connect and a handshake each time), ``fast`` through the client restflow
+    keeps per configuration (``restflow._redisclient.shared_cache_client``)."""
+    import threading
+
+    from restflow import _redisclient
+    from restflow.authentication import AccessToken, JWTAuthentication
+    from restflow.authentication.config import get_config
+    from restflow.caching import ArgsKeyField, cache_result
+
+    @cache_result(key_constructor={"fields": {"item": ArgsKeyField("item_id")}}, ttl=3600)
+    def item(item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "name": f"item {item_id}"}
+
+    with override_settings(CACHES=caches_for("redis"), RESTFLOW_SETTINGS=_jwt_settings(True)):
+        caches["default"].clear()
+        item(7)
+        user = bench_user()
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+        auth = JWTAuthentication()
+        backend = get_config().blacklist_backend
+
+        def request_work() -> None:
+            found, _ = auth.authenticate(request)  # type: ignore[misc]
+            assert found.pk == user.pk
+            assert item(7)["id"] == 7
+
+        def op() -> None:
+            thread = threading.Thread(target=request_work)
+            thread.start()
+            thread.join()
+
+        def reset() -> None:  # the kept clients and readers: choose again under the gate
+            _redisclient._shared.clear()
+            for name in ("_readers", "_starters"):
+                memo = getattr(backend, name, None)
+                if memo is not None:
+                    memo.clear()
+
+        return _row("shared_client", "a request's blacklist read + @cache_result hit from a new thread "
+                    "(Django under ASGI): one Redis client kept per cache configuration", "redis", op,
+                    [(_redisclient, "SHARE_CLIENTS", False)],
+                    "public: each thread's cache object and its own client (a new connection per "
+                    "thread). Both sides start and join the thread.", reset=reset)
+
+
 def run() -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for backend in ("locmem", "redis", "django_redis"):
@@ -182,4 +231,5 @@ def run() -> list[dict[str, Any]]:
         records.append(bench_bump(backend))
     records.append(bench_jwt(False))
     records.append(bench_jwt(True))
+    records.append(bench_fresh_thread())
     return records

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from catalogue_project.settings import *  # noqa: F403
 
+ASGI = os.environ.get("RESTFLOW_SOAK_SERVER") == "uvicorn"
+
 
 def database(url: str) -> dict[str, object]:
     """``postgres://user:password@host:port/name`` as a Django database entry."""
@@ -25,10 +27,14 @@ def database(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "127.0.0.1",
         "PORT": str(parts.port or 5432),
-        # Persistent connections, as a production deployment has them; none under ASGI,
-        # where sync views run in a pool of threads and each thread would keep its own.
-        "CONN_MAX_AGE": 0 if os.environ.get("RESTFLOW_SOAK_SERVER") == "uvicorn" else 60,
-        "CONN_HEALTH_CHECKS": True,
+        # Persistent connections under gunicorn, as a production deployment has them. Under
+        # ASGI Django runs each request's sync code in a thread of its own, so a persistent
+        # connection would be opened per request all the same: there both builds borrow
+        # from Django's psycopg connection pool (Django 5.1+), which requires
+        # CONN_MAX_AGE = 0.
+        "CONN_MAX_AGE": 0 if ASGI else 60,
+        "CONN_HEALTH_CHECKS": not ASGI,
+        **({"OPTIONS": {"pool": {"min_size": 2, "max_size": 20, "timeout": 10}}} if ASGI else {}),
     }
 
 

@@ -139,3 +139,17 @@ def test_a_revoked_token_is_refused_from_every_thread(redis_cache: Any, user: An
 
     in_fresh_threads(work)
     assert refused == ["token_blacklisted"] * THREADS
+
+
+@pytest.mark.parametrize("authenticate", [authenticate_sync, authenticate_async], ids=["sync", "async"])
+def test_fresh_threads_open_no_redis_connection_of_their_own(
+    redis_cache: Any, redis_url: str, user: Any, authenticate: Callable[[str], Callable[[], Any]]
+) -> None:
+    """The blacklist reads through the client restflow keeps per cache configuration:
+    a request in a new thread reuses its pooled connection instead of connecting (a TCP
+    connect and a handshake per request under ASGI servers, otherwise)."""
+    access = str(AccessToken.for_user(user))
+    authenticate(access)()
+    before = clients(redis_url)
+    in_fresh_threads(authenticate(access))
+    assert clients(redis_url) <= before  # counted at once: no garbage collection needed

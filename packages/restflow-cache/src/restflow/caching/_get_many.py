@@ -9,13 +9,14 @@ import pickle
 import sys
 import time
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import BaseCache
 from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+from restflow._redisclient import shared_cache_client
 from restflow.caching import _cluster, _memcached
 from restflow.caching._redis import mget, redis_client
 
@@ -71,11 +72,11 @@ def _locmem_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any
 
 
 def _redis_get_many(cache: Any, keys: list[str], version: int) -> dict[str, Any]:
-    backend: Any = cache._cache
+    backend: Any = shared_cache_client(cache)  # one per configuration, not per thread
     if type(backend) is not RedisCacheClient:  # another client class: the public method
         return cache.get_many(keys, version=version)
     made = _made_keys(cache, keys, version)
-    loads = cache._cache._serializer.loads  # Any: the stub has no _serializer
+    loads = cast(Any, backend)._serializer.loads  # Any: the stub has no _serializer
     raw = mget(redis_client(backend), made)
     return {key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None}
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 import sys
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from restflow._redisclient import stock_pool_class, telemetry_on
+from restflow._redisclient import shared_cache_client, stock_pool_class, telemetry_on
 from restflow.caching import _cluster, _replication
 
 __all__ = ["mget", "redis_client", "script_set_many"]
@@ -220,14 +220,15 @@ def _django_target(
     if (
         type(cache) is not RedisCache
         or getattr(cache.set_many, "__func__", None) is not RedisCache.set_many
-        or type(cache._cache) is not RedisCacheClient
     ):
+        return None
+    backend: Any = shared_cache_client(cache)  # one per configuration, not per thread
+    if type(backend) is not RedisCacheClient:
         return None
     expiry = cache.get_backend_timeout(timeout)
     if expiry is not None and expiry <= 0:
         return None  # set_many writes then expires at once: leave that to it
-    backend: Any = cache._cache
-    dumps = backend._serializer.dumps
+    dumps = cast(Any, backend)._serializer.dumps  # Any: the stub has no _serializer
     keys = [cache.make_key(key, version=version) for key in mapping]
     args: list[Any] = ["EX" if expiry is not None else "", expiry or 0]
     args.extend(_encoded(mapping, dumps))

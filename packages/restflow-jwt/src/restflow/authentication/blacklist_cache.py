@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import BaseCache, caches
 
 from restflow._cachecaps import acache_call, set_many_takes_timeout
+from restflow._redisclient import shared_cache_client
 from restflow.authentication.blacklist_base import BlacklistBackend
 from restflow.authentication.blacklist_records import _PLAIN_JTI, retention_deadline
 from restflow.authentication.config import get_config
@@ -65,10 +66,11 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def __init__(self) -> None:
         self._verified: type | None = None
-        self._readers: weakref.WeakKeyDictionary[BaseCache, Callable[..., list[Any]]] = (
+        # Weakly keyed by the client restflow keeps per configuration, else by the cache.
+        self._readers: weakref.WeakKeyDictionary[Any, Callable[..., list[Any]]] = (
             weakref.WeakKeyDictionary()
         )
-        self._starters: weakref.WeakKeyDictionary[BaseCache, Any] = weakref.WeakKeyDictionary()
+        self._starters: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
     def _cache(self) -> BaseCache:
         cache = caches[get_config().blacklist_cache_alias]
@@ -119,9 +121,10 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def _read(self, *ids: str) -> list[Any]:
         cache = self._cache()
-        reader = self._readers.get(cache)
+        owner = shared_cache_client(cache) or cache  # per configuration where restflow keeps a client
+        reader = self._readers.get(owner)
         if reader is None:
-            reader = self._readers[cache] = reader_for(cache)
+            reader = self._readers[owner] = reader_for(cache)
         return reader(cache, *[self._key(one) for one in ids])
 
     def is_blacklisted(self, jti: str) -> bool:
@@ -136,9 +139,10 @@ class CacheBlacklistBackend(BlacklistBackend):
 
     def start_lookup_values(self, ids: tuple[str, ...]) -> Callable[[], list[Any]]:
         cache = self._cache()
-        starter = self._starters.get(cache)
+        owner = shared_cache_client(cache) or cache
+        starter = self._starters.get(owner)
         if starter is None:
-            starter = self._starters[cache] = starter_for(cache)
+            starter = self._starters[owner] = starter_for(cache)
         if starter is False:
             result = self._read(*ids)
             return lambda: result

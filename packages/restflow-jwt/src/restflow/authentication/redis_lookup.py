@@ -1,19 +1,20 @@
 """Blacklist reads on Django's ``RedisCache`` without its per-operation client.
 
 Django's RedisCache builds a new ``redis.Redis`` object for every operation. On the
-per-request hot path we keep one per cache object (it is thread-safe and shares the
-connection pool), and can split a read into "send now" and "read the reply later" so
-the round trip overlaps the user query. A token's id and its family's record are read
+per-request hot path we keep one per configuration (it is thread-safe and shares the
+connection pool of the client restflow-core keeps for it, ``shared_cache_client``), and
+can split a read into "send now" and "read the reply later" so the round trip overlaps
+the user query. A token's id and its family's record are read
 together with the user's revocation epoch: one ``GET`` for one key, one ``MGET`` for
 several, always one round trip. The readers return the stored values (``None`` for a
 missing key; raw bytes on the direct Redis path, where an int is stored as its digits).
 Other caches go through the public cache API.
 
-The blacklist keeps one reader per cache object, weakly keyed by it: the reader takes the
-cache as its first argument and holds no reference to it, so a cache object Django drops
-is collected with its connection pool. (Under ASGI, and under servers that start a thread
-per request, Django makes a cache object per request: a reader that held its cache kept
-every one of them, and their Redis connections, alive.)
+The blacklist keeps one reader per configuration (weakly keyed by the kept client; per
+cache object for other caches): the reader takes the cache as its first argument and
+holds no reference to it, so a cache object Django drops is collected. (Under ASGI, and
+under servers that start a thread per request, Django makes a cache object per request:
+a reader that held its cache kept every one of them, and their Redis connections, alive.)
 """
 
 from __future__ import annotations
@@ -22,19 +23,19 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import BaseCache
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache.backends.redis import RedisCacheClient
+
+from restflow._redisclient import shared_cache_client
 
 __all__ = ["reader_for", "starter_for"]
 
 
 def _single_redis_client(cache: BaseCache) -> Any:
-    """The reusable ``redis.Redis`` of Django's RedisCache with one server, else None."""
-    client_wrapper = getattr(cache, "_cache", None)
-    if (
-        type(cache) is RedisCache
-        and type(client_wrapper) is RedisCacheClient
-        and len(getattr(client_wrapper, "_servers", ())) == 1
-    ):
+    """The reusable ``redis.Redis`` of Django's RedisCache with one server, else None:
+    on the client restflow keeps per configuration (one set of connections for every
+    thread, where Django would open new ones in each)."""
+    client_wrapper = shared_cache_client(cache)
+    if type(client_wrapper) is RedisCacheClient and len(getattr(client_wrapper, "_servers", ())) == 1:
         return client_wrapper.get_client(write=False)
     return None
 
