@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import redis
 from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.db import connections
 from django.test import RequestFactory, override_settings
 from jwt_testapp.support import SECRET
 from restflow_testbed.cache_matrix import matrix_cache
+from restflow_testbed.redis_server import connected_clients
 
 from restflow.authentication import AccessToken, JWTAuthentication
 
@@ -67,21 +67,13 @@ def in_fresh_threads(work: Callable[[], Any]) -> list[Any]:
     return seen
 
 
-def clients(url: str) -> int:
-    server = redis.Redis.from_url(url)
-    try:
-        return len(server.client_list()) - 1  # not this one
-    finally:
-        server.close()
-
-
 def settle(url: str, at_most: int) -> int:
     """Redis's count of connected clients once it is ``at_most`` or less, or after 10 s
     (a closed socket reaches the server a moment later)."""
     deadline = time.monotonic() + 10
     while True:
         gc.collect()
-        count = clients(url)
+        count = connected_clients(url)
         if count <= at_most or time.monotonic() > deadline:
             return count
         time.sleep(0.1)
@@ -111,7 +103,7 @@ def test_objects_of_finished_threads_are_collected(
 ) -> None:
     access = str(AccessToken.for_user(user))
     authenticate(access)()  # this thread's objects: kept by Django for the test's thread
-    before = clients(redis_url)
+    before = connected_clients(redis_url)
     seen = in_fresh_threads(authenticate(access))
     gc.collect()
     alive = [ref() for ref in seen if ref() is not None]
@@ -150,6 +142,6 @@ def test_fresh_threads_open_no_redis_connection_of_their_own(
     connect and a handshake per request under ASGI servers, otherwise)."""
     access = str(AccessToken.for_user(user))
     authenticate(access)()
-    before = clients(redis_url)
+    before = connected_clients(redis_url)
     in_fresh_threads(authenticate(access))
-    assert clients(redis_url) <= before  # counted at once: no garbage collection needed
+    assert connected_clients(redis_url) <= before  # counted at once: no garbage collection needed

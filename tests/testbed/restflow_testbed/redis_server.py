@@ -12,6 +12,7 @@ from restflow_testbed.server_process import ServerProcess, find_program, free_po
 __all__ = [
     "ExternalRedis",
     "RedisServer",
+    "connected_clients",
     "find_program",
     "find_redis_server",
     "free_port",
@@ -97,3 +98,14 @@ class ExternalRedis:
 
 def given_redis_url() -> str | None:
     return os.environ.get("RESTFLOW_TEST_REDIS_URL") or None
+
+
+def connected_clients(url: str) -> int:
+    """How many clients the Redis server at ``url`` has connected, besides this query's own."""
+    import redis
+
+    server = redis.Redis.from_url(url)
+    try:
+        return len(server.client_list()) - 1
+    finally:
+        server.close()

@@ -12,7 +12,7 @@ from django.core.cache import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
 from restflow.caching import _cluster, _memcached
-from restflow.caching._redis import script_set_many
+from restflow.caching._redis import kept_client, script_set_many
 from restflow.caching.plan_memo import Memo
 
 __all__ = ["delete", "set_many", "set_one", "stored", "touch"]
@@ -107,17 +107,35 @@ def stored(failed: Any, wanted: int) -> None:
 
 # One key of the entry envelope: ``cache.<method>``, or on the tag's server of a memcached
 # pool under CLUSTER_HASH_TAGS (where its scopes are; ``_memcached``).
+# On Django's RedisCache, what its method does (make the key, convert the timeout, call its
+# client), on the client restflow keeps per configuration (``_redis.kept_client``).
 def set_one(cache: BaseCache, key: str, value: Any, timeout: int | None, version: int) -> None:
-    if not _memcached.set_one(cache, key, value, timeout, version):
+    if _memcached.set_one(cache, key, value, timeout, version):
+        return
+    client = kept_client(cache, "set")
+    if client is None:
         cache.set(key, value, timeout=timeout, version=version)
+    else:
+        made = cache.make_and_validate_key(key, version=version)
+        client.set(made, value, cache.get_backend_timeout(timeout))
 
 
 def touch(cache: BaseCache, key: str, timeout: int | None, version: int) -> None:
-    if not _memcached.touch(cache, key, timeout, version):
+    if _memcached.touch(cache, key, timeout, version):
+        return
+    client = kept_client(cache, "touch")
+    if client is None:
         cache.touch(key, timeout, version=version)
+    else:
+        client.touch(cache.make_and_validate_key(key, version=version), cache.get_backend_timeout(timeout))
 
 
 def delete(cache: BaseCache, key: str, version: int) -> None:
-    if not _memcached.delete(cache, key, version):
+    if _memcached.delete(cache, key, version):
+        return
+    client = kept_client(cache, "delete")
+    if client is None:
         cache.delete(key, version=version)
+    else:
+        client.delete(cache.make_and_validate_key(key, version=version))
 
