@@ -172,7 +172,6 @@ def _missed(rows: list[dict[str, Any]]) -> str:
 
 # Why each fast path is kept (comparison id -> decision); see bench_fastpaths.py.
 FAST_PATH_DECISIONS: dict[str, str] = {
-    "fastpath.redis_lookup": "kept for now (at the ~10% line; restflow-jwt's, not changed here)",
 }
 # Fast paths removed for buying less than ~10%: their last measurement (they cannot be
 # measured any more). Operation, public µs, fast µs, ratio [min-max], decision.
