@@ -287,7 +287,8 @@ def _servers(args: argparse.Namespace) -> str:
     if args.server == "gunicorn":
         return f"gunicorn with {args.workers} sync workers"
     return (f"uvicorn with {args.workers} ASGI workers (restflow serves the book summary from an async "
-            "view on the event loop, the peers from a sync DRF view; the other views are sync in both)")
+            "view on the event loop, the peers from a sync DRF view; the other views are sync in both; "
+            "PostgreSQL connections from Django's pool in both)")
 
 
 def run_build(build: str, args: argparse.Namespace, redis: RedisServer, broker: RedisServer | None,
@@ -697,6 +698,8 @@ def main(argv: list[str]) -> int:
         name += "-write" if args.mix == "write" else ""
     elif args.broker != "celery":
         name = f"soak-{args.broker}-{args.fault}"
+    if args.mode == "soak" and args.server != "gunicorn":  # beside the gunicorn runs, not over them
+        name = name.replace("soak-", f"soak-{args.server}-", 1)
     page = Path(args.page)
     if args.mode == "load" and args.steps and not args.no_page:
         chart = page.parent / "benchmarks" / f"{name}.png"
