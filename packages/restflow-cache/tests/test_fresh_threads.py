@@ -27,10 +27,13 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def redis_default(redis_url: str) -> Iterator[str]:
-    backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+def redis_default(private_redis: Any) -> Iterator[str]:
+    """``default`` on a redis-server of the test's own: other tests' connections to the
+    shared server would blur the count."""
+    url = private_redis().url
+    backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     with override_settings(CACHES={"default": backend}):
-        yield redis_url
+        yield url
 
 
 def each_in_a_new_thread(work: Callable[[int], Any], times: int) -> None:

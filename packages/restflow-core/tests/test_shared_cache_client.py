@@ -107,8 +107,10 @@ def test_with_sharing_off_each_cache_object_uses_its_own_client(redis_url: str) 
             assert shared_cache_client(cache) is cache._cache
 
 
-def test_fresh_threads_reuse_the_kept_connections(redis_url: str) -> None:
-    """25 requests' threads, one after the other: Redis sees one connection, not 25."""
+def test_fresh_threads_reuse_the_kept_connections(private_redis: Any) -> None:
+    """25 requests' threads, one after the other: Redis sees one connection, not 25 (on
+    a server of this test's own: other tests' connections would blur the count)."""
+    redis_url = private_redis().url
     with override_settings(CACHES={"default": {"BACKEND": DJANGO_REDIS, "LOCATION": redis_url}}):
         caches["default"].set("k", "v")
 

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.db import connections
 from django.test import RequestFactory, override_settings
 from jwt_testapp.support import SECRET
-from restflow_testbed.cache_matrix import matrix_cache
 from restflow_testbed.redis_server import connected_clients
 
 from restflow.authentication import AccessToken, JWTAuthentication
@@ -37,9 +37,17 @@ THREADS = 25
 
 
 @pytest.fixture
-def redis_cache(request: pytest.FixtureRequest) -> Iterator[Any]:
+def redis_url(private_redis: Any) -> str:
+    """A redis-server of the test's own: other tests' connections to the shared server
+    would blur the connection counts."""
+    return str(private_redis().url)
+
+
+@pytest.fixture
+def redis_cache(redis_url: str) -> Iterator[Any]:
+    backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     jwt = override_settings(RESTFLOW_SETTINGS={"JWT": {"SIGNING_KEY": SECRET}})
-    with matrix_cache("redis", request), jwt:
+    with override_settings(CACHES={"default": backend}), jwt:
         yield caches["default"]
 
 
@@ -145,3 +153,44 @@ def test_fresh_threads_open_no_redis_connection_of_their_own(
     before = connected_clients(redis_url)
     in_fresh_threads(authenticate(access))
     assert connected_clients(redis_url) <= before  # counted at once: no garbage collection needed
+
+
+def test_blacklist_writes_from_fresh_threads_open_no_redis_connection(
+    redis_cache: Any, redis_url: str, user: Any
+) -> None:
+    """Logouts and rotations write the blacklist (``set``, and ``add`` for a one-time use)
+    through the client kept per configuration too, with the key and expiry
+    ``cache.set`` / ``cache.add`` would use."""
+    from uuid import uuid4
+
+    from restflow.authentication import TokenBlacklist
+    from restflow.authentication.config import get_config
+
+    backend = get_config().blacklist_backend
+    expires_at = AccessToken.for_user(user).payload["exp"]
+    TokenBlacklist.blacklist(uuid4().hex, expires_at=expires_at)
+    before = connected_clients(redis_url)
+    written: list[str] = []
+    outcomes: list[tuple[bool, ...]] = []
+
+    def work() -> None:
+        jti, spent, redeemed = uuid4().hex, uuid4().hex, uuid4().hex
+        TokenBlacklist.blacklist(jti, expires_at=expires_at)
+        outcomes.append((
+            backend.consume(spent, expires_at=expires_at),
+            backend.consume(spent, expires_at=expires_at),
+            backend.redeem(redeemed, expires_at=expires_at, at=7)[0],
+            backend.redeem(redeemed, expires_at=expires_at, at=8) == (False, 7),
+        ))
+        written.append(jti)
+
+    in_fresh_threads(work)
+    assert connected_clients(redis_url) <= before  # counted at once: no garbage collection needed
+    assert outcomes == [(True, False, True, True)] * THREADS
+    assert all(TokenBlacklist.is_blacklisted(jti) for jti in written)
+    server = redis.Redis.from_url(redis_url)
+    try:
+        ttl = server.ttl(caches["default"].make_key(backend._key(written[0])))
+    finally:
+        server.close()
+    assert 0 < ttl <= backend._timeout(expires_at)

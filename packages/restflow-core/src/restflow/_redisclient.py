@@ -30,7 +30,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-__all__ = ["connection_getter", "shared_cache_client", "stock_pool_class", "telemetry_on"]
+__all__ = ["connection_getter", "kept_client", "shared_cache_client", "stock_pool_class", "telemetry_on"]
 
 
 @functools.cache
@@ -125,3 +125,14 @@ def shared_cache_client(cache: Any) -> Any:
         kept.append((options, client))
         del kept[:-_PER_SERVERS]
         return client
+
+
+def kept_client(cache: Any, method: str) -> Any:
+    """The client :func:`shared_cache_client` keeps for ``cache``'s configuration when
+    ``cache`` is Django's ``RedisCache`` with its own ``method`` (not replaced on the
+    object); else ``None``. The caller then does what that method does (make and
+    validate the key, convert the timeout, call the client's method of the same name) on
+    the kept client: Django's per-thread cache object would connect for it under ASGI."""
+    if getattr(getattr(cache, method, None), "__func__", None) is not getattr(RedisCache, method, None):
+        return None
+    return shared_cache_client(cache)

@@ -29,7 +29,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from restflow._redisclient import shared_cache_client, stock_pool_class, telemetry_on
 from restflow.caching import _cluster, _replication
 
-__all__ = ["kept_client", "mget", "redis_client", "script_set_many"]
+__all__ = ["mget", "redis_client", "script_set_many"]
 
 logger = logging.getLogger("restflow.caching.storage")
 
@@ -56,17 +56,6 @@ _PACKED_LIMIT = 4096
 
 
 # -- clients and the hit read ----------------------------------------------------------
-def kept_client(cache: Any, method: str) -> Any:
-    """The ``RedisCacheClient`` restflow keeps for ``cache``'s configuration
-    (``shared_cache_client``) when ``cache`` is Django's ``RedisCache`` with its own
-    ``method`` (not replaced on the object); else ``None``. The caller then does what
-    that method does, on the kept client: under ASGI servers Django's per-thread cache
-    object would open a new connection for it."""
-    if getattr(getattr(cache, method, None), "__func__", None) is not getattr(RedisCache, method):
-        return None
-    return shared_cache_client(cache)
-
-
 def redis_client(backend: Any, write: bool = False) -> Any:
     """A ``redis.Redis`` on the pool Django's ``get_client()`` would pick (for a read or
     a write).

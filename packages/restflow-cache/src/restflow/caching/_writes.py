@@ -11,8 +11,9 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 
+from restflow._redisclient import kept_client
 from restflow.caching import _cluster, _memcached
-from restflow.caching._redis import kept_client, script_set_many
+from restflow.caching._redis import script_set_many
 from restflow.caching.plan_memo import Memo
 
 __all__ = ["delete", "set_many", "set_one", "stored", "touch"]
@@ -108,7 +109,7 @@ def stored(failed: Any, wanted: int) -> None:
 # One key of the entry envelope: ``cache.<method>``, or on the tag's server of a memcached
 # pool under CLUSTER_HASH_TAGS (where its scopes are; ``_memcached``).
 # On Django's RedisCache, what its method does (make the key, convert the timeout, call its
-# client), on the client restflow keeps per configuration (``_redis.kept_client``).
+# client), on the client restflow keeps per configuration (``restflow._redisclient.kept_client``).
 def set_one(cache: BaseCache, key: str, value: Any, timeout: int | None, version: int) -> None:
     if _memcached.set_one(cache, key, value, timeout, version):
         return

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import BaseCache, caches
 
 from restflow._cachecaps import acache_call, set_many_takes_timeout
-from restflow._redisclient import shared_cache_client
+from restflow._redisclient import kept_client, shared_cache_client
 from restflow.authentication.blacklist_base import BlacklistBackend
 from restflow.authentication.blacklist_records import _PLAIN_JTI, retention_deadline
 from restflow.authentication.config import get_config
@@ -107,8 +107,18 @@ class CacheBlacklistBackend(BlacklistBackend):
     def _timeout(expires_at: int) -> int:
         return max(1, math.ceil(retention_deadline(expires_at) - time.time()))
 
+    @staticmethod
+    def _write(cache: BaseCache, method: str, key: str, value: Any, timeout: int) -> Any:
+        """``cache.set`` / ``cache.add``; on Django's RedisCache what that method does, on
+        the client restflow keeps per configuration (no connection per request under ASGI)."""
+        client = kept_client(cache, method)
+        if client is None:
+            return getattr(cache, method)(key, value, timeout)
+        made = cache.make_and_validate_key(key)
+        return getattr(client, method)(made, value, cache.get_backend_timeout(timeout))
+
     def blacklist(self, jti: str, *, expires_at: int) -> None:
-        self._cache().set(self._key(jti), 1, self._timeout(expires_at))
+        self._write(self._cache(), "set", self._key(jti), 1, self._timeout(expires_at))
 
     def blacklist_many(self, ids: list[str], *, expires_at: int) -> None:
         cache, timeout = self._cache(), self._timeout(expires_at)
@@ -163,16 +173,17 @@ class CacheBlacklistBackend(BlacklistBackend):
         return any(await self.alookup_values(ids))
 
     def set_user_epoch(self, record_id: str, *, at_ms: int, expires_at: int) -> None:
-        self._cache().set(self._key(record_id), at_ms, self._timeout(expires_at))
+        self._write(self._cache(), "set", self._key(record_id), at_ms, self._timeout(expires_at))
 
     def consume(self, jti: str, *, expires_at: int) -> bool:
-        return bool(self._cache().add(self._key(jti), 1, self._timeout(expires_at)))
+        return bool(self._write(self._cache(), "add", self._key(jti), 1, self._timeout(expires_at)))
 
     def redeem(self, jti: str, *, expires_at: int, at: int) -> tuple[bool, int]:
         cache, key = self._cache(), self._key(jti)
-        if cache.add(key, at, self._timeout(expires_at)):
+        if self._write(cache, "add", key, at, self._timeout(expires_at)):
             return True, at
-        first = cache.get(key)
+        client = kept_client(cache, "get")  # a reuse: read the first use's time the same way
+        first = cache.get(key) if client is None else client.get(cache.make_and_validate_key(key), None)
         return False, first if isinstance(first, int) and first > 1 else 0
 
     async def ablacklist(self, jti: str, *, expires_at: int) -> None:
