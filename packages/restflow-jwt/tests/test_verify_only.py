@@ -158,7 +158,9 @@ def verify_only(settings: Any, server: JWKSServer | IssuerService, **extra: Any)
             "BLACKLIST_ALLOW_LOCMEM": True,
             "JWKS_MIN_REFRESH_INTERVAL": MIN_REFRESH,
             "JWKS_CACHE_LIFETIME": CACHE_LIFETIME,
-            "JWKS_TIMEOUT": 0.5,
+            # Generous: a loaded CI machine once took more than 0.5 s to answer a fetch.
+            # The timeout test sets its own short one.
+            "JWKS_TIMEOUT": 5.0,
             **extra,
         }
     }
@@ -277,7 +279,7 @@ def test_slow_server_times_out_and_fails_closed(
 ) -> None:
     token = issued
     server.delay = 30.0  # far beyond JWKS_TIMEOUT (0.5 s); released at teardown
-    clock = verify_only(settings, server)
+    clock = verify_only(settings, server, JWKS_TIMEOUT=0.5)
     assert whoami(client, token).status_code == 503
     server.release.set()
     server.delay = 0.0
